@@ -1,0 +1,170 @@
+"""Performance predictors (surrogates) fitted on run records, and the skip rule.
+
+Stier, Darji & Granitzer (2021) predict a network's performance from
+structural features of its graph; a search can then skip candidates predicted
+to be poor and train only the rest. This module builds the feature matrix
+from records, fits a scikit-learn regressor on the trained records of a run,
+and decides which offspring to skip (:class:`SkipRule`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.model_selection import KFold, cross_val_score
+
+from .errors import ConfigError, RecordError
+
+TARGET = "val_acc"
+
+
+def feature_matrix(
+    records: Iterable[Mapping], names: Sequence[str], target: str = TARGET
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature matrix and target of the trained records.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Records as written by :func:`nasprior.records.make_record`; only those
+        with status ``"trained"`` and a finite target are used.
+    names : sequence of str
+        Feature names, in column order.
+    target : str
+        Metric to predict (a key of each record's ``metrics``).
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (n_trained, len(names))
+    y : numpy.ndarray of shape (n_trained,)
+
+    Raises
+    ------
+    RecordError
+        If a trained record lacks one of the features.
+    """
+    rows, ys = [], []
+    for record in records:
+        value = record.get("metrics", {}).get(target)
+        if record.get("status") != "trained" or value is None or not np.isfinite(value):
+            continue
+        features = record.get("features", {})
+        missing = [n for n in names if n not in features]
+        if missing:
+            raise RecordError(
+                f"record {record.get('key')} lacks feature(s) {', '.join(missing)}: it was written by another "
+                "nasprior version; refit on runs made with this one"
+            )
+        rows.append([float(features[n]) for n in names])
+        ys.append(float(value))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, len(names)), np.asarray(ys, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class SkipRule:
+    """When the search skips an offspring instead of training it.
+
+    An offspring is skipped when (1) at least ``warmup`` candidates of the run
+    have been trained, (2) the run's predictor reaches a cross-validated R²
+    of at least ``min_r2`` on them, and (3) its predicted validation accuracy
+    lies below the ``quantile`` of the current population's fitness minus
+    ``margin``. Skipped offspring are logged with their prediction and take it
+    as their fitness.
+
+    Parameters
+    ----------
+    warmup : int
+        Trained candidates needed before anything is skipped (>= 5).
+    quantile : float
+        In [0, 1]; 0.25 skips offspring predicted below the population's
+        lower quartile. 0 skips only offspring predicted below the worst.
+    margin : float
+        Accuracy (fraction) subtracted from the threshold; larger is more
+        cautious.
+    min_r2 : float
+        Minimum cross-validated R² of the predictor; below it nothing is skipped.
+    enabled : bool
+        False turns skipping off (every offspring is trained).
+
+    Raises
+    ------
+    ConfigError
+        If a parameter is out of range.
+    """
+
+    warmup: int = 10
+    quantile: float = 0.25
+    margin: float = 0.0
+    min_r2: float = 0.2
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.warmup < 5:
+            raise ConfigError(f"skip rule 'warmup' = {self.warmup} is too small: use at least 5 trained candidates")
+        if not 0.0 <= self.quantile <= 1.0:
+            raise ConfigError(f"skip rule 'quantile' = {self.quantile} is invalid: use a value in [0, 1]")
+        if self.margin < 0:
+            raise ConfigError(f"skip rule 'margin' = {self.margin} is invalid: use a value >= 0")
+
+    def threshold(self, population_fitness: Sequence[float]) -> float:
+        """Predicted accuracy below which an offspring is skipped."""
+        return float(np.quantile(np.asarray(population_fitness, dtype=float), self.quantile)) - self.margin
+
+    def to_dict(self) -> dict:
+        """The rule as a JSON-able dict."""
+        return asdict(self)
+
+
+class RunPredictor:
+    """Random-forest predictor refitted on a run's own trained records.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Feature names used as columns.
+    seed : int
+        ``random_state`` of the forest and of the cross-validation folds.
+
+    Attributes
+    ----------
+    cv_r2_ : float
+        Mean 5-fold cross-validated R² of the last fit (nan before).
+    n_train_ : int
+        Trained records used in the last fit.
+    """
+
+    def __init__(self, names: Sequence[str], seed: int = 0):
+        self.names = tuple(names)
+        self.seed = seed
+        self.model_: RandomForestRegressor | None = None
+        self.cv_r2_ = float("nan")
+        self.n_train_ = 0
+
+    def fit(self, records: Iterable[Mapping]) -> "RunPredictor":
+        """Fit on the trained records and estimate R² by 5-fold cross-validation."""
+        X, y = feature_matrix(records, self.names)
+        self.n_train_ = len(y)
+        if len(y) < 5:
+            self.model_, self.cv_r2_ = None, float("nan")
+            return self
+        model = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=self.seed, n_jobs=1)
+        folds = KFold(n_splits=5, shuffle=True, random_state=self.seed)
+        self.cv_r2_ = float(np.mean(cross_val_score(model, X, y, cv=folds, scoring="r2")))
+        self.model_ = model.fit(X, y)
+        return self
+
+    def predict(self, features: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """Predicted target for each feature dict; shape (len(features),).
+
+        Raises
+        ------
+        RecordError
+            If called before a successful fit.
+        """
+        if self.model_ is None:
+            raise RecordError("the run predictor has not been fitted: it needs at least 5 trained records")
+        X = np.asarray([[float(f[n]) for n in self.names] for f in features], dtype=np.float64)
+        return self.model_.predict(X)

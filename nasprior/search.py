@@ -1,0 +1,397 @@
+"""Genetic search over graph-prior genomes, with a predictor that skips poor offspring.
+
+The search follows Stier, Darji & Granitzer (2021): a genetic algorithm
+(DEAP) evolves genomes; each candidate's structural features go to a
+predictor fitted on the run's trained records, and offspring predicted well
+below the population (:class:`~nasprior.predictor.SkipRule`) are logged as
+skipped instead of trained. Every evaluation is appended to the run's record
+log, and a resumed run replays the seeded GA, reading the outcome of every
+candidate already logged instead of training it again.
+
+Algorithm (a (μ + λ) GA): generation 0 is ``population`` random individuals;
+each later generation draws ``population`` parents by tournament (size 3),
+applies uniform crossover (probability ``cxpb``) and bounded polynomial
+mutation (probability ``mutpb``) with DEAP's operators, evaluates the
+offspring, and keeps the best ``population`` of parents and offspring.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from deap import algorithms, base, tools
+
+from .errors import ConfigError, RecordError
+from .features import FEATURE_NAMES, structural_features
+from .genome import Genome
+from .networks import SIZE_FEATURE_NAMES, build_network, size_features
+from .predictor import RunPredictor, SkipRule
+from .priors import make_graph
+from .records import RECORDS_FILE, RecordLog, make_record, read_config, write_config
+from .space import GENE_ORDER, SearchSpace
+from .tasks import TaskData, check_task, load_task
+from .training import TrainConfig, train
+
+#: Columns of the run predictor: structural features and network size.
+PREDICTOR_FEATURES = tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES
+
+
+class Fitness(base.Fitness):
+    """Single objective: validation accuracy, maximised."""
+
+    weights = (1.0,)
+
+
+class Individual(list):
+    """An encoded genome (floats in [0, 1], order :data:`nasprior.space.GENE_ORDER`) with a fitness."""
+
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.fitness = Fitness()
+
+
+@dataclass
+class SearchConfig:
+    """Everything a search needs; stored as the run's ``config.json``.
+
+    Parameters
+    ----------
+    task : str
+        ``"cifar10"``, ``"mnist"`` or ``"digits"``.
+    space : dict
+        The search space tables (see :class:`~nasprior.space.SearchSpace`).
+    population : int
+        Individuals per generation (μ = λ), >= 2.
+    generations : int
+        Generations after the initial one, >= 0.
+    train : dict
+        :class:`~nasprior.training.TrainConfig` fields (the budget).
+    skip : dict
+        :class:`~nasprior.predictor.SkipRule` fields.
+    cxpb, mutpb : float
+        Crossover and mutation probabilities, in [0, 1].
+    seed : int
+        Seed of the GA, the validation split and weight initialisation.
+    data_dir : str, optional
+        Where the data sets live.
+    download : bool
+        Fetch a missing data set from its official source.
+    run_id : str
+    """
+
+    task: str
+    space: dict
+    population: int = 10
+    generations: int = 5
+    train: dict = field(default_factory=dict)
+    skip: dict = field(default_factory=dict)
+    cxpb: float = 0.5
+    mutpb: float = 0.5
+    seed: int = 0
+    data_dir: str | None = None
+    download: bool = False
+    run_id: str = ""
+
+    def __post_init__(self) -> None:
+        check_task(self.task)
+        if self.population < 2:
+            raise ConfigError(f"population = {self.population} is too small: use at least 2")
+        if self.generations < 0:
+            raise ConfigError(f"generations = {self.generations} is invalid: use 0 or more")
+        for name in ("cxpb", "mutpb"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} = {getattr(self, name)} is invalid: use a probability in [0, 1]")
+        # Validate eagerly so a bad option fails before any data is loaded.
+        SearchSpace.from_dict(self.space)
+        TrainConfig(**self.train)
+        SkipRule(**self.skip)
+
+    def to_dict(self) -> dict:
+        """JSON-able dict of the config."""
+        return asdict(self)
+
+
+@dataclass
+class SearchResult:
+    """Outcome of :func:`run_search`.
+
+    Attributes
+    ----------
+    run_dir : pathlib.Path
+    best : dict or None
+        Record of the trained candidate with the highest validation accuracy.
+    n_trained, n_skipped, n_failed : int
+        Candidates evaluated in the whole run (resumed parts included).
+    generations : list of dict
+        Per-generation summary: ``generation``, ``best_val_acc``,
+        ``median_val_acc``, ``n_trained``, ``n_skipped``, ``elapsed_s``.
+    hall_of_fame : list of dict
+        Records of the best trained candidates, best first.
+    """
+
+    run_dir: Path
+    best: dict | None
+    n_trained: int
+    n_skipped: int
+    n_failed: int
+    generations: list[dict]
+    hall_of_fame: list[dict]
+
+
+class Evaluator:
+    """Turns genomes into records: features, skip decision, training.
+
+    Parameters
+    ----------
+    data : TaskData
+    train_config : TrainConfig
+    run_id : str
+    seed : int
+        Seed of weight initialisation (the same for every candidate).
+    best_dir : pathlib.Path
+        Where the best network's weights, genome and record are written.
+    """
+
+    def __init__(self, data: TaskData, train_config: TrainConfig, run_id: str, seed: int, best_dir: Path):
+        self.data, self.train_config, self.run_id, self.seed = data, train_config, run_id, seed
+        self.best_dir = best_dir
+        self.best_val_acc = -1.0
+
+    def features(self, genome: Genome) -> dict[str, float]:
+        """Structural features of the genome's graph and size features of its network."""
+        graph = make_graph(genome)
+        net = build_network(genome, self.data.n_inputs, self.data.n_classes, graph=graph)
+        return {**structural_features(graph), **size_features(net)}
+
+    def record(self, genome: Genome, status: str, features: dict, metrics: dict, generation: int, **kw: Any) -> dict:
+        """Build a record of this run for ``genome``."""
+        return make_record(
+            run_id=self.run_id, genome=genome, task=self.data.name, status=status, features=features,
+            metrics=metrics, generation=generation, seed=self.seed, train=self.train_config.to_dict(), **kw,
+        )
+
+    def train(self, genome: Genome, features: dict, generation: int) -> dict:
+        """Train a candidate and return its record (status ``trained`` or ``failed``)."""
+        start = time.perf_counter()
+        try:
+            torch.manual_seed(self.seed)
+            net = build_network(genome, self.data.n_inputs, self.data.n_classes)
+            d = self.data
+            result = train(net, d.x_train, d.y_train, d.x_val, d.y_val, self.train_config, d.x_test, d.y_test)
+        except (RuntimeError, ValueError, MemoryError) as exc:  # a candidate that cannot train is logged, not fatal
+            return self.record(
+                genome, "failed", features, {"val_acc": None, "test_acc": None}, generation,
+                wall_time_s=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",
+            )
+        record = self.record(
+            genome, "trained", features, {"val_acc": result.val_acc, "test_acc": result.test_acc}, generation,
+            curve=result.curve, wall_time_s=time.perf_counter() - start,
+            extra={"epochs_run": result.epochs_run, "train_time_s": round(result.train_time_s, 4)},
+        )
+        if result.val_acc > self.best_val_acc:
+            self.best_val_acc = result.val_acc
+            save_best(self.best_dir, net, genome, record)
+        return record
+
+
+def save_best(best_dir: Path, net: torch.nn.Module, genome: Genome, record: dict) -> None:
+    """Write the best network's weights (``model.pt``), genome and record to ``best_dir``."""
+    best_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), best_dir / "model.pt.tmp")
+    (best_dir / "model.pt.tmp").replace(best_dir / "model.pt")
+    (best_dir / "genome.json").write_text(genome.to_json() + "\n", encoding="utf-8")
+    (best_dir / "record.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def fitness_of(record: dict) -> float:
+    """Fitness the GA gives a record: validation accuracy, the prediction if skipped, 0 if failed."""
+    metrics = record.get("metrics", {})
+    if record["status"] == "trained":
+        return float(metrics["val_acc"])
+    if record["status"] == "skipped":
+        return float(metrics["predicted_val_acc"])
+    return 0.0
+
+
+def make_toolbox(space: SearchSpace, rng: random.Random) -> base.Toolbox:
+    """DEAP toolbox: random individuals, uniform crossover, bounded polynomial mutation, tournament."""
+    toolbox = base.Toolbox()
+    toolbox.register("individual", lambda: Individual(space.random_individual(rng)))
+    toolbox.register("population", tools.initRepeat, list, toolbox.individual)
+    toolbox.register("mate", tools.cxUniform, indpb=0.5)
+    toolbox.register("mutate", tools.mutPolynomialBounded, eta=15.0, low=0.0, up=1.0, indpb=2.0 / len(GENE_ORDER))
+    toolbox.register("select", tools.selTournament, tournsize=3)
+    return toolbox
+
+
+def run_search(
+    config: SearchConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    data: TaskData | None = None,
+    log: Callable[[str], None] = print,
+) -> SearchResult:
+    """Run (or resume) a genetic search and log every candidate.
+
+    Parameters
+    ----------
+    config : SearchConfig
+    run_dir : path-like
+        The run directory (``runs/<run-id>``); created if new.
+    resume : bool
+        Continue the run in ``run_dir``: candidates already in its record log
+        are not evaluated again.
+    data : TaskData, optional
+        Preloaded task data (else loaded from ``config.data_dir``).
+    log : callable
+        Receives one line of progress text at a time.
+
+    Returns
+    -------
+    SearchResult
+
+    Raises
+    ------
+    RecordError
+        If ``run_dir`` already holds a run and ``resume`` is False, or its
+        record log is unreadable.
+    DataError
+        If the task's data set is missing or corrupt.
+    """
+    run_dir = Path(run_dir)
+    record_log = RecordLog(run_dir / RECORDS_FILE)
+    if resume:
+        previous = record_log.read()
+    else:
+        if (run_dir / RECORDS_FILE).exists():
+            raise RecordError(f"{run_dir} already holds a run: resume it with --resume {run_dir}, or choose another --run-id")
+        previous = []
+        write_config(run_dir, config.to_dict())
+    cache: dict[str, dict] = {}
+    for record in previous:
+        cache.setdefault(record["key"], record)
+    space = SearchSpace.from_dict(config.space)
+    train_config = TrainConfig(**config.train)
+    rule = SkipRule(**config.skip)
+    if data is None:
+        data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
+    evaluator = Evaluator(data, train_config, config.run_id, config.seed, run_dir / "best")
+    trained_before = [r for r in previous if r["status"] == "trained"]
+    if trained_before:
+        evaluator.best_val_acc = max(r["metrics"]["val_acc"] for r in trained_before)
+    records: list[dict] = list(previous)
+    predictor = RunPredictor(PREDICTOR_FEATURES, seed=config.seed)
+    if resume:
+        log(f"resuming {run_dir}: {len(previous)} candidates already logged")
+
+    random.seed(config.seed)  # DEAP's operators draw from the global random module
+    rng = random.Random(config.seed)
+    toolbox = make_toolbox(space, rng)
+    hall = tools.HallOfFame(5)
+    start = time.perf_counter()
+    summaries: list[dict] = []
+
+    def evaluate(individuals: list[Individual], generation: int, population_fitness: list[float] | None) -> None:
+        genomes = [space.decode(ind) for ind in individuals]
+        new: dict[str, Genome] = {}
+        for genome in genomes:
+            if genome.key not in cache and genome.key not in new:
+                new[genome.key] = genome
+        features = {key: evaluator.features(g) for key, g in new.items()}
+        n_trained_so_far = sum(r["status"] == "trained" for r in records)
+        skip_keys: dict[str, float] = {}
+        if new and population_fitness and rule.enabled and n_trained_so_far >= rule.warmup:
+            predictor.fit(records)
+            if predictor.cv_r2_ >= rule.min_r2:
+                keys = list(new)
+                predicted = predictor.predict([features[k] for k in keys])
+                threshold = rule.threshold(population_fitness)
+                skip_keys = {k: float(p) for k, p in zip(keys, predicted) if p < threshold}
+                log(f"  predictor: CV R2 {predictor.cv_r2_:.3f} on {predictor.n_train_} trained; "
+                    f"skip below {threshold:.4f}: {len(skip_keys)} of {len(keys)} offspring skipped")
+            else:
+                log(f"  predictor: CV R2 {predictor.cv_r2_:.3f} < min_r2 {rule.min_r2}: training every offspring")
+        for i, (key, genome) in enumerate(new.items(), start=1):
+            if key in skip_keys:
+                record = evaluator.record(
+                    genome, "skipped", features[key],
+                    {"val_acc": None, "test_acc": None, "predicted_val_acc": skip_keys[key],
+                     "predictor_cv_r2": predictor.cv_r2_}, generation,
+                )
+            else:
+                record = evaluator.train(genome, features[key], generation)
+            record_log.append(record)
+            records.append(record)
+            cache[key] = record
+            log(f"  [gen {generation}] {i}/{len(new)} {describe(genome)}: {status_text(record)}")
+        for ind, genome in zip(individuals, genomes):
+            ind.fitness.values = (fitness_of(cache[genome.key]),)
+
+    def summarise(generation: int, population: list[Individual]) -> None:
+        gen_records = [r for r in records if r.get("generation") == generation]
+        fits = [ind.fitness.values[0] for ind in population]
+        summary = {
+            "generation": generation,
+            "best_val_acc": max(fits),
+            "median_val_acc": statistics.median(fits),
+            "n_trained": sum(r["status"] == "trained" for r in gen_records),
+            "n_skipped": sum(r["status"] == "skipped" for r in gen_records),
+            "elapsed_s": round(time.perf_counter() - start, 1),
+        }
+        summaries.append(summary)
+        log(f"generation {generation}: best {summary['best_val_acc']:.4f}, median {summary['median_val_acc']:.4f}, "
+            f"trained {summary['n_trained']}, skipped {summary['n_skipped']}, elapsed {summary['elapsed_s']:.0f} s")
+
+    population = toolbox.population(n=config.population)
+    log(f"generation 0: evaluating {config.population} random candidates")
+    evaluate(population, 0, None)
+    hall.update([ind for ind in population if cache[space.decode(ind).key]["status"] == "trained"])
+    summarise(0, population)
+    for generation in range(1, config.generations + 1):
+        parents = toolbox.select(population, len(population))
+        offspring = algorithms.varAnd([toolbox.clone(p) for p in parents], toolbox, config.cxpb, config.mutpb)
+        invalid = [ind for ind in offspring if not ind.fitness.valid]
+        log(f"generation {generation}: evaluating {len(invalid)} offspring")
+        evaluate(invalid, generation, [ind.fitness.values[0] for ind in population])
+        hall.update([ind for ind in offspring if cache[space.decode(ind).key]["status"] == "trained"])
+        population = tools.selBest(population + offspring, config.population)
+        summarise(generation, population)
+
+    trained = [r for r in records if r["status"] == "trained"]
+    best = max(trained, key=lambda r: r["metrics"]["val_acc"], default=None)
+    fame = [cache[space.decode(ind).key] for ind in hall]
+    return SearchResult(
+        run_dir=run_dir, best=best, n_trained=len(trained),
+        n_skipped=sum(r["status"] == "skipped" for r in records),
+        n_failed=sum(r["status"] == "failed" for r in records),
+        generations=summaries, hall_of_fame=fame,
+    )
+
+
+def describe(genome: Genome) -> str:
+    """Short text of a genome for progress lines."""
+    params = {"gnp": f"p={genome.p:.3f}", "watts_strogatz": f"k={genome.k} p={genome.p:.2f}",
+              "barabasi_albert": f"m={genome.m}"}.get(genome.prior, "")
+    shape = f"{genome.n_layers}x{genome.width}" if genome.mapping == "layered" else "graph"
+    return f"{genome.key[:8]} {genome.prior}(n={genome.n_nodes} {params}) {shape}".replace(" )", ")")
+
+
+def status_text(record: dict) -> str:
+    """Short text of a record's outcome for progress lines."""
+    m = record["metrics"]
+    if record["status"] == "trained":
+        return (f"val {m['val_acc']:.4f} test {m['test_acc']:.4f}, {int(record['features']['n_weights'])} weights, "
+                f"{record['wall_time_s']:.1f} s")
+    if record["status"] == "skipped":
+        return f"skipped (predicted val {m['predicted_val_acc']:.4f})"
+    return "failed: " + (record.get("error") or "").splitlines()[0]

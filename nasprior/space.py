@@ -1,0 +1,182 @@
+"""Search spaces: which genomes a search may visit, and their encoding for the GA.
+
+A search space is a TOML file (``search_spaces/<task>.toml``) with a
+``[genes]`` table giving, per genome field, either a list of choices
+(``prior = ["gnp", "watts_strogatz"]``) or an inclusive ``[low, high]`` range
+(``n_nodes = [16, 128]``), and optional ``[train]`` and ``[search]`` tables
+with the task's default budget and GA settings.
+
+For the genetic algorithm a genome is encoded as a list of floats in [0, 1],
+one per gene in :data:`GENE_ORDER` (choice genes by equal bins, integer and
+float genes linearly, or logarithmically where the range spans a factor of
+ten or more). DEAP's bounded operators then act on every gene alike,
+including the prior type. :meth:`SearchSpace.decode` repairs combinations
+that a prior cannot take (it lowers ``k`` or ``m`` below ``n_nodes``, and
+``n_nodes`` to at most ``width`` for the layered mapping).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .genome import GENES, Genome
+from .priors import PRIORS
+
+#: Order of the genes in an encoded individual.
+GENE_ORDER = ("prior", "mapping", "n_nodes", "p", "k", "m", "n_layers", "width", "cell", "seed")
+SEED_RANGE = (0, 999_999)
+
+
+@dataclass
+class SearchSpace:
+    """Allowed values of each gene, plus the task's default budget.
+
+    Parameters
+    ----------
+    genes : dict
+        Gene name to a list of choices (choice genes) or a ``(low, high)``
+        pair (numeric genes). Genes left out keep the :class:`Genome` default.
+    train : dict
+        Default :class:`~nasprior.training.TrainConfig` fields for the task.
+    search : dict
+        Default search options (``population``, ``generations``, ...).
+    name : str
+        Where the space came from.
+
+    Raises
+    ------
+    ConfigError
+        If a gene is unknown, a choice is not allowed, or a range lies
+        outside the gene's allowed range.
+    """
+
+    genes: dict[str, Any]
+    train: dict[str, Any] = field(default_factory=dict)
+    search: dict[str, Any] = field(default_factory=dict)
+    name: str = "<inline>"
+
+    def __post_init__(self) -> None:
+        genes = {}
+        for gene_name, spec in self.genes.items():
+            if gene_name != "prior" and gene_name not in GENES:
+                raise ConfigError(f"{self.name}: unknown gene {gene_name!r} in [genes]: use some of {', '.join(GENE_ORDER)}")
+            if gene_name == "prior" or GENES[gene_name].kind == "choice":
+                allowed = tuple(PRIORS) if gene_name == "prior" else GENES[gene_name].choices
+                choices = [spec] if isinstance(spec, str) else list(spec)
+                bad = [c for c in choices if c not in allowed]
+                if not choices or bad:
+                    raise ConfigError(f"{self.name}: gene {gene_name!r} lists {bad or 'nothing'}: choose from {', '.join(allowed)}")
+                genes[gene_name] = choices
+            else:
+                gene = GENES[gene_name]
+                if isinstance(spec, (int, float)):
+                    spec = [spec, spec]
+                if not (isinstance(spec, (list, tuple)) and len(spec) == 2):
+                    raise ConfigError(f"{self.name}: gene {gene_name!r} needs a [low, high] range, got {spec!r}")
+                low, high = (gene.check(v) for v in spec)
+                if low > high:
+                    raise ConfigError(f"{self.name}: gene {gene_name!r} has low {low} > high {high}")
+                genes[gene_name] = (low, high)
+        genes.setdefault("prior", list(PRIORS))
+        self.genes = genes
+
+    # -- loading -------------------------------------------------------
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "SearchSpace":
+        """Read a search space from a TOML file.
+
+        Raises
+        ------
+        ConfigError
+            If the file is missing or malformed, or a gene is invalid.
+        """
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"search space file {path} not found: give a TOML file like search_spaces/cifar10.toml") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"search space {path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, name=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], name: str = "<inline>") -> "SearchSpace":
+        """Build a search space from the parsed TOML tables."""
+        unknown = set(data) - {"genes", "train", "search"}
+        if unknown:
+            raise ConfigError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}: use [genes], [train], [search]")
+        if "genes" not in data:
+            raise ConfigError(f"{name}: a search space needs a [genes] table")
+        return cls(dict(data["genes"]), dict(data.get("train", {})), dict(data.get("search", {})), name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The space as TOML-shaped tables (stored in a run's config)."""
+        return {"genes": {k: list(v) for k, v in self.genes.items()}, "train": self.train, "search": self.search}
+
+    # -- encoding ------------------------------------------------------
+    def _spec(self, gene: str) -> Any:
+        if gene in self.genes:
+            return self.genes[gene]
+        if gene == "seed":
+            return SEED_RANGE
+        default = getattr(Genome(), gene)
+        return [default] if isinstance(default, str) else (default, default)
+
+    def decode(self, individual: list[float]) -> Genome:
+        """Genome of an encoded individual (floats in [0, 1], order :data:`GENE_ORDER`).
+
+        Raises
+        ------
+        ConfigError
+            If the individual has the wrong length.
+        """
+        if len(individual) != len(GENE_ORDER):
+            raise ConfigError(f"an individual needs {len(GENE_ORDER)} genes ({', '.join(GENE_ORDER)}), got {len(individual)}")
+        values: dict[str, Any] = {}
+        for gene, u in zip(GENE_ORDER, individual):
+            u = min(max(float(u), 0.0), 1.0)
+            spec = self._spec(gene)
+            if isinstance(spec, list):
+                values[gene] = spec[min(int(u * len(spec)), len(spec) - 1)]
+                continue
+            low, high = spec
+            log = low > 0 and high / low >= 10
+            x = math.exp(math.log(low) + u * (math.log(high) - math.log(low))) if log else low + u * (high - low)
+            kind = GENES[gene].kind if gene in GENES else "int"
+            values[gene] = int(round(x)) if kind == "int" else x
+        if values["mapping"] == "layered":
+            values["n_nodes"] = min(values["n_nodes"], values["width"])
+        values["n_nodes"] = max(values["n_nodes"], 3)
+        values["k"] = max(2, min(values["k"], values["n_nodes"] - 1))
+        values["m"] = max(1, min(values["m"], values["n_nodes"] - 1))
+        return Genome(**values)
+
+    def random_individual(self, rng: random.Random) -> list[float]:
+        """A uniformly random encoded individual drawn from ``rng``."""
+        return [rng.random() for _ in GENE_ORDER]
+
+
+def default_space_path(task: str) -> Path:
+    """Path of the search space shipped for ``task`` (``search_spaces/<task>.toml``).
+
+    Looks next to the package (a source checkout) first, then in the
+    installed package data.
+
+    Raises
+    ------
+    ConfigError
+        If no space is shipped for the task.
+    """
+    candidates = [Path(__file__).resolve().parent.parent / "search_spaces" / f"{task}.toml"]
+    candidates.append(Path(str(resources.files("nasprior") / "search_spaces" / f"{task}.toml")))
+    for path in candidates:
+        if path.exists():
+            return path
+    raise ConfigError(f"no search space shipped for task {task!r}: pass --space FILE.toml")

@@ -1,0 +1,174 @@
+"""The training loop shared by every feedforward task.
+
+One loop: mini-batches from tensors in memory, Adam or SGD, a budget in
+epochs, early stopping on validation accuracy, the best epoch's weights
+restored at the end, masks re-applied after every optimiser step.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import ConfigError
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one training run.
+
+    Parameters
+    ----------
+    epochs : int
+        Budget: maximum passes over the training split (>= 1).
+    batch_size : int
+        Examples per optimiser step (>= 1).
+    optimizer : {"adam", "sgd"}
+        SGD uses momentum 0.9.
+    lr : float
+        Learning rate (> 0).
+    weight_decay : float
+        L2 penalty (>= 0).
+    patience : int
+        Stop after this many epochs without a better validation accuracy
+        (0 disables early stopping).
+    seed : int
+        Seed of weight initialisation and batch order.
+    """
+
+    epochs: int = 3
+    batch_size: int = 128
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "optimizer": self.optimizer in OPTIMIZERS,
+            "lr": self.lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "patience": self.patience >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                allowed = f"one of {', '.join(OPTIMIZERS)}" if name == "optimizer" else "a positive value"
+                raise ConfigError(f"training option {name!r} = {getattr(self, name)!r} is invalid: use {allowed}")
+
+    def to_dict(self) -> dict:
+        """Return the config as a JSON-able dict."""
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    Attributes
+    ----------
+    val_acc : float
+        Best validation accuracy over the epochs run, in [0, 1].
+    test_acc : float or None
+        Test accuracy of the best epoch's weights, if a test split was given.
+    curve : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``val_acc``.
+    epochs_run : int
+    train_time_s : float
+        Wall time of training and evaluation, in seconds.
+    """
+
+    val_acc: float
+    test_acc: float | None
+    curve: list[dict] = field(default_factory=list)
+    epochs_run: int = 0
+    train_time_s: float = 0.0
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
+    """Fraction of examples whose arg-max logit equals the label.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps (batch, ...) to logits (batch, n_classes).
+    x : torch.Tensor of shape (n, ...)
+    y : torch.Tensor of int64, shape (n,)
+    """
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        correct += int((model(x[i : i + batch_size]).argmax(dim=1) == y[i : i + batch_size]).sum())
+    return correct / max(1, len(x))
+
+
+def train(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    config: TrainConfig,
+    x_test: torch.Tensor | None = None,
+    y_test: torch.Tensor | None = None,
+) -> TrainResult:
+    """Train a classifier with early stopping on validation accuracy.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps (batch, ...) to logits (batch, n_classes). If it has an
+        ``apply_masks()`` method (every :class:`~nasprior.networks.SparseNetwork`),
+        it is called after each optimiser step.
+    x_train, y_train, x_val, y_val : torch.Tensor
+        Inputs of shape (n, ...) and int64 labels of shape (n,).
+    config : TrainConfig
+    x_test, y_test : torch.Tensor, optional
+        Scored once, with the best epoch's weights; never used for stopping.
+
+    Returns
+    -------
+    TrainResult
+    """
+    start = time.perf_counter()
+    generator = torch.Generator().manual_seed(config.seed)
+    if config.optimizer == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    apply_masks = getattr(model, "apply_masks", lambda: None)
+    best_acc, best_state, since_best = -1.0, None, 0
+    curve = []
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        total_loss = 0.0
+        for i in range(0, len(order), config.batch_size):
+            idx = order[i : i + config.batch_size]
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            apply_masks()
+            total_loss += loss.item() * len(idx)
+        val_acc = accuracy(model, x_val, y_val)
+        curve.append({"epoch": epoch, "train_loss": total_loss / len(order), "val_acc": val_acc})
+        if val_acc > best_acc:
+            best_acc, best_state, since_best = val_acc, copy.deepcopy(model.state_dict()), 0
+        else:
+            since_best += 1
+            if config.patience and since_best >= config.patience:
+                break
+    model.load_state_dict(best_state)
+    test_acc = accuracy(model, x_test, y_test) if x_test is not None else None
+    return TrainResult(best_acc, test_acc, curve, len(curve), time.perf_counter() - start)
