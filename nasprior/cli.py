@@ -12,6 +12,7 @@ line on standard error with exit status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -21,6 +22,8 @@ from typing import Callable, Sequence
 from .errors import NaspriorError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+#: Modules whose ``add_commands(subparsers)`` adds further subcommands.
+COMMAND_MODULES: tuple[str, ...] = ("nasprior.predictor_cli", "nasprior.experiments")
 
 
 def command(name: str):
@@ -56,6 +59,8 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-quantile", type=float, help="skip offspring predicted below this quantile of the population")
     p.add_argument("--skip-warmup", type=int, help="trained candidates before the predictor may skip")
     p.add_argument("--skip-min-r2", type=float, help="minimum cross-validated R2 of the predictor to skip")
+    p.add_argument("--predictor", metavar="DIR", help="stored predictor (nasprior predictor fit) that skips offspring "
+                   "from the first generation, until the run's own predictor is usable")
 
 
 @command("search")
@@ -98,6 +103,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             train=train, skip=skip, seed=args.seed,
             data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
             download=args.download, run_id=run_id,
+            predictor=str(Path(args.predictor).resolve()) if args.predictor else None,
         )
         run_dir = Path(args.runs_dir) / run_id
     print(f"run directory: {run_dir}", flush=True)
@@ -127,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nasprior", description="Search sparse neural network structures from graph priors.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_search(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
     return parser
 
 

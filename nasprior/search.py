@@ -86,6 +86,10 @@ class SearchConfig:
     download : bool
         Fetch a missing data set from its official source.
     run_id : str
+    predictor : str, optional
+        Directory of a stored predictor (``nasprior predictor fit``) used to
+        skip offspring from the first generation on, while the run's own
+        predictor is not warm or falls below ``min_r2``.
     """
 
     task: str
@@ -100,6 +104,7 @@ class SearchConfig:
     data_dir: str | None = None
     download: bool = False
     run_id: str = ""
+    predictor: str | None = None
 
     def __post_init__(self) -> None:
         check_task(self.task)
@@ -270,12 +275,12 @@ def run_search(
     """
     run_dir = Path(run_dir)
     record_log = RecordLog(run_dir / RECORDS_FILE)
-    if resume:
-        previous = record_log.read()
-    else:
-        if (run_dir / RECORDS_FILE).exists():
-            raise RecordError(f"{run_dir} already holds a run: resume it with --resume {run_dir}, or choose another --run-id")
-        previous = []
+    if not resume and (run_dir / RECORDS_FILE).exists():
+        raise RecordError(f"{run_dir} already holds a run: resume it with --resume {run_dir}, or choose another --run-id")
+    previous = record_log.read() if resume else []
+    if data is None:  # before anything is written: a missing data set leaves no empty run behind
+        data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
+    if not resume:
         write_config(run_dir, config.to_dict())
     cache: dict[str, dict] = {}
     for record in previous:
@@ -283,14 +288,21 @@ def run_search(
     space = SearchSpace.from_dict(config.space)
     train_config = TrainConfig(**config.train)
     rule = SkipRule(**config.skip)
-    if data is None:
-        data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
     evaluator = Evaluator(data, train_config, config.run_id, config.seed, run_dir / "best")
     trained_before = [r for r in previous if r["status"] == "trained"]
     if trained_before:
         evaluator.best_val_acc = max(r["metrics"]["val_acc"] for r in trained_before)
     records: list[dict] = list(previous)
     predictor = RunPredictor(PREDICTOR_FEATURES, seed=config.seed)
+    stored = None
+    if config.predictor:  # a fitted predictor (nasprior.predictors) skips until the run's own one is usable
+        from .predictors import Predictor
+
+        stored = Predictor.load(config.predictor)
+        if stored.task["name"] != config.task:
+            raise ConfigError(f"predictor {config.predictor} was fitted on task {stored.task['name']!r}, not "
+                              f"{config.task!r}: use one fitted on {config.task} runs, or leave out --predictor")
+        log(f"stored predictor {config.predictor}: CV R2 {stored.cv_r2_:.3f} ({stored.card['n_train']} trained records)")
     if resume:
         log(f"resuming {run_dir}: {len(previous)} candidates already logged")
 
@@ -310,23 +322,32 @@ def run_search(
         features = {key: evaluator.features(g) for key, g in new.items()}
         n_trained_so_far = sum(r["status"] == "trained" for r in records)
         skip_keys: dict[str, float] = {}
+        source, source_name = None, "run"
         if new and population_fitness and rule.enabled and n_trained_so_far >= rule.warmup:
             predictor.fit(records)
             if predictor.cv_r2_ >= rule.min_r2:
-                keys = list(new)
-                predicted = predictor.predict([features[k] for k in keys])
-                threshold = rule.threshold(population_fitness)
-                skip_keys = {k: float(p) for k, p in zip(keys, predicted) if p < threshold}
-                log(f"  predictor: CV R2 {predictor.cv_r2_:.3f} on {predictor.n_train_} trained; "
-                    f"skip below {threshold:.4f}: {len(skip_keys)} of {len(keys)} offspring skipped")
-            else:
+                source = predictor
+            elif stored is None:
                 log(f"  predictor: CV R2 {predictor.cv_r2_:.3f} < min_r2 {rule.min_r2}: training every offspring")
+        if source is None and stored is not None and new and population_fitness and rule.enabled:
+            if stored.cv_r2_ >= rule.min_r2:
+                source, source_name = stored, config.predictor
+            else:
+                log(f"  stored predictor: CV R2 {stored.cv_r2_:.3f} < min_r2 {rule.min_r2}: training every offspring")
+        if source is not None:
+            keys = list(new)
+            predicted = source.predict([features[k] for k in keys])
+            threshold = rule.threshold(population_fitness)
+            skip_keys = {k: float(p) for k, p in zip(keys, predicted) if p < threshold}
+            trained_on = f"{predictor.n_train_} trained" if source is predictor else f"stored {source_name}"
+            log(f"  predictor: CV R2 {source.cv_r2_:.3f} on {trained_on}; "
+                f"skip below {threshold:.4f}: {len(skip_keys)} of {len(keys)} offspring skipped")
         for i, (key, genome) in enumerate(new.items(), start=1):
             if key in skip_keys:
                 record = evaluator.record(
                     genome, "skipped", features[key],
                     {"val_acc": None, "test_acc": None, "predicted_val_acc": skip_keys[key],
-                     "predictor_cv_r2": predictor.cv_r2_}, generation,
+                     "predictor_cv_r2": source.cv_r2_}, generation, extra={"predictor": source_name},
                 )
             else:
                 record = evaluator.train(genome, features[key], generation)
