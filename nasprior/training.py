@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +42,10 @@ class TrainConfig:
         (0 disables early stopping).
     seed : int
         Seed of weight initialisation and batch order.
+    grad_clip : float
+        Clip the gradient's global L2 norm to this value before each step
+        (:func:`torch.nn.utils.clip_grad_norm_`; Pascanu et al. 2013, used
+        with 5 for recurrent nets by Stier et al. 2021); 0 disables clipping.
     """
 
     epochs: int = 3
@@ -50,6 +55,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     patience: int = 2
     seed: int = 0
+    grad_clip: float = 0.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -59,6 +65,7 @@ class TrainConfig:
             "lr": self.lr > 0,
             "weight_decay": self.weight_decay >= 0,
             "patience": self.patience >= 0,
+            "grad_clip": self.grad_clip >= 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -121,6 +128,7 @@ def train(
     config: TrainConfig,
     x_test: torch.Tensor | None = None,
     y_test: torch.Tensor | None = None,
+    epoch_callback: Callable[[nn.Module, int], None] | None = None,
 ) -> TrainResult:
     """Train a classifier with early stopping on validation accuracy.
 
@@ -135,6 +143,10 @@ def train(
     config : TrainConfig
     x_test, y_test : torch.Tensor, optional
         Scored once, with the best epoch's weights; never used for stopping.
+    epoch_callback : callable, optional
+        ``epoch_callback(model, epoch)`` after each epoch's validation (epoch
+        from 1), unless training stops there; e.g.
+        :class:`nasprior.set_rewiring.SETCallback` (SET rewiring).
 
     Returns
     -------
@@ -158,6 +170,8 @@ def train(
             loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             apply_masks()
             total_loss += loss.item() * len(idx)
@@ -169,6 +183,8 @@ def train(
             since_best += 1
             if config.patience and since_best >= config.patience:
                 break
+        if epoch_callback is not None:
+            epoch_callback(model, epoch)
     model.load_state_dict(best_state)
     test_acc = accuracy(model, x_test, y_test) if x_test is not None else None
     return TrainResult(best_acc, test_acc, curve, len(curve), time.perf_counter() - start)
