@@ -92,6 +92,9 @@ GENES: dict[str, Gene] = {
         Gene("p", "float", 0.0, 1.0),
         Gene("k", "int", 2, 256),
         Gene("m", "int", 1, 256),
+        Gene("radix", "int", 2, 64),
+        Gene("degree", "int", 1, 4096),
+        Gene("epsilon", "float", 0.1, 1000.0),
         Gene("mapping", "choice", choices=MAPPINGS),
         Gene("n_layers", "int", 1, 16),
         Gene("width", "int", 1, 8192),
@@ -121,10 +124,21 @@ class Genome:
     m : int
         Barabási–Albert: edges attached from each new node; in [1, 256] and
         below ``n_nodes``.
+    radix : int
+        RadiX-Net (``radixnet``): radix of every layer, in [2, 64]; ``width``
+        must be a multiple of it (see :func:`nasprior.bipartite.radixnet_plan`).
+    degree : int
+        Random regular / expander layers (``expander``): in-degree of every
+        unit, in [1, 4096] and at most ``width``.
+    epsilon : float
+        Erdős–Rényi layers with SET's parametrisation (``er_set``): ε of the
+        density ``ε (n_in + n_out) / (n_in n_out)``, in [0.1, 1000].
     mapping : {"graph", "layered"}
         ``"graph"``: graph-as-network (every node a unit; Stier et al. 2021).
         ``"layered"``: ``n_layers`` hidden layers of ``width`` units whose
-        masks come from the graph (relational graph; You et al. 2020).
+        masks come from the graph (relational graph; You et al. 2020), or
+        directly from the prior for the layer-wise priors ``radixnet``,
+        ``expander`` and ``er_set`` (which need this mapping).
     n_layers : int
         Hidden layers of the layered mapping, in [1, 16].
     width : int
@@ -146,6 +160,9 @@ class Genome:
     p: float = 0.1
     k: int = 4
     m: int = 2
+    radix: int = 4
+    degree: int = 16
+    epsilon: float = 20.0
     mapping: str = "graph"
     n_layers: int = 2
     width: int = 128
@@ -163,7 +180,7 @@ class Genome:
         from .priors import PRIORS
 
         PRIORS[self.prior].validate(self)
-        if self.mapping == "layered" and self.width < self.n_nodes:
+        if self.mapping == "layered" and self.width < self.n_nodes and PRIORS[self.prior].masks is None:
             raise ConfigError(
                 f"genome field 'width' = {self.width} must be at least n_nodes = {self.n_nodes} for the "
                 "layered mapping (every graph node owns at least one unit per layer): raise width or lower n_nodes"

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .genome import Genome
-from .priors import make_graph
+from .priors import get_prior, make_graph
 from .topology import layer_nodes, relational_mask, to_dag
 
 
@@ -264,13 +264,24 @@ def build_network(genome: Genome, n_inputs: int, n_outputs: int, graph: nx.Graph
         Number of classes.
     graph : networkx.Graph, optional
         The genome's prior graph if already built (saves rebuilding it).
+        Not used by layer-wise priors (``radixnet``, ``expander``,
+        ``er_set``), whose masks come from :attr:`~nasprior.priors.Prior.masks`.
 
     Returns
     -------
     SparseNetwork
         A :class:`GraphNetwork` or :class:`LayeredNetwork`; weights seeded by
         torch's global generator (seed it first for reproducible weights).
+
+    Raises
+    ------
+    ConfigError
+        If a layer-wise prior cannot fit the input size (e.g. a RadiX-Net
+        with ``N > n_inputs``).
     """
+    prior = get_prior(genome.prior)
+    if prior.masks is not None:  # layer-wise priors: masks per layer (nasprior.bipartite)
+        return LayeredNetwork(prior.masks(genome, n_inputs), n_outputs)
     graph = make_graph(genome) if graph is None else graph
     if genome.mapping == "graph":
         return GraphNetwork(to_dag(graph), n_inputs, n_outputs)
@@ -291,7 +302,9 @@ def size_features(network: SparseNetwork) -> dict[str, float]:
         weights), ``network_density`` (fraction of possible weights present),
         ``first_layer_width`` (units fed by the input), ``n_hidden_layers``.
     """
-    if isinstance(network, GraphNetwork):
+    if hasattr(network, "first_layer_width"):  # e.g. nasprior.recurrent.RecurrentGraphNetwork
+        first, n_hidden = network.first_layer_width, network.n_hidden_layers
+    elif isinstance(network, GraphNetwork):
         first, n_hidden = network.input_layer.out_features, len(network.node_layers)
     else:
         first, n_hidden = network.layers[0].out_features, len(network.layers)

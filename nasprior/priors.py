@@ -6,6 +6,11 @@ graph on ``genome.n_nodes`` nodes labelled ``0 .. n_nodes - 1``. Graphs are
 built with networkx's generators and seeded with ``genome.seed``, so the same
 genome gives the same graph in any process.
 
+The layer-wise priors ``radixnet``, ``expander`` and ``er_set``
+(:mod:`nasprior.bipartite`) work with ``mapping="layered"`` only: they give
+the mask of every layer (:attr:`Prior.masks`), and their graph is the
+``n_layers * width`` hidden units joined by the hidden-to-hidden masks.
+
 References
 ----------
 .. [ER] P. Erdős and A. Rényi, "On random graphs I", 1959; E. N. Gilbert,
@@ -16,6 +21,13 @@ References
    networks", Science 286, 1999.
 .. [Stier] J. Stier, H. Darji, M. Granitzer, "Experiments on properties of
    hidden structures of sparse neural networks", arXiv:2107.12917, 2021.
+.. [RadiX] R. A. Robinett and J. Kepner, "RadiX-Net: Structured sparse
+   matrices for deep neural networks", 2019 (prior ``radixnet``).
+.. [Bourely] A. Bourely, J. P. Boueri, K. Choromanski, "Sparse neural networks
+   topologies", arXiv:1706.05683, 2017 (prior ``expander``).
+.. [SET] D. C. Mocanu et al., "Scalable training of artificial neural networks
+   with adaptive sparse connectivity inspired by network science", Nature
+   Communications 9, 2018 (prior ``er_set``).
 """
 
 from __future__ import annotations
@@ -24,7 +36,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import networkx as nx
+import numpy as np
 
+from .bipartite import genome_masks, hidden_graph, radixnet_plan
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -47,12 +61,22 @@ class Prior:
     check : callable, optional
         ``check(genome)`` raising :class:`ConfigError` for parameter
         combinations the generator cannot take.
+    masks : callable, optional
+        ``masks(genome, n_inputs) -> list of numpy.ndarray of bool``: for
+        layer-wise priors (``radixnet``, ``expander``, ``er_set``; see
+        :mod:`nasprior.bipartite`), the mask of every hidden layer, the first
+        of shape (width, n_inputs), the others (width, width).
+        :func:`nasprior.networks.build_network` uses it instead of the graph;
+        ``build`` then returns the hidden units joined by the hidden-to-hidden
+        masks (:func:`nasprior.bipartite.hidden_graph`), for the structural
+        features. Such priors need ``mapping="layered"``.
     """
 
     name: str
     genes: tuple[str, ...]
     build: Callable[["Genome"], nx.Graph]
     check: Callable[["Genome"], None] | None = None
+    masks: Callable[["Genome", int], list[np.ndarray]] | None = None
 
     def validate(self, genome: "Genome") -> None:
         """Raise :class:`ConfigError` if the genome's parameters do not suit this prior."""
@@ -73,6 +97,21 @@ def _check_ba(g: "Genome") -> None:
         raise ConfigError(
             f"genome field 'm' = {g.m} must be below n_nodes = {g.n_nodes} for the barabasi_albert prior: "
             f"choose m in [1, {g.n_nodes - 1}]"
+        )
+
+
+def _check_layer_wise(g: "Genome") -> None:
+    if g.mapping != "layered":
+        raise ConfigError(
+            f"the {g.prior} prior builds layer-wise masks and needs mapping = 'layered', got {g.mapping!r}: "
+            "set mapping to 'layered'"
+        )
+    if g.prior == "radixnet":
+        radixnet_plan(g.width, g.n_layers, g.radix)  # raises if width is not a multiple of radix
+    if g.prior == "expander" and g.degree > g.width:
+        raise ConfigError(
+            f"genome field 'degree' = {g.degree} exceeds width = {g.width} for the expander prior: "
+            f"choose degree in [1, {g.width}]"
         )
 
 
@@ -100,6 +139,9 @@ PRIORS: dict[str, Prior] = {
         Prior("watts_strogatz", ("k", "p"), _ws, _check_ws),
         Prior("barabasi_albert", ("m",), _ba, _check_ba),
         Prior("complete", (), _complete),
+        Prior("radixnet", ("radix", "n_layers", "width"), hidden_graph, _check_layer_wise, genome_masks),
+        Prior("expander", ("degree", "n_layers", "width"), hidden_graph, _check_layer_wise, genome_masks),
+        Prior("er_set", ("epsilon", "n_layers", "width"), hidden_graph, _check_layer_wise, genome_masks),
     )
 }
 
@@ -129,7 +171,8 @@ def make_graph(genome: "Genome") -> nx.Graph:
     Returns
     -------
     networkx.Graph
-        ``genome.n_nodes`` nodes labelled ``0 .. n_nodes - 1``; deterministic
+        ``genome.n_nodes`` nodes labelled ``0 .. n_nodes - 1`` (layer-wise
+        priors: ``n_layers * width`` hidden units); deterministic
         in the genome.
     """
     graph = get_prior(genome.prior).build(genome)

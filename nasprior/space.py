@@ -12,7 +12,10 @@ float genes linearly, or logarithmically where the range spans a factor of
 ten or more). DEAP's bounded operators then act on every gene alike,
 including the prior type. :meth:`SearchSpace.decode` repairs combinations
 that a prior cannot take (it lowers ``k`` or ``m`` below ``n_nodes``, and
-``n_nodes`` to at most ``width`` for the layered mapping).
+``n_nodes`` to at most ``width`` for the layered mapping; for the layer-wise
+priors ``radixnet``, ``expander`` and ``er_set`` it sets the layered mapping,
+lowers ``degree`` to at most ``width``, and for ``radixnet`` rounds ``width``
+down to a multiple of ``radix**j``, ``j = min(n_layers, floor(log_radix width))``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from .genome import GENES, Genome
 from .priors import PRIORS
 
 #: Order of the genes in an encoded individual.
-GENE_ORDER = ("prior", "mapping", "n_nodes", "p", "k", "m", "n_layers", "width", "cell", "seed")
+GENE_ORDER = ("prior", "mapping", "n_nodes", "p", "k", "m", "radix", "degree", "epsilon", "n_layers", "width", "cell", "seed")
 SEED_RANGE = (0, 999_999)
 
 
@@ -156,6 +159,13 @@ class SearchSpace:
         values["n_nodes"] = max(values["n_nodes"], 3)
         values["k"] = max(2, min(values["k"], values["n_nodes"] - 1))
         values["m"] = max(1, min(values["m"], values["n_nodes"] - 1))
+        if PRIORS[values["prior"]].masks is not None:  # layer-wise priors (nasprior.bipartite)
+            values["mapping"] = "layered"
+            values["degree"] = min(values["degree"], values["width"])
+            if values["prior"] == "radixnet":  # width a multiple of radix**j, j as large as n_layers allows
+                r = values["radix"]
+                j = max(1, min(values["n_layers"], int(math.log(max(values["width"], r)) / math.log(r) + 1e-9)))
+                values["width"] = max(r, values["width"] // r**j * r**j)
         return Genome(**values)
 
     def random_individual(self, rng: random.Random) -> list[float]:
