@@ -8,7 +8,7 @@ while its topology evolves. The output layer stays dense.
 
 Use with :func:`nasprior.training.train` through its ``epoch_callback``::
 
-    net = LayeredNetwork([erdos_renyi_mask(784, 1000, 20, g), ...], 10)
+    net = LayeredNetwork([er_set_mask(784, 1000, 20, seed=0), ...], 10)  # nasprior.bipartite
     train(net, ..., config, epoch_callback=SETCallback(zeta=0.3, seed=0))
 
 Regrown weights are drawn from the layer's initialisation distribution,
@@ -35,42 +35,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
 from .errors import ConfigError
 from .networks import MaskedLinear, SparseNetwork
-
-
-def erdos_renyi_density(n_in: int, n_out: int, epsilon: float) -> float:
-    """Density of SET's Erdős–Rényi layer: ``ε (n_in + n_out) / (n_in n_out)``, capped at 1.
-
-    References
-    ----------
-    Mocanu et al. 2018 (ε = 20 in their experiments).
-    """
-    return min(1.0, epsilon * (n_in + n_out) / (n_in * n_out))
-
-
-def erdos_renyi_mask(n_in: int, n_out: int, epsilon: float, generator: torch.Generator | None = None) -> np.ndarray:
-    """A random bipartite mask of SET's initial density.
-
-    Each connection is present independently with probability
-    :func:`erdos_renyi_density`.
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape (n_out, n_in)
-
-    References
-    ----------
-    Mocanu et al. 2018.
-    """
-    if n_in < 1 or n_out < 1 or epsilon <= 0:
-        raise ConfigError(f"erdos_renyi_mask needs n_in, n_out >= 1 and epsilon > 0, got {n_in}, {n_out}, {epsilon}")
-    p = erdos_renyi_density(n_in, n_out, epsilon)
-    return (torch.rand(n_out, n_in, generator=generator) < p).numpy()
 
 
 def _closest_to_zero(values: torch.Tensor, zeta: float) -> torch.Tensor:

@@ -4,7 +4,8 @@ import torch
 
 from nasprior.errors import ConfigError
 from nasprior.networks import LayeredNetwork, MaskedLinear
-from nasprior.set_rewiring import SETCallback, erdos_renyi_density, erdos_renyi_mask, hidden_layers, set_step
+from nasprior.bipartite import er_set_mask
+from nasprior.set_rewiring import SETCallback, hidden_layers, set_step
 from nasprior.training import TrainConfig, train
 
 
@@ -54,17 +55,9 @@ def test_set_step_when_few_absent_positions():
         set_step(layer, 1.5)
 
 
-def test_erdos_renyi_mask_density():
-    assert erdos_renyi_density(784, 1000, 20) == pytest.approx(20 * 1784 / 784000)
-    mask = erdos_renyi_mask(784, 1000, 20, torch.Generator().manual_seed(0))
-    assert mask.shape == (1000, 784) and mask.mean() == pytest.approx(20 * 1784 / 784000, rel=0.03)
-    assert erdos_renyi_density(4, 4, 20) == 1.0
-
-
 def test_set_callback_in_training_rewires_hidden_layers_only():
-    g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
-    net = LayeredNetwork([erdos_renyi_mask(20, 32, 3, g), erdos_renyi_mask(32, 32, 3, g)], 4)
+    net = LayeredNetwork([er_set_mask(20, 32, 3, seed=0), er_set_mask(32, 32, 3, seed=1)], 4)
     assert hidden_layers(net) == list(net.layers)
     masks0 = [layer.mask.clone() for layer in net.layers]
     counts0 = [int(m.sum()) for m in masks0]
