@@ -49,6 +49,8 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="training budget per candidate, in epochs")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--set-zeta", type=float,
+                   help="SET (Mocanu et al. 2018): fraction of each hidden layer's weights rewired after every epoch")
     p.add_argument("--seed", type=int, default=0, help="seed of the GA, validation split and weights (default 0)")
     p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
     p.add_argument("--run-id", help="name of the run directory (default: <task>-<time>-s<seed>)")
@@ -85,7 +87,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         check_task(args.task)
         space = SearchSpace.from_toml(args.space or default_space_path(args.task))
         train = dict(space.train)
-        for option, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr")):
+        for option, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("set_zeta", "set_zeta")):
             if getattr(args, option) is not None:
                 train[key] = getattr(args, option)
         train["seed"] = args.seed

@@ -46,6 +46,13 @@ class TrainConfig:
         Clip the gradient's global L2 norm to this value before each step
         (:func:`torch.nn.utils.clip_grad_norm_`; Pascanu et al. 2013, used
         with 5 for recurrent nets by Stier et al. 2021); 0 disables clipping.
+    set_zeta : float
+        Sparse Evolutionary Training (Mocanu et al. 2018): after each epoch,
+        every hidden masked layer loses the fraction ``set_zeta`` of its
+        weights closest to zero and regrows as many at random
+        (:class:`~nasprior.set_rewiring.SETCallback`, seeded by ``seed``);
+        density stays fixed. 0 (the default) keeps the masks static. The
+        record's features describe the initial topology.
     """
 
     epochs: int = 3
@@ -56,20 +63,21 @@ class TrainConfig:
     patience: int = 2
     seed: int = 0
     grad_clip: float = 0.0
+    set_zeta: float = 0.0
 
     def __post_init__(self) -> None:
-        checks = {
-            "epochs": self.epochs >= 1,
-            "batch_size": self.batch_size >= 1,
-            "optimizer": self.optimizer in OPTIMIZERS,
-            "lr": self.lr > 0,
-            "weight_decay": self.weight_decay >= 0,
-            "patience": self.patience >= 0,
-            "grad_clip": self.grad_clip >= 0,
+        checks = {  # field: (valid?, what to use instead)
+            "epochs": (self.epochs >= 1, "an integer >= 1"),
+            "batch_size": (self.batch_size >= 1, "an integer >= 1"),
+            "optimizer": (self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+            "lr": (self.lr > 0, "a value > 0"),
+            "weight_decay": (self.weight_decay >= 0, "a value >= 0"),
+            "patience": (self.patience >= 0, "an integer >= 0 (0 disables early stopping)"),
+            "grad_clip": (self.grad_clip >= 0, "a value >= 0 (0 disables clipping)"),
+            "set_zeta": (0 <= self.set_zeta <= 1, "a fraction in [0, 1] (0.3 in Mocanu et al. 2018)"),
         }
-        for name, ok in checks.items():
+        for name, (ok, allowed) in checks.items():
             if not ok:
-                allowed = f"one of {', '.join(OPTIMIZERS)}" if name == "optimizer" else "a positive value"
                 raise ConfigError(f"training option {name!r} = {getattr(self, name)!r} is invalid: use {allowed}")
 
     def to_dict(self) -> dict:
@@ -159,6 +167,11 @@ def train(
     else:
         optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
     apply_masks = getattr(model, "apply_masks", lambda: None)
+    callbacks = [epoch_callback] if epoch_callback is not None else []
+    if config.set_zeta > 0:
+        from .set_rewiring import SETCallback
+
+        callbacks.append(SETCallback(config.set_zeta, seed=config.seed))
     best_acc, best_state, since_best = -1.0, None, 0
     curve = []
     for epoch in range(1, config.epochs + 1):
@@ -183,8 +196,8 @@ def train(
             since_best += 1
             if config.patience and since_best >= config.patience:
                 break
-        if epoch_callback is not None:
-            epoch_callback(model, epoch)
+        for callback in callbacks:
+            callback(model, epoch)
     model.load_state_dict(best_state)
     test_acc = accuracy(model, x_test, y_test) if x_test is not None else None
     return TrainResult(best_acc, test_acc, curve, len(curve), time.perf_counter() - start)
