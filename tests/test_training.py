@@ -43,9 +43,9 @@ def test_set_zeta_rewires_masks_at_fixed_density():
     genome = Genome(prior="er_set", mapping="layered", n_layers=2, width=32, epsilon=4.0, seed=2)
     net = build_network(genome, 20, 3)
     masks0 = [layer.mask.clone() for layer in net.layers]
-    x = torch.randn(512, 20)
+    x = torch.randn(2048, 20)
     y = x[:, :3].argmax(dim=1)  # learnable, so a later epoch (with rewired masks) is the best one kept
-    result = train(net, x, y, x[:128], y[:128], TrainConfig(epochs=3, batch_size=64, patience=0, set_zeta=0.3))
+    result = train(net, x, y, x[:128], y[:128], TrainConfig(epochs=3, batch_size=64, lr=0.01, patience=0, set_zeta=0.3))
     assert result.curve[1]["val_acc"] > result.curve[0]["val_acc"]
     for layer, m0 in zip(net.layers, masks0):
         assert int(layer.mask.sum()) == int(m0.sum())  # density unchanged
