@@ -40,7 +40,8 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="genetic search over sparse graph-prior networks",
                        description="Genetic search over sparse graph-prior networks. Defaults come from the task's "
                        "search space (search_spaces/<task>.toml); options given here override them.")
-    p.add_argument("--task", help="cifar10, mnist or digits (not needed with --resume)")
+    p.add_argument("--task", help="cifar10, mnist, digits, reber, reber_generated or reber_embedded "
+                   "(not needed with --resume)")
     p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
     p.add_argument("--download", action="store_true", help="fetch a missing data set from its official source")
     p.add_argument("--space", help="search space TOML file (default: search_spaces/<task>.toml)")
@@ -71,7 +72,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .records import quarantine_bad_tail, read_config
     from .search import SearchConfig, run_search
     from .space import SearchSpace, default_space_path
-    from .tasks import check_task
+    from .tasks import TASKS, check_task
 
     if args.resume:
         run_dir = Path(args.resume)
@@ -83,7 +84,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         config = SearchConfig(**stored)
     else:
         if not args.task:
-            raise NaspriorError("give --task (cifar10, mnist or digits), or --resume RUN_DIR")
+            raise NaspriorError(f"give --task (one of {', '.join(TASKS)}), or --resume RUN_DIR")
         check_task(args.task)
         space = SearchSpace.from_toml(args.space or default_space_path(args.task))
         train = dict(space.train)

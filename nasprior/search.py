@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from deap import algorithms, base, tools
 
+from .bipartite import TOPOLOGY_SCORE_NAMES, network_topology_scores
 from .errors import ConfigError, RecordError
 from .features import FEATURE_NAMES, structural_features
 from .genome import Genome
@@ -39,10 +40,10 @@ from .priors import make_graph
 from .records import RECORDS_FILE, RecordLog, make_record, read_config, write_config
 from .space import GENE_ORDER, SearchSpace
 from .tasks import TaskData, check_task, load_task
-from .training import TrainConfig, train
+from .training import TrainConfig, accuracy, train
 
 #: Columns of the run predictor: structural features and network size.
-PREDICTOR_FEATURES = tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES
+PREDICTOR_FEATURES = tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES + TOPOLOGY_SCORE_NAMES
 
 
 class Fitness(base.Fitness):
@@ -119,6 +120,13 @@ class SearchConfig:
         SearchSpace.from_dict(self.space)
         TrainConfig(**self.train)
         SkipRule(**self.skip)
+        if self.predictor:
+            from .predictors import Predictor
+
+            fitted_on = Predictor.load(self.predictor).task["name"]
+            if fitted_on != self.task:
+                raise ConfigError(f"predictor {self.predictor} was fitted on task {fitted_on!r}, not {self.task!r}: "
+                                  f"use one fitted on {self.task} runs, or leave out --predictor")
 
     def to_dict(self) -> dict:
         """JSON-able dict of the config."""
@@ -172,10 +180,27 @@ class Evaluator:
         self.best_val_acc = -1.0
 
     def features(self, genome: Genome) -> dict[str, float]:
-        """Structural features of the genome's graph and size features of its network."""
+        """Structural features of the genome's graph, size features and data-free topology scores of its network.
+
+        The topology scores (:func:`~nasprior.bipartite.network_topology_scores`)
+        come from the network's masks, for every prior alike.
+        """
         graph = make_graph(genome)
-        net = build_network(genome, self.data.n_inputs, self.data.n_classes, graph=graph)
-        return {**structural_features(graph), **size_features(net)}
+        net = self.build(genome, graph=graph)
+        return {**structural_features(graph), **size_features(net), **network_topology_scores(net)}
+
+    def build(self, genome: Genome, graph: Any = None) -> torch.nn.Module:
+        """The genome's network for this task: feedforward, or recurrent for a sequence task.
+
+        Sequence tasks (``data.vocab_size > 0``, e.g. ``reber``) get a
+        :class:`~nasprior.recurrent.RecurrentGraphNetwork` whose cell is
+        ``genome.cell`` (Stier et al. 2021); others :func:`~nasprior.networks.build_network`.
+        """
+        if self.data.vocab_size:
+            from .recurrent import build_recurrent_network
+
+            return build_recurrent_network(genome, self.data.vocab_size, self.data.n_classes, graph=graph)
+        return build_network(genome, self.data.n_inputs, self.data.n_classes, graph=graph)
 
     def record(self, genome: Genome, status: str, features: dict, metrics: dict, generation: int, **kw: Any) -> dict:
         """Build a record of this run for ``genome``."""
@@ -189,16 +214,19 @@ class Evaluator:
         start = time.perf_counter()
         try:
             torch.manual_seed(self.seed)
-            net = build_network(genome, self.data.n_inputs, self.data.n_classes)
+            net = self.build(genome)
             d = self.data
             result = train(net, d.x_train, d.y_train, d.x_val, d.y_val, self.train_config, d.x_test, d.y_test)
+            metrics = {"val_acc": result.val_acc, "test_acc": result.test_acc}
+            for group, mask in d.test_groups.items():  # e.g. Reber: test_acc_hard_neg, test_acc_pos, test_acc_soft_neg
+                metrics[f"test_acc_{group}"] = accuracy(net, d.x_test[mask], d.y_test[mask])
         except (RuntimeError, ValueError, MemoryError) as exc:  # a candidate that cannot train is logged, not fatal
             return self.record(
                 genome, "failed", features, {"val_acc": None, "test_acc": None}, generation,
                 wall_time_s=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",
             )
         record = self.record(
-            genome, "trained", features, {"val_acc": result.val_acc, "test_acc": result.test_acc}, generation,
+            genome, "trained", features, metrics, generation,
             curve=result.curve, wall_time_s=time.perf_counter() - start,
             extra={"epochs_run": result.epochs_run, "train_time_s": round(result.train_time_s, 4)},
         )
@@ -298,10 +326,7 @@ def run_search(
     if config.predictor:  # a fitted predictor (nasprior.predictors) skips until the run's own one is usable
         from .predictors import Predictor
 
-        stored = Predictor.load(config.predictor)
-        if stored.task["name"] != config.task:
-            raise ConfigError(f"predictor {config.predictor} was fitted on task {stored.task['name']!r}, not "
-                              f"{config.task!r}: use one fitted on {config.task} runs, or leave out --predictor")
+        stored = Predictor.load(config.predictor)  # its task was checked by SearchConfig
         log(f"stored predictor {config.predictor}: CV R2 {stored.cv_r2_:.3f} ({stored.card['n_train']} trained records)")
     if resume:
         log(f"resuming {run_dir}: {len(previous)} candidates already logged")
@@ -354,7 +379,7 @@ def run_search(
             record_log.append(record)
             records.append(record)
             cache[key] = record
-            log(f"  [gen {generation}] {i}/{len(new)} {describe(genome)}: {status_text(record)}")
+            log(f"  [gen {generation}] {i}/{len(new)} {describe(genome, bool(data.vocab_size))}: {status_text(record)}")
         for ind, genome in zip(individuals, genomes):
             ind.fitness.values = (fitness_of(cache[genome.key]),)
 
@@ -399,12 +424,15 @@ def run_search(
     )
 
 
-def describe(genome: Genome) -> str:
-    """Short text of a genome for progress lines."""
-    params = {"gnp": f"p={genome.p:.3f}", "watts_strogatz": f"k={genome.k} p={genome.p:.2f}",
-              "barabasi_albert": f"m={genome.m}"}.get(genome.prior, "")
+def describe(genome: Genome, recurrent: bool = False) -> str:
+    """Short text of a genome for progress lines (with its cell type when ``recurrent``)."""
+    params = {"gnp": f"n={genome.n_nodes} p={genome.p:.3f}", "watts_strogatz": f"n={genome.n_nodes} k={genome.k} p={genome.p:.2f}",
+              "barabasi_albert": f"n={genome.n_nodes} m={genome.m}", "complete": f"n={genome.n_nodes}",
+              "radixnet": f"radix={genome.radix}", "expander": f"degree={genome.degree}",
+              "er_set": f"epsilon={genome.epsilon:.1f}"}.get(genome.prior, "")
     shape = f"{genome.n_layers}x{genome.width}" if genome.mapping == "layered" else "graph"
-    return f"{genome.key[:8]} {genome.prior}(n={genome.n_nodes} {params}) {shape}".replace(" )", ")")
+    cell = f" {genome.cell}" if recurrent else ""
+    return f"{genome.key[:8]} {genome.prior}({params}) {shape}{cell}"
 
 
 def status_text(record: dict) -> str:

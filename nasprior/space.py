@@ -184,8 +184,9 @@ def default_space_path(task: str) -> Path:
     ConfigError
         If no space is shipped for the task.
     """
-    candidates = [Path(__file__).resolve().parent.parent / "search_spaces" / f"{task}.toml"]
-    candidates.append(Path(str(resources.files("nasprior") / "search_spaces" / f"{task}.toml")))
+    name = "reber" if task.startswith("reber") else task  # the generated Reber sets share the released set's space
+    candidates = [Path(__file__).resolve().parent.parent / "search_spaces" / f"{name}.toml"]
+    candidates.append(Path(str(resources.files("nasprior") / "search_spaces" / f"{name}.toml")))
     for path in candidates:
         if path.exists():
             return path
