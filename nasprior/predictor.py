@@ -14,7 +14,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.model_selection import KFold, cross_val_score
+from sklearn.metrics import r2_score
+from sklearn.model_selection import KFold, cross_val_predict
 
 from .errors import ConfigError, RecordError
 
@@ -131,8 +132,8 @@ class RunPredictor:
     Attributes
     ----------
     cv_r2_ : float
-        Mean k-fold cross-validated R² of the last fit, k = min(5, n // 2)
-        so every test fold holds at least two records (nan before).
+        R² of the 5-fold cross-validated (out-of-fold) predictions of the
+        last fit (nan before).
     n_train_ : int
         Trained records used in the last fit.
     """
@@ -145,15 +146,17 @@ class RunPredictor:
         self.n_train_ = 0
 
     def fit(self, records: Iterable[Mapping]) -> "RunPredictor":
-        """Fit on the trained records and estimate R² by k-fold cross-validation (see ``cv_r2_``)."""
+        """Fit on the trained records and estimate R² by 5-fold cross-validation (see ``cv_r2_``)."""
         X, y = feature_matrix(records, self.names)
         self.n_train_ = len(y)
         if len(y) < 5:
             self.model_, self.cv_r2_ = None, float("nan")
             return self
         model = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=self.seed, n_jobs=1)
-        folds = KFold(n_splits=min(5, len(y) // 2), shuffle=True, random_state=self.seed)  # >= 2 per test fold
-        self.cv_r2_ = float(np.mean(cross_val_score(model, X, y, cv=folds, scoring="r2")))
+        folds = KFold(n_splits=5, shuffle=True, random_state=self.seed)
+        # R² of the pooled out-of-fold predictions: stable on the few records of a young run, where
+        # the mean of per-fold R² over folds of two records swings by orders of magnitude.
+        self.cv_r2_ = float(r2_score(y, cross_val_predict(model, X, y, cv=folds)))
         self.model_ = model.fit(X, y)
         return self
 

@@ -70,6 +70,9 @@ class Prior:
         ``build`` then returns the hidden units joined by the hidden-to-hidden
         masks (:func:`nasprior.bipartite.hidden_graph`), for the structural
         features. Such priors need ``mapping="layered"``.
+    seeded : bool
+        Whether ``genome.seed`` changes the result (False for deterministic
+        constructions such as ``complete`` and ``radixnet``).
     """
 
     name: str
@@ -77,6 +80,7 @@ class Prior:
     build: Callable[["Genome"], nx.Graph]
     check: Callable[["Genome"], None] | None = None
     masks: Callable[["Genome", int], list[np.ndarray]] | None = None
+    seeded: bool = True
 
     def validate(self, genome: "Genome") -> None:
         """Raise :class:`ConfigError` if the genome's parameters do not suit this prior."""
@@ -138,8 +142,8 @@ PRIORS: dict[str, Prior] = {
         Prior("gnp", ("p",), _gnp),
         Prior("watts_strogatz", ("k", "p"), _ws, _check_ws),
         Prior("barabasi_albert", ("m",), _ba, _check_ba),
-        Prior("complete", (), _complete),
-        Prior("radixnet", ("radix", "n_layers", "width"), hidden_graph, _check_layer_wise, genome_masks),
+        Prior("complete", (), _complete, seeded=False),
+        Prior("radixnet", ("radix", "n_layers", "width"), hidden_graph, _check_layer_wise, genome_masks, seeded=False),
         Prior("expander", ("degree", "n_layers", "width"), hidden_graph, _check_layer_wise, genome_masks),
         Prior("er_set", ("epsilon", "n_layers", "width"), hidden_graph, _check_layer_wise, genome_masks),
     )

@@ -166,11 +166,42 @@ class SearchSpace:
                 r = values["radix"]
                 j = max(1, min(values["n_layers"], int(math.log(max(values["width"], r)) / math.log(r) + 1e-9)))
                 values["width"] = max(r, values["width"] // r**j * r**j)
-        return Genome(**values)
+        return Genome(**canonical(values))
 
     def random_individual(self, rng: random.Random) -> list[float]:
         """A uniformly random encoded individual drawn from ``rng``."""
         return [rng.random() for _ in GENE_ORDER]
+
+
+def canonical(values: dict[str, Any]) -> dict[str, Any]:
+    """Reset the genes a genome's prior and mapping do not read to their defaults.
+
+    Two genomes that build the same network then have the same key, so the
+    search never trains one network twice under two keys. The prior's own
+    parameters (:attr:`~nasprior.priors.Prior.genes`) are kept; ``n_layers``
+    and ``width`` only for the layered mapping; ``n_nodes`` only for priors
+    that build a graph of that size; ``seed`` only for random priors.
+
+    Parameters
+    ----------
+    values : dict
+        Genome fields (as for ``Genome(**values)``).
+
+    Returns
+    -------
+    dict
+        A copy with the unread genes at their :class:`Genome` defaults.
+    """
+    prior = PRIORS[values["prior"]]
+    used = set(prior.genes) | {"prior", "mapping", "cell", "n_nodes", "seed"}
+    if values["mapping"] == "layered":
+        used |= {"n_layers", "width"}
+    if prior.masks is not None:  # layer-wise priors build masks of the given widths, not an n-node graph
+        used.discard("n_nodes")
+    if not prior.seeded:
+        used.discard("seed")
+    defaults = Genome()
+    return {name: value if name in used else getattr(defaults, name) for name, value in values.items()}
 
 
 def default_space_path(task: str) -> Path:

@@ -55,3 +55,26 @@ def test_unknown_field_and_bad_json():
         Genome.from_json("{prior: gnp")
     with pytest.raises(ConfigError, match="JSON object"):
         Genome.from_dict(json.loads("[1, 2]"))
+
+
+def test_decode_gives_one_key_per_network():
+    from nasprior.space import GENE_ORDER, SearchSpace, default_space_path
+
+    space = SearchSpace.from_toml(default_space_path("digits"))
+    base = [0.5] * len(GENE_ORDER)
+    index = {gene: i for i, gene in enumerate(GENE_ORDER)}
+
+    def decode(**changes):
+        ind = list(base)
+        for gene, u in changes.items():
+            ind[index[gene]] = u
+        return space.decode(ind)
+
+    gnp_graph = dict(prior=0.0, mapping=0.0)  # first choices: gnp, graph mapping
+    a, b = decode(**gnp_graph, m=0.1, k=0.1, width=0.1), decode(**gnp_graph, m=0.9, k=0.9, width=0.9)
+    assert a == b and a.key == b.key  # m, k and width do not shape a gnp graph-as-network
+    assert decode(**gnp_graph, p=0.1).key != decode(**gnp_graph, p=0.9).key
+    complete = dict(prior=0.99, mapping=0.0)  # complete: deterministic, the seed does not matter
+    assert decode(**complete, seed=0.1).prior == "complete"
+    assert decode(**complete, seed=0.1).key == decode(**complete, seed=0.9).key
+    assert decode(**gnp_graph, seed=0.1).key != decode(**gnp_graph, seed=0.9).key
