@@ -146,7 +146,8 @@ class SearchResult:
         Candidates evaluated in the whole run (resumed parts included).
     generations : list of dict
         Per-generation summary: ``generation``, ``best_val_acc``,
-        ``median_val_acc``, ``n_trained``, ``n_skipped``, ``elapsed_s``.
+        ``median_val_acc``, ``n_trained``, ``n_skipped``, ``elapsed_s``,
+        ``nnstd_diversity`` and ``n_diversity`` (:func:`layered_diversity`).
     hall_of_fame : list of dict
         Records of the best trained candidates, best first.
     """
@@ -394,9 +395,12 @@ def run_search(
             "n_skipped": sum(r["status"] == "skipped" for r in gen_records),
             "elapsed_s": round(time.perf_counter() - start, 1),
         }
+        diversity, n_compared = layered_diversity([space.decode(ind) for ind in population], evaluator)
+        summary.update(nnstd_diversity=diversity, n_diversity=n_compared)
         summaries.append(summary)
+        text = f", NNSTD diversity {diversity:.3f} over {n_compared} layered" if n_compared else ""
         log(f"generation {generation}: best {summary['best_val_acc']:.4f}, median {summary['median_val_acc']:.4f}, "
-            f"trained {summary['n_trained']}, skipped {summary['n_skipped']}, elapsed {summary['elapsed_s']:.0f} s")
+            f"trained {summary['n_trained']}, skipped {summary['n_skipped']}{text}, elapsed {summary['elapsed_s']:.0f} s")
 
     population = toolbox.population(n=config.population)
     log(f"generation 0: evaluating {config.population} random candidates")
@@ -422,6 +426,36 @@ def run_search(
         n_failed=sum(r["status"] == "failed" for r in records),
         generations=summaries, hall_of_fame=fame,
     )
+
+
+def layered_diversity(genomes: list[Genome], evaluator: Evaluator, max_networks: int = 8) -> tuple[float | None, int]:
+    """Topological diversity of a population: mean pairwise NNSTD (Liu et al. 2020).
+
+    NNSTD compares networks of equal layer widths, so the measure is taken
+    over the distinct layered genomes of the population's commonest shape
+    (``n_layers``, ``width``), at most ``max_networks`` of them, on the masks
+    of their hidden layers.
+
+    Returns
+    -------
+    diversity : float or None
+        In [0, 1]: 0 when the networks are equal up to a permutation of
+        hidden units, 1 when no two matched units share an input; None when
+        fewer than two layered networks share a shape.
+    n_networks : int
+        Networks compared (0 when none).
+    """
+    from .nnstd import population_diversity
+
+    groups: dict[tuple[int, int], dict[str, Genome]] = {}
+    for genome in genomes:
+        if genome.mapping == "layered":
+            groups.setdefault((genome.n_layers, genome.width), {})[genome.key] = genome
+    members = list(max(groups.values(), key=len, default={}).values())[:max_networks]
+    if len(members) < 2:
+        return None, 0
+    masks = [[layer.mask.numpy() for layer in evaluator.build(g).layers] for g in members]
+    return population_diversity(masks), len(masks)
 
 
 def describe(genome: Genome, recurrent: bool = False) -> str:

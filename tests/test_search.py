@@ -105,3 +105,21 @@ def test_search_skips_offspring_predicted_poor(tmp_path, digits):
         assert r["metrics"]["val_acc"] is None and r["metrics"]["predicted_val_acc"] is not None
         assert r["generation"] >= 1
     assert any("skipped" in line and "predictor: CV R2" in line for line in lines)
+
+
+def test_layered_diversity(digits):
+    from nasprior.genome import Genome
+    from nasprior.search import Evaluator, layered_diversity
+    from nasprior.training import TrainConfig
+
+    evaluator = Evaluator(digits, TrainConfig(), "r", 0, None)
+    a = Genome(prior="gnp", n_nodes=16, p=0.2, mapping="layered", n_layers=2, width=32, seed=1)
+    graph_mapped = Genome(prior="gnp", n_nodes=16, p=0.2)
+    assert layered_diversity([a, a, graph_mapped], evaluator) == (None, 0)  # one distinct layered network
+    dense = Genome(prior="complete", n_nodes=16, mapping="layered", n_layers=2, width=32)
+    other_shape = Genome(prior="gnp", n_nodes=16, p=0.2, mapping="layered", n_layers=1, width=32)
+    diversity, n = layered_diversity([a, a.replace(seed=2), dense, other_shape], evaluator)
+    assert n == 3 and 0 < diversity < 1
+    near, _ = layered_diversity([a, a.replace(p=0.21)], evaluator)
+    far, _ = layered_diversity([a, dense], evaluator)
+    assert near < far
