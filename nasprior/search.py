@@ -339,8 +339,11 @@ def run_search(
     start = time.perf_counter()
     summaries: list[dict] = []
 
+    seen: set[str] = set()  # keys visited by this search so far (the same when a resumed run replays it)
+
     def evaluate(individuals: list[Individual], generation: int, population_fitness: list[float] | None) -> None:
         genomes = [space.decode(ind) for ind in individuals]
+        seen.update(g.key for g in genomes)
         new: dict[str, Genome] = {}
         for genome in genomes:
             if genome.key not in cache and genome.key not in new:
@@ -410,6 +413,7 @@ def run_search(
     for generation in range(1, config.generations + 1):
         parents = toolbox.select(population, len(population))
         offspring = algorithms.varAnd([toolbox.clone(p) for p in parents], toolbox, config.cxpb, config.mutpb)
+        make_unique(offspring, toolbox, lambda ind: space.decode(ind).key, seen)
         invalid = [ind for ind in offspring if not ind.fitness.valid]
         log(f"generation {generation}: evaluating {len(invalid)} offspring")
         evaluate(invalid, generation, [ind.fitness.values[0] for ind in population])
@@ -426,6 +430,40 @@ def run_search(
         n_failed=sum(r["status"] == "failed" for r in records),
         generations=summaries, hall_of_fame=fame,
     )
+
+
+def make_unique(offspring: list[Individual], toolbox: base.Toolbox, key: Callable[[Individual], str],
+                seen: set[str], max_tries: int = 20) -> None:
+    """Mutate offspring that repeat a visited genome until they are new, in place.
+
+    An offspring whose genome was already visited by the search (or repeats
+    an earlier offspring of the same generation) would only replay a known
+    result; it is mutated again with ``toolbox.mutate`` up to ``max_tries``
+    times. Its fitness is invalidated, so it is evaluated. Uses DEAP's
+    (seeded) global random state, so a resumed search replays it exactly.
+
+    Parameters
+    ----------
+    offspring : list of Individual
+    toolbox : deap.base.Toolbox
+        Must provide ``mutate``.
+    key : callable
+        Individual to the key of its genome.
+    seen : set of str
+        Keys visited so far; not modified.
+    max_tries : int
+        Mutations tried per offspring before a repeat is accepted.
+    """
+    batch: set[str] = set()
+    for ind in offspring:
+        tries = 0
+        while key(ind) in seen or key(ind) in batch:
+            if tries == max_tries:
+                break
+            toolbox.mutate(ind)
+            del ind.fitness.values
+            tries += 1
+        batch.add(key(ind))
 
 
 def layered_diversity(genomes: list[Genome], evaluator: Evaluator, max_networks: int = 8) -> tuple[float | None, int]:
