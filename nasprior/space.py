@@ -204,6 +204,18 @@ def canonical(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value if name in used else getattr(defaults, name) for name, value in values.items()}
 
 
+def canonical_key(genome: dict[str, Any]) -> str:
+    """Key of the canonical form (:func:`canonical`) of a genome given as a dict.
+
+    Raises
+    ------
+    ConfigError
+        If the dict is not a valid genome.
+    """
+    values = Genome.from_dict(genome).to_dict()
+    return Genome(**canonical(values)).key
+
+
 def default_space_path(task: str) -> Path:
     """Path of the search space shipped for ``task`` (``search_spaces/<task>.toml``).
 

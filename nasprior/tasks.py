@@ -9,7 +9,7 @@ training split only (per channel for colour images).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,10 @@ from .errors import ConfigError
 
 #: Feedforward classification tasks and their default validation sizes.
 VALIDATION_SIZE = {"cifar10": 5000, "mnist": 5000, "digits": 0.2}
-TASKS = tuple(VALIDATION_SIZE)
+#: Sequence tasks (see :mod:`nasprior.reber`): ``reber`` is the released set of Stier et al. (2021),
+#: ``reber_generated`` / ``reber_embedded`` a seeded generated set of the plain / embedded grammar.
+SEQUENCE_TASKS = ("reber", "reber_generated", "reber_embedded")
+TASKS = tuple(VALIDATION_SIZE) + SEQUENCE_TASKS
 
 
 @dataclass
@@ -34,6 +37,12 @@ class TaskData:
     x_train, x_val, x_test : torch.Tensor of float32, shape (n_split, *input_shape)
     y_train, y_val, y_test : torch.Tensor of int64, shape (n_split,)
     n_classes : int
+    vocab_size : int
+        Token ids of a sequence task (inputs are int64 ids of shape
+        (n_split, max_len), right-padded with 0); 0 for feedforward tasks.
+    test_groups : dict of str to torch.Tensor of bool, shape (n_test,)
+        Test subsets reported separately (``test_acc_<group>``), e.g. the
+        Reber task's ``pos``, ``hard_neg``, ``soft_neg``; empty if none.
     """
 
     name: str
@@ -44,6 +53,8 @@ class TaskData:
     x_test: torch.Tensor
     y_test: torch.Tensor
     n_classes: int
+    vocab_size: int = 0
+    test_groups: dict = field(default_factory=dict)
 
     @property
     def n_inputs(self) -> int:
@@ -81,9 +92,13 @@ def load_task(name: str, data_dir: str | Path | None = None, *, seed: int = 0, d
 
     Parameters
     ----------
-    name : {"cifar10", "mnist", "digits"}
+    name : {"cifar10", "mnist", "digits", "reber", "reber_generated", "reber_embedded"}
         ``digits`` is scikit-learn's bundled 8×8 handwritten digits (no
-        download needed).
+        download needed). The Reber tasks are sequence tasks built by
+        :func:`nasprior.reber.load_reber_task` (``reber``: the released set
+        of Stier et al. 2021 in ``<data_dir>/reber/``; ``reber_generated``:
+        25,000 generated strings; ``reber_embedded``: the same, embedded
+        grammar; no files needed for the generated ones).
     data_dir : path, optional
         Where the data sets live (see :func:`nasprior.data.resolve_data_dir`).
     seed : int
@@ -103,6 +118,11 @@ def load_task(name: str, data_dir: str | Path | None = None, *, seed: int = 0, d
         Missing or corrupt data set.
     """
     check_task(name)
+    if name in SEQUENCE_TASKS:
+        from .reber import load_reber_task
+
+        source = "released" if name == "reber" else "generated"
+        return load_reber_task(source, data_dir, seed=seed, embedded=name == "reber_embedded")
     if name == "digits":
         x_tr, y_tr, x_te, y_te = load_digits_dataset()
     else:

@@ -1,0 +1,181 @@
+"""Subcommands of the predictor workflow: ``sample``, ``predictor fit``, ``predict``.
+
+``nasprior sample``
+    Train a random (optionally prior- and cell-stratified) sample of a search
+    space in parallel, as a resumable run (:mod:`nasprior.sampling`).
+``nasprior predictor fit RUN_DIR [RUN_DIR ...]``
+    Fit, tune and score a predictor on runs' trained records and store it
+    under ``predictors/<name>/`` with its model card (:mod:`nasprior.predictors`).
+``nasprior predict``
+    Predict a genome's metric with a stored predictor, warning about features
+    outside the training range.
+
+References
+----------
+.. [Stier2021] J. Stier, H. Darji, M. Granitzer, "Experiments on properties
+   of hidden structures of sparse neural networks", arXiv:2107.12917, 2021.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .cli import command
+from .errors import ConfigError
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``sample``, ``predictor`` and ``predict`` subcommands to the ``nasprior`` parser."""
+    p = subparsers.add_parser(
+        "sample", help="train a random sample of a search space (for fitting predictors)",
+        description="Draw genomes uniformly from a search space (or N per prior / cell type), train each, and log "
+        "the records as a run. Rerunning with the same --run-id resumes: logged genomes are not trained again.")
+    p.add_argument("--task", required=True, help="task to train on (digits, mnist, cifar10, ...)")
+    p.add_argument("--space", help="search space TOML file (default: search_spaces/<task>.toml)")
+    p.add_argument("--n", type=int, required=True, help="genomes to draw: in all, or per prior (and cell) when stratified")
+    p.add_argument("--priors", help="comma-separated priors to stratify by, N genomes each (e.g. barabasi_albert,watts_strogatz)")
+    p.add_argument("--cells", help="comma-separated recurrent cell types to fix (e.g. gru), N genomes each")
+    p.add_argument("--epochs", type=int, help="training budget per candidate, in epochs (default: the space's)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws, validation split and weights (default 0)")
+    p.add_argument("--workers", type=int, help="worker processes (default: the available cores)")
+    p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
+    p.add_argument("--download", action="store_true", help="fetch a missing data set from its official source")
+    p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
+    p.add_argument("--run-id", help="name of the run directory (default: <task>-sample-<time>-s<seed>)")
+
+    p = subparsers.add_parser("predictor", help="fit performance predictors from run records",
+                              description="Fit performance predictors from the trained records of runs.")
+    psub = p.add_subparsers(dest="predictor_command", required=True, metavar="SUBCOMMAND")
+    f = psub.add_parser(
+        "fit", help="fit, tune and score a predictor; store it with its model card",
+        description="Fit a StandardScaler + regressor pipeline (Bayesian ridge, random forest or gradient boosting, "
+        "chosen with optuna) on the trained records of RUN_DIRs, score it by nested repeated k-fold CV next to a "
+        "size-only baseline, and write <out>/<name>/model.skops and model_card.json.")
+    f.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories (runs/<id>) of one task")
+    f.add_argument("--name", required=True, help="predictor name (its directory under --out)")
+    f.add_argument("--target", default="val_acc", help="metric to predict (default val_acc)")
+    f.add_argument("--out", default="predictors", help="parent directory of predictors (default: predictors)")
+    f.add_argument("--n-trials", type=int, default=20, help="optuna trials per tuning (default 20)")
+    f.add_argument("--folds", type=int, default=5, help="outer CV folds (default 5)")
+    f.add_argument("--inner-folds", type=int, default=3, help="inner CV folds of the tuning (default 3)")
+    f.add_argument("--repeats", type=int, default=3, help="repetitions of the outer CV (default 3)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--force", action="store_true", help="replace an existing predictor of that name")
+
+    p = subparsers.add_parser(
+        "predict", help="predict a genome's metric with a stored predictor",
+        description="Build the genome's features as the search does and print the predictor's prediction, its "
+        "cross-validated R2, and a warning for features outside the training range.")
+    p.add_argument("--predictor", required=True, metavar="DIR", help="predictor directory, e.g. predictors/reber-gru")
+    p.add_argument("--genome", required=True, metavar="FILE_OR_JSON",
+                   help="a JSON file or inline JSON: one genome object or a list of them")
+    p.add_argument("--task", help="task (default: the one in the model card; must match it)")
+
+
+def _parse_genomes(text: str) -> list:
+    from .genome import Genome
+
+    path = Path(text)
+    if not text.lstrip().startswith(("{", "[")):
+        if not path.exists():
+            raise ConfigError(f"--genome {text!r} is neither a file nor a JSON object: give a path or inline JSON like "
+                              "'{\"prior\": \"gnp\", \"n_nodes\": 32}'")
+        text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--genome is not valid JSON ({exc}): give an object like {{\"prior\": \"gnp\"}}") from None
+    items = data if isinstance(data, list) else [data]
+    return [Genome.from_dict(item) for item in items]
+
+
+@command("sample")
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Draw and train a sample; print one line per candidate and a summary."""
+    from .sampling import SampleConfig, run_sample
+    from .space import SearchSpace, default_space_path
+    from .tasks import check_task
+
+    check_task(args.task)
+    space = SearchSpace.from_toml(args.space or default_space_path(args.task))
+    train = dict(space.train)
+    for option in ("epochs", "batch_size", "lr"):
+        if getattr(args, option) is not None:
+            train[option] = getattr(args, option)
+    train["seed"] = args.seed
+    split = lambda text: [x.strip() for x in text.split(",") if x.strip()] if text else None  # noqa: E731
+    run_id = args.run_id or f"{args.task}-sample-{time.strftime('%Y%m%d-%H%M%S')}-s{args.seed}"
+    config = SampleConfig(
+        task=args.task, space=space.to_dict(), n=args.n, priors=split(args.priors), cells=split(args.cells),
+        train=train, seed=args.seed, data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
+        download=args.download, run_id=run_id,
+    )
+    run_dir = Path(args.runs_dir) / run_id
+    print(f"run directory: {run_dir}", flush=True)
+    try:
+        result = run_sample(config, run_dir, workers=args.workers, log=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print(f"nasprior: interrupted; rerun the same command with --run-id {run_id} to resume", file=sys.stderr)
+        return 130
+    print(f"\nsample finished in {result.wall_time_s:.0f} s ({result.n_new} trained by this call): "
+          f"{result.n_trained} trained, {result.n_failed} failed in all")
+    for gene in ("prior", "cell") if config.cells else ("prior",):
+        for value, (mean, std, count) in result.mean_by(gene).items():
+            print(f"  {gene} {value}: mean val_acc {mean:.4f} +/- {std:.4f} ({count} trained)")
+    return 0 if result.n_trained else 1
+
+
+@command("predictor")
+def cmd_predictor(args: argparse.Namespace) -> int:
+    """Dispatch ``nasprior predictor <subcommand>``."""
+    from .predictors import PredictorError, fit_predictor, format_scores
+
+    if args.predictor_command != "fit":  # pragma: no cover - argparse allows only 'fit'
+        raise ConfigError(f"unknown predictor subcommand {args.predictor_command!r}: use fit")
+    out = Path(args.out) / args.name
+    if (out / "model_card.json").exists() and not args.force:
+        raise PredictorError(f"{out} already holds a predictor: choose another --name, or pass --force to replace it")
+    predictor = fit_predictor(args.run_dirs, args.name, target=args.target, n_trials=args.n_trials, folds=args.folds,
+                              inner_folds=args.inner_folds, repeats=args.repeats, seed=args.seed,
+                              log=lambda line: print(line, flush=True))
+    predictor.save(out, overwrite=args.force)
+    card = predictor.card
+    p = card["scores"]["protocol"]
+    print(f"\npredictor {args.name}: {card['model']['class']} on {len(predictor.feature_names)} features, "
+          f"{card['n_train']} trained records, target {card['target']}")
+    print(f"nested CV ({p['repeats']} x {p['folds']}-fold, {p['n_trials']} trials per tuning), mean +/- std over repeats:")
+    for line in format_scores(card):
+        print(line)
+    print(f"written: {out / 'model.skops'} and {out / 'model_card.json'} (fit took {card['fit_time_s']:.0f} s)")
+    return 0
+
+
+@command("predict")
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print the predicted metric of each genome."""
+    from .predictors import Predictor, PredictorError, genome_features
+
+    predictor = Predictor.load(args.predictor)
+    if args.task and args.task != predictor.task["name"]:
+        raise PredictorError(f"predictor {args.predictor} was fitted on task {predictor.task['name']!r}, not "
+                             f"{args.task!r}: use a predictor fitted on {args.task} runs")
+    genomes = _parse_genomes(args.genome)
+    features = genome_features(genomes, predictor.task)
+    predicted = predictor.predict(features)
+    r2 = predictor.cv_r2_
+    for genome, f, value in zip(genomes, features, predicted):
+        print(f"{genome.key} predicted {predictor.target} {value:.4f} (predictor CV R2 {r2:.3f}, "
+              f"task {predictor.task['name']})")
+        outside = predictor.out_of_range(f)
+        if outside:
+            lo, hi = predictor.card["features"]["min"], predictor.card["features"]["max"]
+            detail = ", ".join(f"{n}={f[n]:g} (trained on [{lo[n]:g}, {hi[n]:g}])" for n in outside)
+            print(f"warning: {genome.key}: feature(s) outside the training range, the prediction extrapolates: "
+                  f"{detail}", file=sys.stderr)
+    return 0

@@ -1,0 +1,499 @@
+"""Masked recurrent networks whose structure comes from a prior graph.
+
+Stier, Darji & Granitzer (2021) build recurrent classifiers from random
+graphs the same way as feedforward ones (graph-as-network): the graph is
+oriented into a DAG (lower to higher node index, :func:`~nasprior.topology.to_dag`)
+and layered by longest path (:func:`~nasprior.topology.layer_nodes`). Here:
+
+* every graph layer ``l`` is one recurrent layer (:class:`MaskedRecurrentLayer`)
+  whose hidden units are the layer's nodes; cell type RNN-tanh, RNN-ReLU, GRU
+  or LSTM (the genome's ``cell`` gene);
+* layer 0 (the sources) reads the character embedding densely; layer ``l > 0``
+  reads the output sequence of layer ``l - 1`` through an input-to-hidden mask
+  holding the DAG edges between the two layers, the same mask repeated for
+  every gate block of ``weight_ih`` (3 blocks for GRU, 4 for LSTM, 1 for RNN);
+* edges that skip layers (from layer ``s`` to layer ``t > s + 1``) become one
+  extra masked recurrent layer per pair ``(s, t)``, reading layer ``s``'s
+  output sequence; its output sequence is summed into layer ``t``'s;
+* hidden-to-hidden weights are dense, as in the paper. With
+  ``hidden_mask=True`` they are masked "by the prior" instead: a layered DAG
+  has no edges among the nodes of one layer, so the only recurrence the prior
+  allows without inventing edges is each node's connection to itself; the
+  mask is the identity (per gate block), i.e. every unit keeps its own
+  memory, as in IndRNN (Li et al. 2018);
+* the classifier reads the last real time step of every sink unit (nodes
+  without successors; all units of the last layer among them), like the
+  output layer of :class:`~nasprior.networks.GraphNetwork`.
+
+Inputs are int64 character ids of shape (batch, max_len), right-padded with 0
+(:func:`nasprior.reber.encode`). The forward pass packs the batch by true
+length (:func:`torch.nn.utils.rnn.pack_padded_sequence`) and runs torch's
+fused recurrent kernels on it, so padding never changes a prediction and the
+time loop runs in C++, not Python.
+
+Masks are buffers; the forward pass multiplies ``weight_ih`` (and ``weight_hh``
+when masked) by its mask, so absent connections get no gradient (and do not
+count in gradient clipping or Adam's moments), and :meth:`MaskedRecurrentLayer.apply_mask`
+zeroes them again after each optimiser step. ``weight_ih`` is initialised for
+each unit's real fan-in (:func:`~nasprior.networks.sparse_init_`, gain 1).
+
+References
+----------
+.. [Stier2021] J. Stier, H. Darji and M. Granitzer, "Experiments on Properties
+   of Hidden Structures of Sparse Neural Networks", arXiv:2107.12917, 2021.
+.. [Cho2014] K. Cho et al., "Learning Phrase Representations using RNN
+   Encoder-Decoder for Statistical Machine Translation", EMNLP 2014 (GRU).
+.. [HS1997] S. Hochreiter and J. Schmidhuber, "Long short-term memory",
+   Neural Computation 9(8):1735-1780, 1997.
+.. [Li2018] S. Li, W. Li, C. Cook, C. Zhu and Y. Gao, "Independently Recurrent
+   Neural Network (IndRNN)", CVPR 2018 (diagonal recurrence).
+.. [Isakov2020] M. Isakov and M. A. Kinsy, "NeuroFabric: Identifying Ideal
+   Topologies for Training A Priori Sparse Networks", arXiv:2002.08339, 2020.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import torch
+from torch import _VF, nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from .genome import CELLS, Genome
+from .networks import MaskedLinear, SparseNetwork, sparse_init_
+from .priors import make_graph
+from .topology import layer_nodes, to_dag
+
+__all__ = ["CELL_GATES", "MaskedRecurrentLayer", "RecurrentGraphNetwork", "build_recurrent_network"]
+
+#: Gate blocks stacked in ``weight_ih`` / ``weight_hh`` for each cell type.
+CELL_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
+_KERNELS = {"rnn_tanh": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "gru": _VF.gru, "lstm": _VF.lstm}
+
+
+class MaskedRecurrentLayer(nn.Module):
+    """One recurrent layer (RNN-tanh, RNN-ReLU, GRU or LSTM) with a masked input-to-hidden weight.
+
+    Parameters
+    ----------
+    mask : array-like of bool, shape (n_hidden, n_in)
+        ``mask[j, i]`` is True when input ``i`` feeds hidden unit ``j``; the
+        same mask applies to every gate block of ``weight_ih``.
+    cell : {"rnn_tanh", "rnn_relu", "gru", "lstm"}
+    hidden_mask : bool
+        Mask ``weight_hh`` by the identity per gate block (each unit recurs
+        only onto itself; see the module notes) instead of keeping it dense.
+
+    Attributes
+    ----------
+    weight_ih : torch.nn.Parameter of shape (n_gates * n_hidden, n_in)
+        Gate blocks stacked as in :class:`torch.nn.GRU` (r, z, n) and
+        :class:`torch.nn.LSTM` (i, f, g, o).
+    weight_hh : torch.nn.Parameter of shape (n_gates * n_hidden, n_hidden)
+    bias_ih, bias_hh : torch.nn.Parameter of shape (n_gates * n_hidden,)
+    mask_ih : torch.Tensor of bool, shape (n_gates * n_hidden, n_in)
+        ``mask`` repeated per gate block (a buffer).
+    mask_hh : torch.Tensor of bool or None
+        Identity repeated per gate block when ``hidden_mask``, else None.
+
+    Notes
+    -----
+    Forward takes packed data ``x`` of shape (n_steps_total, n_in) with the
+    ``batch_sizes`` of a :class:`torch.nn.utils.rnn.PackedSequence` and
+    returns the packed output (n_steps_total, n_hidden) and the last real
+    hidden state (batch, n_hidden) of each sequence, in the packed (sorted)
+    order. Weights of absent connections are zero from initialisation on.
+    """
+
+    def __init__(self, mask: np.ndarray | torch.Tensor, cell: str = "gru", hidden_mask: bool = False):
+        super().__init__()
+        if cell not in CELL_GATES:
+            raise ValueError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
+        mask_t = torch.as_tensor(np.asarray(mask, dtype=bool))
+        if mask_t.ndim != 2 or mask_t.shape[0] == 0:
+            raise ValueError(f"mask must be 2-d (n_hidden >= 1, n_in), got shape {tuple(mask_t.shape)}")
+        self.cell = cell
+        n_hidden, n_in = mask_t.shape
+        gates = CELL_GATES[cell]
+        self.register_buffer("mask_ih", mask_t.repeat(gates, 1))  # (gates * n_hidden, n_in)
+        self.register_buffer("mask_hh", torch.eye(n_hidden, dtype=torch.bool).repeat(gates, 1) if hidden_mask else None)
+        self.weight_ih = nn.Parameter(torch.empty(gates * n_hidden, n_in))
+        self.weight_hh = nn.Parameter(torch.empty(gates * n_hidden, n_hidden))
+        self.bias_ih = nn.Parameter(torch.empty(gates * n_hidden))
+        self.bias_hh = nn.Parameter(torch.empty(gates * n_hidden))
+        bound = 1.0 / math.sqrt(n_hidden)  # torch's default for recurrent weights and biases
+        for p in (self.weight_hh, self.bias_ih, self.bias_hh):
+            nn.init.uniform_(p, -bound, bound)
+        sparse_init_(self.weight_ih, self.mask_ih, gain=1.0)
+        self.apply_mask()
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """Connectivity of one gate block, bool of shape (n_hidden, n_in) (the ``mask`` given)."""
+        return self.mask_ih[: self.n_hidden]
+
+    @property
+    def n_hidden(self) -> int:
+        """Hidden units of the layer."""
+        return self.weight_hh.shape[1]
+
+    @property
+    def n_in(self) -> int:
+        """Input features of the layer."""
+        return self.weight_ih.shape[1]
+
+    @property
+    def n_gates(self) -> int:
+        """Gate blocks (1 RNN, 3 GRU, 4 LSTM)."""
+        return CELL_GATES[self.cell]
+
+    def forward(self, x: torch.Tensor, batch_sizes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the layer on packed data.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_steps_total, n_in)
+            ``PackedSequence.data``.
+        batch_sizes : torch.Tensor of int64, shape (max_len,)
+            ``PackedSequence.batch_sizes`` (on the CPU).
+
+        Returns
+        -------
+        output : torch.Tensor of shape (n_steps_total, n_hidden)
+        last : torch.Tensor of shape (batch, n_hidden)
+            Hidden state (``h``) after each sequence's last real step.
+        """
+        w_hh = self.weight_hh * self.mask_hh if self.mask_hh is not None else self.weight_hh
+        weights = [self.weight_ih * self.mask_ih, w_hh, self.bias_ih, self.bias_hh]
+        h0 = x.new_zeros(1, int(batch_sizes[0]), self.n_hidden)  # (layers=1, batch, n_hidden)
+        hx = (h0, h0) if self.cell == "lstm" else h0
+        result = _KERNELS[self.cell](x, batch_sizes, hx, weights, True, 1, 0.0, self.training, False)
+        return result[0], result[1][0]
+
+    @torch.no_grad()
+    def apply_mask(self) -> None:
+        """Zero the weights of absent connections (call after each optimiser step)."""
+        self.weight_ih.mul_(self.mask_ih)
+        if self.mask_hh is not None:
+            self.weight_hh.mul_(self.mask_hh)
+
+    @property
+    def n_weights(self) -> int:
+        """Present weights: masked input-to-hidden (all gates) plus hidden-to-hidden."""
+        hh = int(self.mask_hh.sum()) if self.mask_hh is not None else self.weight_hh.numel()
+        return int(self.mask_ih.sum()) + hh
+
+    @property
+    def n_possible_weights(self) -> int:
+        """Weights of the same layer with dense masks."""
+        return self.weight_ih.numel() + self.weight_hh.numel()
+
+    @property
+    def n_biases(self) -> int:
+        """Bias values (``bias_ih`` and ``bias_hh``)."""
+        return self.bias_ih.numel() + self.bias_hh.numel()
+
+    def extra_repr(self) -> str:
+        density = int(self.mask_ih.sum()) / max(1, self.mask_ih.numel())
+        return (f"cell={self.cell}, in={self.n_in}, hidden={self.n_hidden}, ih_density={density:.4f}, "
+                f"hidden_mask={self.mask_hh is not None}")
+
+
+class RecurrentGraphNetwork(SparseNetwork):
+    """Graph-as-network recurrent classifier over character sequences (Stier et al. 2021).
+
+    Parameters
+    ----------
+    dag : networkx.DiGraph
+        Acyclic; nodes are the hidden units, layered by
+        :func:`~nasprior.topology.layer_nodes`.
+    vocab_size : int
+        Token ids (id 0 is padding; its embedding is fixed at zero).
+    n_outputs : int
+        Classes (2 for the Reber task).
+    cell : {"rnn_tanh", "rnn_relu", "gru", "lstm"}
+    embedding_dim : int
+        Size of the character embedding read densely by layer 0.
+    hidden_mask : bool
+        Identity-masked instead of dense hidden-to-hidden weights (see the
+        module notes).
+
+    Attributes
+    ----------
+    node_layers : list of list of int
+        Graph nodes of each recurrent layer.
+    layers : torch.nn.ModuleList of MaskedRecurrentLayer
+        ``layers[l]`` maps layer ``l - 1`` (the embedding for ``l = 0``) to layer ``l``.
+    skip_layers : torch.nn.ModuleList of MaskedRecurrentLayer
+        One per ``skip_pairs[i] = (s, t)``: edges from layer ``s`` into layer ``t > s + 1``.
+    output_layer : MaskedLinear of shape (n_outputs, n_nodes)
+        Reads the sinks' last hidden states.
+
+    Notes
+    -----
+    Forward: int64 ids (batch, max_len), right-padded with 0, every row
+    holding at least one id > 0 -> logits (batch, n_outputs).
+    ``n_weights`` counts present recurrent and output weights; ``n_params``
+    adds every bias and the embedding (the padding row excluded).
+    """
+
+    def __init__(
+        self,
+        dag: nx.DiGraph,
+        vocab_size: int,
+        n_outputs: int,
+        cell: str = "gru",
+        embedding_dim: int = 16,
+        hidden_mask: bool = False,
+    ):
+        super().__init__()
+        if dag.number_of_nodes() == 0:
+            raise ValueError("the graph has no nodes: a recurrent network needs at least one node")
+        self.cell, self.hidden_mask = cell, hidden_mask
+        self.node_layers = layer_nodes(dag)
+        layer_of = {node: l for l, nodes in enumerate(self.node_layers) for node in nodes}
+        row = {node: i for nodes in self.node_layers for i, node in enumerate(nodes)}  # index within its layer
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        masks: dict[tuple[int, int], np.ndarray] = {}
+        for u, v in dag.edges:
+            s, t = layer_of[u], layer_of[v]
+            mask = masks.setdefault((s, t), np.zeros((len(self.node_layers[t]), len(self.node_layers[s])), dtype=bool))
+            mask[row[v], row[u]] = True
+        main = [np.ones((len(self.node_layers[0]), embedding_dim), dtype=bool)]
+        main += [masks[(t - 1, t)] for t in range(1, len(self.node_layers))]
+        self.layers = nn.ModuleList(MaskedRecurrentLayer(m, cell, hidden_mask) for m in main)
+        self.skip_pairs = sorted(pair for pair in masks if pair[1] - pair[0] > 1)
+        self.skip_layers = nn.ModuleList(MaskedRecurrentLayer(masks[p], cell, hidden_mask) for p in self.skip_pairs)
+        order = [node for nodes in self.node_layers for node in nodes]
+        sinks = np.array([dag.out_degree(node) == 0 for node in order])
+        self.output_layer = MaskedLinear(np.tile(sinks, (n_outputs, 1)), gain=1.0)
+        self._build_wavefront()
+
+    # -- wavefront layout ------------------------------------------------
+    def _build_wavefront(self) -> None:
+        """Index tensors that lay every sub-layer out as one block of a batched state (see :meth:`forward`)."""
+        subs = [(t, t - 1, layer) for t, layer in enumerate(self.layers)]
+        subs += [(t, s, layer) for (s, t), layer in zip(self.skip_pairs, self.skip_layers)]
+        gates = CELL_GATES[self.cell]
+        widths = [len(nodes) for nodes in self.node_layers]
+        width = max(widths)  # every block and layer is padded to this many units
+        self.max_lag = max([1] + [t - s for t, s, _ in subs])
+        ih_idx, hh_idx = [], []
+        for i, (t, s, layer) in enumerate(subs):
+            rho = np.arange(gates * layer.n_hidden)
+            gate, unit = rho // layer.n_hidden, rho % layer.n_hidden  # rows of weight_ih / weight_hh
+            for target, n_cols in ((hh_idx, layer.n_hidden),) + (((ih_idx, layer.n_in),) if s >= 0 else ()):
+                target.append(np.stack([np.full(len(rho) * n_cols, i), np.repeat(gate, n_cols), np.repeat(unit, n_cols),
+                                        np.tile(np.arange(n_cols), len(rho))]))
+        as_long = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
+        self.register_buffer("_wf_ih_idx", as_long(np.concatenate(ih_idx, axis=1) if ih_idx else np.zeros((4, 0))), persistent=False)
+        self.register_buffer("_wf_hh_idx", as_long(np.concatenate(hh_idx, axis=1)), persistent=False)
+        b_idx = [np.stack([np.full(gates * layer.n_hidden, i), np.arange(gates * layer.n_hidden) // layer.n_hidden,
+                           np.arange(gates * layer.n_hidden) % layer.n_hidden]) for i, (_, _, layer) in enumerate(subs)]
+        self.register_buffer("_wf_b_idx", as_long(np.concatenate(b_idx, axis=1)), persistent=False)
+        self.register_buffer("_wf_target", as_long([t for t, _, _ in subs]), persistent=False)  # (n_blocks,)
+        self.register_buffer("_wf_source", as_long([max(s, 0) for _, s, _ in subs]), persistent=False)
+        self.register_buffer("_wf_lag", as_long([t - s - 1 if s >= 0 else 0 for t, s, _ in subs]), persistent=False)
+        unit_cols = np.concatenate([l * width + np.arange(w) for l, w in enumerate(widths)])
+        self.register_buffer("_wf_unit_cols", as_long(unit_cols), persistent=False)  # (n_units,) in layer-major padded order
+        self._wf_subs = [layer for _, _, layer in subs]
+        self._wf_shape = (len(subs), gates, width)
+
+    def _block_weights(self) -> tuple[torch.Tensor, ...]:
+        """Masked weights of all sub-layers, zero-padded into per-block stacks for batched matmuls."""
+        n_blocks, gates, width = self._wf_shape
+        subs = self._wf_subs
+        w = subs[0].weight_ih
+        w_ih = w.new_zeros(n_blocks, gates, width, width)
+        if self._wf_ih_idx.shape[1]:
+            values = torch.cat([(layer.weight_ih * layer.mask_ih).flatten() for layer in subs[1:]])
+            w_ih = w_ih.index_put(tuple(self._wf_ih_idx), values)
+        hh = [(layer.weight_hh * layer.mask_hh if layer.mask_hh is not None else layer.weight_hh).flatten() for layer in subs]
+        w_hh = w.new_zeros(n_blocks, gates, width, width).index_put(tuple(self._wf_hh_idx), torch.cat(hh))
+        b_ih = w.new_zeros(n_blocks, gates, width).index_put(tuple(self._wf_b_idx), torch.cat([l.bias_ih for l in subs]))
+        b_hh = w.new_zeros(n_blocks, gates, width).index_put(tuple(self._wf_b_idx), torch.cat([l.bias_hh for l in subs]))
+        first = subs[0]  # layer 0 reads the embedding: its weight_ih, padded to width rows per gate
+        n0 = first.n_hidden
+        w_emb = w.new_zeros(gates, width, first.n_in)
+        w_emb = w_emb.index_put((torch.arange(gates * n0, device=w.device) // n0, torch.arange(gates * n0, device=w.device) % n0),
+                                first.weight_ih * first.mask_ih)
+        flat = lambda m: m.reshape(n_blocks, gates * width, width).transpose(1, 2)  # noqa: E731  (blocks, in, gates*width)
+        return (w_emb.reshape(gates * width, first.n_in), flat(w_ih), flat(w_hh),
+                b_ih.reshape(n_blocks, 1, gates * width), b_hh.reshape(n_blocks, 1, gates * width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape (batch, n_outputs) for ids of shape (batch, max_len).
+
+        Computes exactly what :meth:`forward_layered` computes, in another
+        order (a wavefront). Every sub-layer (one per graph layer and one per
+        skip pair) is a block of one batched state, zero-padded to the widest
+        layer; at step ``tau`` the blocks of layer ``l`` process time
+        ``tau - l``, reading layer ``l - 1``'s summed output from step
+        ``tau - 1`` (a skip source ``s`` from step ``tau - (l - s)``). One
+        step of ~15 batched tensor operations thus advances every layer,
+        ``max_len + depth - 1`` steps in all, instead of a kernel call per
+        layer and skip pair. Blocks of layers that have not started are held
+        at zero (padded units stay zero by construction); each unit is read
+        at its own sequence's last real step.
+        """
+        n_blocks, gates, width = self._wf_shape
+        lengths = (x != 0).sum(dim=1)  # (batch,)
+        if bool((lengths == 0).any()):
+            raise ValueError("a row of the batch is all padding (id 0): every sequence needs at least one character")
+        x = x[:, : int(lengths.max())]  # columns that are padding in every row change nothing
+        batch, n_time = x.shape
+        n_layers = len(self.node_layers)
+        w_emb, w_ih, w_hh, b_ih, b_hh = self._block_weights()
+        emb_gates = torch.nn.functional.linear(self.embedding(x), w_emb).transpose(0, 1)  # (n_time, batch, gates*width)
+        first_block = (torch.arange(n_blocks, device=x.device) == 0).to(emb_gates.dtype).view(n_blocks, 1, 1)
+        zero_y = emb_gates.new_zeros(n_layers, batch, width)
+        history = [zero_y] * self.max_lag  # summed layer outputs (layers, batch, width), newest first
+        h = emb_gates.new_zeros(n_blocks, batch, width)
+        c = h if self.cell == "lstm" else None
+        outputs = []
+        for tau in range(n_time + n_layers - 1):
+            stacked = torch.stack(history) if self.max_lag > 1 else history[0].unsqueeze(0)  # (lags, layers, batch, width)
+            src = stacked[self._wf_lag, self._wf_source]  # (blocks, batch, width): each block's input
+            gi = torch.baddbmm(b_ih, src, w_ih)  # (blocks, batch, gates*width)
+            if tau < n_time:
+                gi = gi + first_block * emb_gates[tau]
+            gh = torch.baddbmm(b_hh, h, w_hh)
+            if self.cell == "gru":
+                i_r, i_z, i_n = gi.chunk(3, dim=2)
+                h_r, h_z, h_n = gh.chunk(3, dim=2)
+                r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+                n = torch.tanh(i_n + r * h_n)
+                h_new = n + z * (h - n)
+            elif self.cell == "lstm":
+                i, f, g, o = (gi + gh).chunk(4, dim=2)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h_new = torch.sigmoid(o) * torch.tanh(c)
+            else:
+                pre = gi + gh
+                h_new = torch.tanh(pre) if self.cell == "rnn_tanh" else torch.relu(pre)
+            if tau < n_layers - 1:  # blocks of layers that start later stay at zero
+                started = (self._wf_target <= tau).to(h_new.dtype).view(n_blocks, 1, 1)
+                h_new = h_new * started
+                if c is not None:
+                    c = c * started
+            h = h_new
+            y = zero_y.index_add(0, self._wf_target, h)  # (layers, batch, width): sub-layer outputs summed per layer
+            history = [y] + history[:-1]
+            outputs.append(y)
+        ys = torch.stack(outputs)  # (steps, layers, batch, width)
+        steps = (lengths - 1).unsqueeze(0) + torch.arange(n_layers, device=x.device).unsqueeze(1)  # (layers, batch)
+        last = ys[steps, torch.arange(n_layers, device=x.device).unsqueeze(1), torch.arange(batch, device=x.device)]
+        last = last.transpose(0, 1).reshape(batch, n_layers * width)[:, self._wf_unit_cols]  # (batch, n_units)
+        return self.output_layer(last)
+
+    def forward_layered(self, x: torch.Tensor) -> torch.Tensor:
+        """Reference forward pass: one fused kernel call per recurrent layer and skip pair.
+
+        Same inputs and result as :meth:`forward` (to rounding); the batch is
+        packed by length and each :class:`MaskedRecurrentLayer` runs on the
+        packed sequence in turn. Slower on a CPU for deep graphs; kept as the
+        literal form of the model and to check :meth:`forward` against.
+        """
+        lengths = (x != 0).sum(dim=1).cpu()  # (batch,)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        batch_sizes = packed.batch_sizes
+        inputs = self.embedding(packed.data)  # (n_steps_total, embedding_dim)
+        outputs: list[torch.Tensor] = []  # packed output of each layer, (n_steps_total, n_l)
+        lasts: list[torch.Tensor] = []  # last real step of each layer, (batch, n_l), sorted order
+        skips_into: dict[int, list[int]] = {}
+        for i, (_, t) in enumerate(self.skip_pairs):
+            skips_into.setdefault(t, []).append(i)
+        for t, layer in enumerate(self.layers):
+            out, last = layer(inputs if t == 0 else outputs[t - 1], batch_sizes)
+            for i in skips_into.get(t, []):
+                skip_out, skip_last = self.skip_layers[i](outputs[self.skip_pairs[i][0]], batch_sizes)
+                out, last = out + skip_out, last + skip_last
+            outputs.append(out)
+            lasts.append(last)
+        h = torch.cat(lasts, dim=1)[packed.unsorted_indices]  # (batch, n_nodes), original order
+        return self.output_layer(h)
+
+    def recurrent_layers(self) -> list[MaskedRecurrentLayer]:
+        """Every :class:`MaskedRecurrentLayer`, main layers first."""
+        return list(self.layers) + list(self.skip_layers)
+
+    def apply_masks(self) -> None:
+        """Zero every absent weight (call after each optimiser step)."""
+        super().apply_masks()
+        for layer in self.recurrent_layers():
+            layer.apply_mask()
+
+    @property
+    def n_weights(self) -> int:
+        """Present weights: recurrent (input-to-hidden per gate, hidden-to-hidden) and output."""
+        return super().n_weights + sum(layer.n_weights for layer in self.recurrent_layers())
+
+    @property
+    def n_possible_weights(self) -> int:
+        """Weights of the same layers with dense masks."""
+        return super().n_possible_weights + sum(layer.n_possible_weights for layer in self.recurrent_layers())
+
+    @property
+    def n_params(self) -> int:
+        """Trainable values in use: present weights, biases, and the embedding without its padding row."""
+        biases = sum(layer.n_biases for layer in self.recurrent_layers()) + self.output_layer.bias.numel()
+        embedding = (self.embedding.num_embeddings - 1) * self.embedding.embedding_dim
+        return self.n_weights + biases + embedding
+
+    @property
+    def first_layer_width(self) -> int:
+        """Units of layer 0 (the sources), which read the embedding."""
+        return len(self.node_layers[0])
+
+    @property
+    def n_hidden_layers(self) -> int:
+        """Recurrent layers on the main path (the DAG's depth); skip layers not counted."""
+        return len(self.node_layers)
+
+
+def build_recurrent_network(
+    genome: Genome,
+    vocab_size: int,
+    n_outputs: int,
+    graph: nx.Graph | None = None,
+    *,
+    embedding_dim: int = 16,
+    hidden_mask: bool = False,
+) -> RecurrentGraphNetwork:
+    """Build the recurrent network of a genome for a sequence task.
+
+    Parameters
+    ----------
+    genome : Genome
+        ``genome.cell`` picks the cell type; the graph comes from its prior.
+        Only the graph-as-network mapping exists for recurrent networks.
+    vocab_size : int
+        Token ids of the task (28 for Reber, padding and unknown included).
+    n_outputs : int
+        Classes.
+    graph : networkx.Graph, optional
+        The genome's prior graph if already built.
+    embedding_dim : int
+    hidden_mask : bool
+        See :class:`RecurrentGraphNetwork`.
+
+    Returns
+    -------
+    RecurrentGraphNetwork
+        Weights drawn from torch's global generator (seed it first).
+
+    Raises
+    ------
+    ConfigError
+        If the genome uses the ``layered`` mapping.
+    """
+    from .errors import ConfigError
+
+    if genome.mapping != "graph":
+        raise ConfigError(
+            f"recurrent tasks support only mapping 'graph', got {genome.mapping!r}: set mapping = [\"graph\"] in the search space"
+        )
+    graph = make_graph(genome) if graph is None else graph
+    return RecurrentGraphNetwork(to_dag(graph), vocab_size, n_outputs, genome.cell, embedding_dim, hidden_mask)

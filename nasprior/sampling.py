@@ -1,0 +1,393 @@
+"""Train a random sample of candidates from a search space, in parallel, as a run.
+
+A predictor needs trained examples spread over the space, not the ones a
+search happens to favour. Stier, Darji & Granitzer (2021) trained 100
+Barabási–Albert and 100 Watts–Strogatz graphs per recurrent cell type and
+learnt accuracy from structure; :func:`run_sample` does the same for any
+task and search space:
+
+* genomes are drawn uniformly over the encoded genes
+  (:meth:`~nasprior.space.SearchSpace.random_individual` then
+  :meth:`~nasprior.space.SearchSpace.decode`), either from the whole space
+  or per stratum: ``n`` genomes for every combination of the given priors
+  and cell types (the prior and cell genes fixed, the rest drawn);
+* each is evaluated by :class:`nasprior.search.Evaluator` (features, then
+  training; status ``trained`` or ``failed``) in a pool of worker processes
+  (one torch thread each, the task's data loaded once per
+  worker; the workers are forked by a ``forkserver`` that has already
+  imported torch and nasprior, or spawned where that is unavailable);
+* the parent process alone appends the records to ``runs/<id>/records.jsonl``
+  and prints one line per candidate; the strata are trained in round-robin
+  order, so a sample cut short is still balanced across them;
+* rerunning with the same run directory skips genomes whose key is already
+  logged (resume after an interruption).
+
+The draws are seeded per stratum (``random.Random(f"{seed}:{prior}:{cell}")``),
+so the same options give the same genomes, and adding a prior does not change
+the genomes drawn for the others.
+
+References
+----------
+.. [Stier2021] J. Stier, H. Darji, M. Granitzer, "Experiments on properties
+   of hidden structures of sparse neural networks", arXiv:2107.12917, 2021.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import random
+import statistics
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .errors import ConfigError, RecordError
+from .genome import CELLS, Genome
+from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, write_config
+from .space import SearchSpace, canonical_key
+
+
+@dataclass
+class SampleConfig:
+    """Everything a sample needs; stored as the run's ``config.json`` (``"kind": "sample"``).
+
+    Parameters
+    ----------
+    task : str
+        A task of :data:`nasprior.tasks.TASKS` (``"digits"``, ``"reber"``, ...).
+    space : dict
+        Search space tables (see :class:`~nasprior.space.SearchSpace`).
+    n : int
+        Genomes to draw: in all, or per stratum when ``priors`` or ``cells`` is given (>= 1).
+    priors : list of str, optional
+        Stratify by prior: ``n`` genomes per prior (any registered prior).
+    cells : list of str, optional
+        Fix the recurrent cell type(s): ``n`` genomes per cell (and per prior).
+    train : dict
+        :class:`~nasprior.training.TrainConfig` fields (the budget).
+    seed : int
+        Seed of the draws, the validation split and weight initialisation.
+    data_dir : str, optional
+    download : bool
+    run_id : str
+    n_inputs, n_classes, vocab_size : int, optional
+        Shape of the task, filled in by :func:`run_sample` (read by
+        :func:`nasprior.predictors.fit_predictor`); ``vocab_size`` is 0 for
+        feedforward tasks.
+
+    Raises
+    ------
+    ConfigError
+        If an option is out of range or names an unknown prior, cell or task.
+    """
+
+    task: str
+    space: dict
+    n: int
+    priors: list[str] | None = None
+    cells: list[str] | None = None
+    train: dict = field(default_factory=dict)
+    seed: int = 0
+    data_dir: str | None = None
+    download: bool = False
+    run_id: str = ""
+    kind: str = "sample"
+    n_inputs: int | None = None
+    n_classes: int | None = None
+    vocab_size: int | None = None
+
+    def __post_init__(self) -> None:
+        from .priors import PRIORS
+        from .tasks import check_task
+        from .training import TrainConfig
+
+        check_task(self.task)
+        if self.n < 1:
+            raise ConfigError(f"n = {self.n} is invalid: sample at least 1 genome")
+        bad = [p for p in self.priors or [] if p not in PRIORS]
+        if bad:
+            raise ConfigError(f"unknown prior(s) {', '.join(bad)}: use some of {', '.join(PRIORS)}")
+        bad = [c for c in self.cells or [] if c not in CELLS]
+        if bad:
+            raise ConfigError(f"unknown cell type(s) {', '.join(bad)}: use some of {', '.join(CELLS)}")
+        SearchSpace.from_dict(self.space)
+        TrainConfig(**self.train)
+
+    def to_dict(self) -> dict:
+        """JSON-able dict of the config."""
+        return asdict(self)
+
+    def same_sample(self, other: dict) -> list[str]:
+        """Fields that differ from a stored config and would change the sample's genomes or budget.
+
+        Of the space, only its genes count: its ``[train]`` defaults reach the
+        sample through ``train`` (compared as resolved), its ``[search]``
+        table not at all.
+        """
+        fields = ("task", "n", "priors", "cells", "train", "seed")
+        mine = self.to_dict()
+        differ = [f for f in fields if mine[f] != other.get(f)]
+        if mine["space"].get("genes") != (other.get("space") or {}).get("genes"):
+            differ.insert(1, "space genes")
+        return differ
+
+
+@dataclass
+class SampleResult:
+    """Outcome of :func:`run_sample`.
+
+    Attributes
+    ----------
+    run_dir : pathlib.Path
+    records : list of dict
+        Records of every genome of the sample (earlier ones read from the log), in draw order.
+    n_new : int
+        Genomes evaluated by this call (the rest were already logged).
+    wall_time_s : float
+        Seconds this call took.
+    """
+
+    run_dir: Path
+    records: list[dict]
+    n_new: int
+    wall_time_s: float
+
+    @property
+    def n_trained(self) -> int:
+        """Records with status ``trained``."""
+        return sum(r["status"] == "trained" for r in self.records)
+
+    @property
+    def n_failed(self) -> int:
+        """Records with status ``failed``."""
+        return sum(r["status"] == "failed" for r in self.records)
+
+    def mean_by(self, gene: str = "prior", metric: str = "val_acc") -> dict[str, tuple[float, float, int]]:
+        """Mean, standard deviation and count of ``metric`` over trained records, per value of ``gene``."""
+        groups: dict[str, list[float]] = {}
+        for r in self.records:
+            if r["status"] == "trained" and r["metrics"].get(metric) is not None:
+                groups.setdefault(str(r["genome"][gene]), []).append(float(r["metrics"][metric]))
+        return {k: (statistics.fmean(v), statistics.pstdev(v), len(v)) for k, v in sorted(groups.items())}
+
+
+def draw_genomes(
+    space: SearchSpace,
+    n: int,
+    *,
+    priors: Sequence[str] | None = None,
+    cells: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[tuple[str, Genome]]:
+    """Draw distinct genomes uniformly over a space's encoded genes, per stratum.
+
+    Parameters
+    ----------
+    space : SearchSpace
+    n : int
+        Genomes per stratum; the strata are the combinations of ``priors``
+        and ``cells`` (one stratum, the whole space, when both are None).
+    priors, cells : sequence of str, optional
+        Values the ``prior`` and ``cell`` genes are fixed to, one stratum each.
+    seed : int
+
+    Returns
+    -------
+    list of (str, Genome)
+        ``(stratum, genome)`` in draw order; stratum names like
+        ``"barabasi_albert/gru"`` (``"all"`` without strata). Duplicate
+        genomes (same key) are redrawn; a space too small to hold ``n``
+        distinct genomes gives fewer.
+    """
+    out: list[tuple[str, Genome]] = []
+    seen: set[str] = set()
+    for prior, cell in itertools.product(list(priors) if priors else [None], list(cells) if cells else [None]):
+        genes = dict(space.to_dict()["genes"])
+        if prior is not None:
+            genes["prior"] = [prior]
+        if cell is not None:
+            genes["cell"] = [cell]
+        sub = SearchSpace.from_dict({"genes": genes}, name=space.name)
+        stratum = "/".join(x for x in (prior, cell) if x is not None) or "all"
+        rng = random.Random(f"{seed}:{prior}:{cell}")
+        drawn, attempts = 0, 0
+        while drawn < n and attempts < 50 * n:
+            attempts += 1
+            genome = sub.decode(sub.random_individual(rng))
+            if genome.key in seen:
+                continue
+            seen.add(genome.key)
+            out.append((stratum, genome))
+            drawn += 1
+    return out
+
+
+# -- worker processes ------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(task: str, data_dir: str | None, seed: int, download: bool, train: dict, run_id: str,
+                 n_threads: int | None = 1) -> None:
+    """Load the task once per process and build its evaluator."""
+    import torch
+
+    from .search import Evaluator
+    from .tasks import load_task
+    from .training import TrainConfig
+
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
+    data = load_task(task, data_dir, seed=seed, download=download)
+    evaluator = Evaluator(data, TrainConfig(**train), run_id, seed, Path(os.devnull))
+    evaluator.best_val_acc = float("inf")  # a sample keeps records only; no 'best' network is written
+    _WORKER["evaluator"] = evaluator
+
+
+def _evaluate(job: tuple[int, str, dict]) -> tuple[int, dict]:
+    """Features and training of one genome in a worker; returns ``(index, record)``."""
+    index, stratum, genome_dict = job
+    evaluator = _WORKER["evaluator"]
+    genome = Genome.from_dict(genome_dict)
+    start = time.perf_counter()
+    try:
+        features = evaluator.features(genome)
+    except Exception as exc:  # noqa: BLE001  a candidate whose network cannot be built is logged, not fatal
+        record = evaluator.record(genome, "failed", {}, {"val_acc": None, "test_acc": None}, None,
+                                  wall_time_s=time.perf_counter() - start,
+                                  error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+    else:
+        record = evaluator.train(genome, features, None)
+    record["sample"] = {"index": index, "stratum": stratum}
+    return index, record
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """'forkserver' with nasprior preloaded where available (workers start without re-importing torch), else 'spawn'.
+
+    Neither forks the parent itself, so no torch thread pool or lock is inherited.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        # torch._dynamo is imported by the first optimiser step (seconds): load it once, in the server.
+        ctx.set_forkserver_preload(["torch", "torch._dynamo", "nasprior.search", "nasprior.tasks"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def n_available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _interleave(jobs: list[tuple[int, str, dict]]) -> list[tuple[int, str, dict]]:
+    """Jobs in round-robin order over the strata, so that a sample cut short stays balanced."""
+    groups: dict[str, list] = {}
+    for job in jobs:
+        groups.setdefault(job[1], []).append(job)
+    rounds = itertools.zip_longest(*groups.values())
+    return [job for row in rounds for job in row if job is not None]
+
+
+def run_sample(
+    config: SampleConfig,
+    run_dir: str | os.PathLike,
+    *,
+    workers: int | None = None,
+    log: Callable[[str], None] = print,
+) -> SampleResult:
+    """Draw, train and log a sample of candidates (resumable).
+
+    Parameters
+    ----------
+    config : SampleConfig
+    run_dir : path-like
+        ``runs/<run-id>``. If it already holds this sample, genomes already
+        logged are not evaluated again.
+    workers : int, optional
+        Worker processes (default: the available cores). 1 evaluates in this
+        process (no pool). Either way each evaluation uses one torch thread.
+    log : callable
+        Receives one line per candidate and a summary.
+
+    Returns
+    -------
+    SampleResult
+
+    Raises
+    ------
+    RecordError
+        If ``run_dir`` holds another run (a different config), or its log is unreadable.
+    ConfigError
+        If ``workers`` < 1.
+    DataError
+        If the task's data set is missing.
+    """
+    from .search import describe, status_text
+
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    workers = n_available_cores() if workers is None else workers
+    if workers < 1:
+        raise ConfigError(f"workers = {workers} is invalid: use 1 or more processes")
+    record_log = RecordLog(run_dir / RECORDS_FILE)
+    if (run_dir / CONFIG_FILE).exists():
+        stored = read_config(run_dir)
+        if stored.get("kind") != "sample":
+            raise RecordError(f"{run_dir} holds a search, not a sample: choose another --run-id")
+        differ = config.same_sample(stored)
+        if differ:
+            raise RecordError(f"{run_dir} holds a sample with other {', '.join(differ)}: repeat its options to "
+                              "resume it, or choose another --run-id")
+        config.n_inputs, config.n_classes = stored.get("n_inputs"), stored.get("n_classes")
+        config.vocab_size = stored.get("vocab_size")
+    elif (run_dir / RECORDS_FILE).exists():
+        raise RecordError(f"{run_dir} holds records but no {CONFIG_FILE}: choose another --run-id")
+    # Keyed by the canonical genome (nasprior.space.canonical), so records logged before a change that
+    # resets unread genes still count as the same candidates.
+    previous = {canonical_key(r["genome"]): r for r in record_log.read()}
+    space = SearchSpace.from_dict(config.space)
+    drawn = draw_genomes(space, config.n, priors=config.priors, cells=config.cells, seed=config.seed)
+    todo = _interleave([(i, stratum, g.to_dict()) for i, (stratum, g) in enumerate(drawn) if g.key not in previous])
+    log(f"sample of {len(drawn)} genomes: {len(drawn) - len(todo)} already logged, {len(todo)} to train "
+        f"on {min(workers, max(1, len(todo)))} worker(s)")
+    if config.n_inputs is None:
+        from .tasks import load_task
+
+        data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
+        config.n_inputs, config.n_classes = int(data.n_inputs), int(data.n_classes)
+        config.vocab_size = int(getattr(data, "vocab_size", 0))
+    write_config(run_dir, config.to_dict())
+
+    results = dict(previous)
+    init_args = (config.task, config.data_dir, config.seed, config.download, config.train, config.run_id)
+
+    def handle(done: int, index: int, record: dict) -> None:
+        record_log.append(record)
+        results[canonical_key(record["genome"])] = record
+        genome = Genome.from_dict(record["genome"])
+        log(f"  [{done}/{len(todo)}] {drawn[index][0]} {describe(genome)}: {status_text(record)}")
+
+    if todo and workers == 1:
+        import torch
+
+        threads = torch.get_num_threads()
+        try:  # one thread, as in the workers: the same arithmetic, and no oversubscription of shared cores
+            _init_worker(*init_args, n_threads=1)
+            for done, job in enumerate(todo, start=1):
+                handle(done, *_evaluate(job))
+        finally:
+            torch.set_num_threads(threads)
+    elif todo:
+        ctx = _pool_context()
+        with ctx.Pool(processes=min(workers, len(todo)), initializer=_init_worker, initargs=init_args) as pool:
+            for done, (index, record) in enumerate(pool.imap_unordered(_evaluate, todo), start=1):
+                handle(done, index, record)
+    records = [results[g.key] for _, g in drawn if g.key in results]
+    return SampleResult(run_dir, records, len(todo), time.perf_counter() - start)

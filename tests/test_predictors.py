@@ -1,0 +1,194 @@
+"""Predictors as a product: feature matrix from records, honest scores, safe storage, predict, search use."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.linear_model import BayesianRidge
+
+from nasprior.cli import main
+from nasprior.errors import ConfigError
+from nasprior.genome import Genome
+from nasprior.predictor import feature_matrix
+from nasprior.predictors import (
+    CARD_FILE,
+    MODEL_FILE,
+    Predictor,
+    PredictorError,
+    genome_features,
+    nested_cv_scores,
+    select_feature_names,
+    trained_records,
+)
+from nasprior.records import make_record
+
+
+def _record(status: str, features: dict, val_acc: float | None, seed: int = 0) -> dict:
+    return make_record(run_id="r", genome=Genome(seed=seed), task="digits", status=status, features=features,
+                       metrics={"val_acc": val_acc, "test_acc": val_acc})
+
+
+def test_feature_matrix_from_hand_made_records():
+    records = [
+        _record("trained", {"a": 1.0, "b": 10.0, "c": 5.0}, 0.5, seed=1),
+        _record("failed", {"a": 9.0, "b": 9.0}, None, seed=2),
+        _record("skipped", {"a": 7.0, "b": 7.0, "c": 1.0}, None, seed=3),
+        _record("trained", {"a": 2.0, "b": 20.0, "c": float("nan")}, 0.75, seed=4),
+        _record("trained", {"a": 3.0, "b": 30.0}, 0.25, seed=5),
+        _record("trained", {"a": 4.0, "b": 40.0}, float("nan"), seed=6),  # no usable target
+    ]
+    trained = trained_records(records)
+    assert [r["genome"]["seed"] for r in trained] == [1, 4, 5]
+    names, dropped = select_feature_names(trained, candidates=("b", "c", "a"))
+    assert names == ["b", "a"] and dropped == ["c"]  # c is missing in one record and nan in another
+    X, y = feature_matrix(trained, names)
+    np.testing.assert_array_equal(X, [[10.0, 1.0], [20.0, 2.0], [30.0, 3.0]])
+    np.testing.assert_array_equal(y, [0.5, 0.75, 0.25])
+
+
+def test_nested_scores_separate_informative_from_noise_columns():
+    rng = np.random.default_rng(0)
+    n = 36
+    signal = rng.uniform(0, 1, n)
+    noise = rng.uniform(0, 1, (n, 2))
+    y = 0.2 + 0.6 * signal + rng.normal(0, 0.01, n)
+    X = np.column_stack([signal, noise])
+    scores = nested_cv_scores(X, y, size_columns=[1, 2], n_trials=3, folds=3, inner_folds=2, repeats=2, seed=0)
+    assert scores["structural"]["r2"]["mean"] > 0.9
+    assert scores["structural"]["spearman"]["mean"] > 0.9
+    assert scores["size_only"]["r2"]["mean"] < 0.3
+    assert scores["size_only"]["kendall"]["mean"] < scores["structural"]["kendall"]["mean"]
+    assert len(scores["structural"]["r2"]["values"]) == 2
+    assert sum(scores["outer_models"].values()) == 6  # 2 repeats x 3 folds, tuned per outer fold
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """sample -> predictor fit through the CLI on digits (tiny n, few trials)."""
+    root = tmp_path_factory.mktemp("workflow")
+    code = main(["sample", "--task", "digits", "--n", "12", "--epochs", "1", "--workers", "1", "--seed", "0",
+                 "--runs-dir", str(root / "runs"), "--run-id", "digits-sample"])
+    assert code == 0
+    code = main(["predictor", "fit", str(root / "runs" / "digits-sample"), "--name", "digits-test",
+                 "--out", str(root / "predictors"), "--n-trials", "2", "--repeats", "1", "--folds", "3",
+                 "--inner-folds", "2"])
+    assert code == 0
+    return root
+
+
+def _copy(fitted, tmp_path):
+    return shutil.copytree(fitted / "predictors" / "digits-test", tmp_path / "p")
+
+
+def test_fit_writes_model_and_card(fitted):
+    path = fitted / "predictors" / "digits-test"
+    card = json.loads((path / CARD_FILE).read_text())
+    assert card["schema"] == 1 and card["target"] == "val_acc"
+    assert card["task"] == {"name": "digits", "n_inputs": 64, "n_classes": 10, "vocab_size": 0}
+    assert card["training_runs"][0]["run_id"] == "digits-sample" and card["training_runs"][0]["n_records"] == 12
+    assert card["n_train"] == card["training_runs"][0]["n_trained"]
+    assert card["features"]["size_only"] == ["n_params", "n_edges", "first_layer_width"]
+    assert {"n_edges", "n_params", "degree_mean"} <= set(card["features"]["names"])
+    for kind in ("structural", "size_only"):
+        for metric in ("r2", "spearman", "kendall"):
+            assert set(card["scores"][kind][metric]) == {"mean", "std", "values"}
+    assert card["model"]["class"] in ("bayesian_ridge", "random_forest", "gradient_boosting")
+    assert len(card["model_sha256"]) == 64 and {"sklearn", "skops", "torch"} <= set(card["versions"])
+    # min/max are those of the training records
+    records = [json.loads(line) for line in (fitted / "runs" / "digits-sample" / "records.jsonl").read_text().splitlines()]
+    n_edges = [r["features"]["n_edges"] for r in records if r["status"] == "trained"]
+    assert card["features"]["min"]["n_edges"] == min(n_edges) and card["features"]["max"]["n_edges"] == max(n_edges)
+
+
+def test_save_load_round_trip_gives_same_predictions(fitted, tmp_path):
+    predictor = Predictor.load(fitted / "predictors" / "digits-test")
+    genomes = [Genome(prior="gnp", n_nodes=20, p=0.3, seed=5), Genome(prior="complete", n_nodes=30, mapping="layered",
+                                                                      n_layers=2, width=128)]
+    before = predictor.predict_genomes(genomes)
+    assert before.shape == (2,) and np.all(np.isfinite(before))
+    features = genome_features(genomes, predictor.task)
+    np.testing.assert_allclose(predictor.predict(features), before)
+    predictor.save(tmp_path / "again")
+    again = Predictor.load(tmp_path / "again")
+    np.testing.assert_array_equal(again.predict_genomes(genomes), before)
+    assert again.cv_r2_ == predictor.cv_r2_
+    with pytest.raises(PredictorError, match="already holds"):
+        predictor.save(tmp_path / "again")
+
+
+def test_tampered_model_file_is_refused(fitted, tmp_path):
+    path = _copy(fitted, tmp_path)
+    data = bytearray((path / MODEL_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (path / MODEL_FILE).write_bytes(bytes(data))
+    with pytest.raises(PredictorError, match="SHA-256"):
+        Predictor.load(path)
+
+
+def test_untrusted_type_is_refused_even_with_a_matching_checksum(fitted, tmp_path):
+    path = _copy(fitted, tmp_path)
+    # a function outside the allow list, as a tampered file could carry (skops would call it only if trusted)
+    evil = Pipeline([("f", FunctionTransformer(shutil.rmtree)), ("scale", StandardScaler()), ("model", BayesianRidge())])
+    sio.dump(evil, path / MODEL_FILE)
+    card = json.loads((path / CARD_FILE).read_text())
+    import hashlib
+
+    card["model_sha256"] = hashlib.sha256((path / MODEL_FILE).read_bytes()).hexdigest()
+    (path / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(PredictorError, match="allow list.*shutil.rmtree"):
+        Predictor.load(path)
+
+
+def test_wrong_schema_and_missing_files_are_refused(fitted, tmp_path):
+    path = _copy(fitted, tmp_path)
+    card = json.loads((path / CARD_FILE).read_text())
+    card["schema"] = 99
+    (path / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(PredictorError, match="schema version 99"):
+        Predictor.load(path)
+    with pytest.raises(PredictorError, match="not a predictor directory"):
+        Predictor.load(tmp_path / "nothing")
+
+
+def test_predict_command_warns_on_out_of_range_genome(fitted, capsys):
+    path = str(fitted / "predictors" / "digits-test")
+    big = json.dumps({"prior": "gnp", "n_nodes": 200, "p": 0.5, "seed": 1})
+    assert main(["predict", "--predictor", path, "--genome", big]) == 0
+    out, err = capsys.readouterr()
+    value = float(out.split("predicted val_acc ")[1].split()[0])
+    assert math.isfinite(value) and "CV R2" in out
+    assert "outside the training range" in err and "n_edges=" in err
+    predictor = Predictor.load(path)
+    features = genome_features([Genome.from_json(big)], predictor.task)[0]
+    assert "n_edges" in predictor.out_of_range(features)
+    # a genome like the training ones: its size features lie inside the range
+    assert main(["predict", "--predictor", path, "--genome", json.dumps([{"prior": "complete", "n_nodes": 8}]),
+                 "--task", "digits"]) == 0
+    assert main(["predict", "--predictor", path, "--genome", big, "--task", "mnist"]) == 2
+
+
+def test_search_uses_stored_predictor_before_its_own_is_warm(fitted, tmp_path):
+    from nasprior.search import SearchConfig, run_search
+    from nasprior.space import SearchSpace, default_space_path
+
+    space = SearchSpace.from_toml(default_space_path("digits"))
+    path = str(fitted / "predictors" / "digits-test")
+    config = SearchConfig(task="digits", space=space.to_dict(), population=4, generations=1,
+                          train={**space.train, "epochs": 1}, skip={"warmup": 50, "quantile": 1.0, "min_r2": -1e9},
+                          seed=0, run_id="s", predictor=path)
+    lines: list[str] = []
+    result = run_search(config, tmp_path / "s", log=lines.append)
+    assert any("stored predictor" in line for line in lines)
+    skipped = [r for r in json.loads("[" + ",".join((tmp_path / "s" / "records.jsonl").read_text().split("\n")[:-1]) + "]")
+               if r["status"] == "skipped"]
+    assert result.n_skipped == len(skipped) >= 1
+    assert all(r["predictor"] == path and r["generation"] == 1 for r in skipped)
+    with pytest.raises(ConfigError, match="fitted on task 'digits'"):
+        SearchConfig(**{**config.to_dict(), "task": "mnist", "run_id": "m"})
