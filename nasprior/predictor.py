@@ -84,7 +84,9 @@ class SkipRule:
         lower quartile. 0 skips only offspring predicted below the worst.
     margin : float
         Accuracy (fraction) subtracted from the threshold; larger is more
-        cautious.
+        cautious. The default 0.01 keeps a converged population (whose lower
+        quartile is close to its best) from skipping every offspring
+        predicted a hair below it.
     min_r2 : float
         Minimum cross-validated R² of the predictor; below it nothing is skipped.
     enabled : bool
@@ -98,7 +100,7 @@ class SkipRule:
 
     warmup: int = 10
     quantile: float = 0.25
-    margin: float = 0.0
+    margin: float = 0.01
     min_r2: float = 0.2
     enabled: bool = True
 
