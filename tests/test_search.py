@@ -75,7 +75,7 @@ def test_resume_does_not_retrain(tmp_path, digits):
 def test_skip_rule_threshold():
     rule = SkipRule(quantile=0.25, margin=0.01)
     assert rule.threshold([0.1, 0.2, 0.3, 0.4, 0.5]) == pytest.approx(0.2 - 0.01)
-    assert SkipRule(quantile=0.0).threshold([0.3, 0.6]) == pytest.approx(0.3)
+    assert SkipRule(quantile=0.0, margin=0.0).threshold([0.3, 0.6]) == pytest.approx(0.3)
 
 
 def test_run_predictor_learns_a_feature():
