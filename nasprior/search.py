@@ -508,10 +508,14 @@ def describe(genome: Genome, recurrent: bool = False) -> str:
 
 
 def status_text(record: dict) -> str:
-    """Short text of a record's outcome for progress lines."""
+    """Short text of a record's outcome for progress lines.
+
+    Shows validation accuracy only: test accuracy stays in the record and in
+    the final report of the best candidate, so nobody selects on it by eye.
+    """
     m = record["metrics"]
     if record["status"] == "trained":
-        return (f"val {m['val_acc']:.4f} test {m['test_acc']:.4f}, {int(record['features']['n_weights'])} weights, "
+        return (f"val {m['val_acc']:.4f}, {int(record['features']['n_weights'])} weights, "
                 f"{record['wall_time_s']:.1f} s")
     if record["status"] == "skipped":
         return f"skipped (predicted val {m['predicted_val_acc']:.4f})"
