@@ -187,7 +187,7 @@ def read_runs(run_dirs: Sequence[str | os.PathLike]) -> tuple[list[dict], list[d
     records : list of dict
         All records of all runs, in order.
     runs : list of dict
-        Per run: ``path``, ``run_id``, ``task``, ``n_records``, ``n_trained``
+        Per run: ``path`` (as given), ``run_id``, ``task``, ``n_records``, ``n_trained``
         and ``config`` (the parsed ``config.json``, or ``{}``).
 
     Raises
@@ -213,7 +213,7 @@ def read_runs(run_dirs: Sequence[str | os.PathLike]) -> tuple[list[dict], list[d
         run_ids = sorted({str(r.get("run_id", "")) for r in run_records})
         tasks = sorted({str(r.get("task", "")) for r in run_records})
         runs.append({
-            "path": str(run_dir.resolve()),
+            "path": str(run_dir),
             "run_id": config.get("run_id") or (run_ids[0] if len(run_ids) == 1 else ",".join(run_ids)),
             "task": config.get("task") or (tasks[0] if tasks else None),
             "n_records": len(run_records),
@@ -753,7 +753,9 @@ def fit_predictor(
             "size_only": size_names,
             "rule": "nasprior.search.PREDICTOR_FEATURES present with a finite value in every trained record",
         },
-        "training_runs": [{k: v for k, v in r.items() if k != "config"} for r in runs],
+        # The budget is part of what the target means (val_acc after how many epochs, at which lr).
+        "training_runs": [{**{k: v for k, v in r.items() if k != "config"}, "train": r["config"].get("train", {})}
+                          for r in runs],
         "n_train": int(len(y)),
         "target_summary": {"min": float(y.min()), "max": float(y.max()), "mean": float(y.mean())},
         "scores": scores,

@@ -94,6 +94,7 @@ def test_fit_writes_model_and_card(fitted):
     assert card["task"] == {"name": "digits", "n_inputs": 64, "n_classes": 10, "vocab_size": 0}
     assert card["training_runs"][0]["run_id"] == "digits-sample" and card["training_runs"][0]["n_records"] == 12
     assert card["n_train"] == card["training_runs"][0]["n_trained"]
+    assert card["training_runs"][0]["train"]["epochs"] == 1  # the budget behind the target is in the card
     assert card["features"]["size_only"] == ["n_params", "n_edges", "first_layer_width"]
     assert {"n_edges", "n_params", "degree_mean"} <= set(card["features"]["names"])
     for kind in ("structural", "size_only"):
