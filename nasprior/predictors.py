@@ -564,11 +564,15 @@ class Predictor:
         """Predicted target of each feature dict, shape (len(features),).
 
         Same call as :meth:`nasprior.predictor.RunPredictor.predict`, so the
-        search can use either.
+        search can use either. An accuracy target (a name containing
+        ``"acc"``, a fraction) is clipped to [0, 1]: a linear model
+        extrapolating beyond the training range (see :meth:`out_of_range`)
+        would otherwise predict impossible accuracies such as 1.18.
         """
         if len(features) == 0:
             return np.empty(0)
-        return self.pipeline.predict(self.matrix(features))
+        predicted = self.pipeline.predict(self.matrix(features))
+        return np.clip(predicted, 0.0, 1.0) if "acc" in self.target else predicted
 
     def predict_genomes(self, genomes: Sequence[Any]) -> np.ndarray:
         """Predicted target of each genome, shape (len(genomes),).

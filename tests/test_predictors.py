@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -193,3 +194,16 @@ def test_search_uses_stored_predictor_before_its_own_is_warm(fitted, tmp_path):
     assert all(r["predictor"] == path and r["generation"] == 1 for r in skipped)
     with pytest.raises(ConfigError, match="fitted on task 'digits'"):
         SearchConfig(**{**config.to_dict(), "task": "mnist", "run_id": "m"})
+
+
+def test_shipped_predictor_predicts_a_possible_accuracy_far_outside_its_range():
+    """predictors/reber-gru loads after install; far outside its range it warns and stays in [0, 1]."""
+    path = Path(__file__).resolve().parents[1] / "predictors" / "reber-gru"
+    predictor = Predictor.load(path)
+    genomes = [Genome(prior="barabasi_albert", n_nodes=n, m=3, cell="gru") for n in (30, 400)]
+    features = genome_features(genomes, predictor.task)
+    assert predictor.out_of_range(features[0]) == [] and "n_nodes" in predictor.out_of_range(features[1])
+    raw = predictor.pipeline.predict(predictor.matrix(features))
+    predicted = predictor.predict(features)
+    assert predicted[0] == pytest.approx(raw[0]) and 0.5 < predicted[0] < 1.0
+    assert 0.0 <= predicted[1] <= 1.0 and predicted[1] == pytest.approx(min(max(raw[1], 0.0), 1.0))
