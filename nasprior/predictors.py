@@ -720,7 +720,9 @@ def fit_predictor(
     tasks = sorted({r["task"] for r in runs if r["task"]})
     if len(tasks) != 1:
         raise RecordError(f"the runs hold tasks {tasks or 'none'}: fit a predictor on runs of one task")
-    trained = trained_records(records, target)
+    # In key order: a parallel sample logs records in completion order, which varies from run to run, and
+    # the CV folds follow the row order; sorted, the same records give the same predictor and scores.
+    trained = sorted(trained_records(records, target), key=lambda r: str(r.get("key", "")))
     if len(trained) < 10:
         raise RecordError(f"{len(trained)} trained record(s) with metric {target!r} in {len(runs)} run(s): a predictor "
                           "needs at least 10; sample more candidates (nasprior sample --n ...)")

@@ -23,6 +23,7 @@ from nasprior.predictors import (
     MODEL_FILE,
     Predictor,
     PredictorError,
+    fit_predictor,
     genome_features,
     nested_cv_scores,
     select_feature_names,
@@ -207,3 +208,15 @@ def test_shipped_predictor_predicts_a_possible_accuracy_far_outside_its_range():
     predicted = predictor.predict(features)
     assert predicted[0] == pytest.approx(raw[0]) and 0.5 < predicted[0] < 1.0
     assert 0.0 <= predicted[1] <= 1.0 and predicted[1] == pytest.approx(min(max(raw[1], 0.0), 1.0))
+
+
+def test_fit_does_not_depend_on_the_order_of_the_log(fitted, tmp_path):
+    """A parallel sample logs in completion order; the same records in another order give the same predictor."""
+    run = shutil.copytree(fitted / "runs" / "digits-sample", tmp_path / "digits-sample")
+    lines = (run / "records.jsonl").read_text().splitlines(keepends=True)
+    (run / "records.jsonl").write_text("".join(reversed(lines)))
+    options = dict(n_trials=2, folds=3, inner_folds=2, repeats=1, seed=0)
+    card = json.loads((fitted / "predictors" / "digits-test" / CARD_FILE).read_text())
+    refit = fit_predictor([run], "digits-test", **options).card
+    assert refit["scores"]["structural"] == card["scores"]["structural"]
+    assert refit["model"]["params"] == card["model"]["params"]
