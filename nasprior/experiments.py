@@ -192,7 +192,9 @@ def run_prune_experiment(
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_id = run_id or run_dir.name
-    write_config(run_dir, {"experiment": "prune-mnist", "task": data.name, **config.to_dict()})
+    # The task's shape, as a sample's config holds it: 'nasprior predictor fit' reads it instead of the data set.
+    write_config(run_dir, {"experiment": "prune-mnist", "task": data.name, "n_inputs": int(data.n_inputs),
+                           "n_classes": int(data.n_classes), "vocab_size": 0, **config.to_dict()})
     records = RecordLog(run_dir / RECORDS_FILE)
     genome = config.genome()
     result = PruneExperimentResult()

@@ -174,7 +174,7 @@ def test_pruned_record_has_structural_features():
     assert set(FEATURE_NAMES) <= set(record["features"])
 
 
-def test_prune_experiment_on_digits(tmp_path):
+def test_prune_experiment_on_digits(tmp_path, monkeypatch):
     from nasprior.experiments import PruneExperimentConfig, format_prune_table, run_prune_experiment
     from nasprior.records import RecordLog
     from nasprior.tasks import load_task
@@ -196,6 +196,13 @@ def test_prune_experiment_on_digits(tmp_path):
         assert sum(int(m.sum()) for m in masks) == r["features"]["n_weights"]
     table = format_prune_table(result, config)
     assert table.count("\n") == 6 and "class-blinded" in table and "±" in table
+    # the pruned topologies are predictor data like any run's; the run's config gives the task's shape
+    import nasprior.predictors as predictors
+
+    monkeypatch.setattr(predictors, "task_shape", lambda *a, **k: pytest.fail("the data set was loaded again"))
+    predictor = predictors.fit_predictor([tmp_path / "run"], "pruned", n_trials=2, folds=3, inner_folds=2, repeats=1)
+    assert predictor.task == {"name": "digits", "n_inputs": 64, "n_classes": 10, "vocab_size": 0}
+    assert predictor.card["n_train"] == len(records)
 
 
 def test_prunes_graph_networks_too():
