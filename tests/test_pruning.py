@@ -181,7 +181,7 @@ def test_prune_experiment_on_digits(tmp_path, monkeypatch):
 
     data = load_task("digits", seed=0)
     config = PruneExperimentConfig(hidden=32, epochs=3, retrain_epochs=1, n_steps=2, compression=0.5, seeds=(0, 1))
-    result = run_prune_experiment(data, config, tmp_path / "run", structural=False, log=lambda line: None)
+    result = run_prune_experiment(data, config, tmp_path / "run", structural=True, log=lambda line: None)
     assert set(result.test_acc) == {"unpruned", "dense control", *config.schemes}
     assert all(len(v) == 2 for v in result.test_acc.values())
     assert result.density == pytest.approx({s: (0.5 * (64 * 32 + 32 * 10)) / (64 * 32 + 32 * 10) for s in config.schemes}, abs=1e-3)
@@ -203,6 +203,7 @@ def test_prune_experiment_on_digits(tmp_path, monkeypatch):
     predictor = predictors.fit_predictor([tmp_path / "run"], "pruned", n_trials=2, folds=3, inner_folds=2, repeats=1)
     assert predictor.task == {"name": "digits", "n_inputs": 64, "n_classes": 10, "vocab_size": 0}
     assert predictor.card["n_train"] == len(records)
+    assert {"n_edges", "degree_mean", "n_weights"} <= set(predictor.feature_names)  # dense records have them too
 
 
 def test_prunes_graph_networks_too():
