@@ -213,8 +213,8 @@ def run_prune_experiment(
     if structural:
         from .features import structural_features
 
-        dense_structure = structural_features(masks_to_graph(network_masks(build_network(genome, d.n_inputs,
-                                                                                          d.n_classes))))
+        dense_masks = network_masks(build_network(genome, d.n_inputs, d.n_classes))
+        dense_structure = structural_features(masks_to_graph(dense_masks))
     for seed in config.seeds:
         t0 = time.perf_counter()
         torch.manual_seed(seed)
@@ -223,7 +223,8 @@ def run_prune_experiment(
         r = train(dense, d.x_train, d.y_train, d.x_val, d.y_val, pre, d.x_test, d.y_test)
         add("unpruned", r.test_acc)
         records.append(make_record(
-            run_id=run_id, genome=genome, task=d.name, status="trained", features={**dense_structure, **size_features(dense)},
+            run_id=run_id, genome=genome, task=d.name, status="trained",
+            features={**dense_structure, **size_features(dense)},
             metrics={"val_acc": r.val_acc, "test_acc": r.test_acc}, seed=seed, train=pre.to_dict(), curve=r.curve,
             wall_time_s=time.perf_counter() - t0, extra={"method": "unpruned"},
         ))
@@ -237,7 +238,8 @@ def run_prune_experiment(
             add("dense control", rc.test_acc)
             records.append(make_record(
                 run_id=run_id, genome=genome, task=d.name, status="trained",
-                features={**dense_structure, **size_features(dense)}, metrics={"val_acc": rc.val_acc, "test_acc": rc.test_acc}, seed=seed, train=control_cfg.to_dict(),
+                features={**dense_structure, **size_features(dense)},
+                metrics={"val_acc": rc.val_acc, "test_acc": rc.test_acc}, seed=seed, train=control_cfg.to_dict(),
                 curve=rc.curve, wall_time_s=time.perf_counter() - t0,
                 extra={"method": "dense control", "pretrain": pre.to_dict()},
             ))
