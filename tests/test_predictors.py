@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -208,6 +209,14 @@ def test_shipped_predictor_predicts_a_possible_accuracy_far_outside_its_range():
     predicted = predictor.predict(features)
     assert predicted[0] == pytest.approx(raw[0]) and 0.5 < predicted[0] < 1.0
     assert 0.0 <= predicted[1] <= 1.0 and predicted[1] == pytest.approx(min(max(raw[1], 0.0), 1.0))
+
+
+def test_predicted_accuracy_is_clipped_to_a_fraction(fitted, monkeypatch):
+    """A model that extrapolates (a linear one far outside its range) never yields an impossible accuracy."""
+    predictor = Predictor.load(fitted / "predictors" / "digits-test")
+    features = genome_features([Genome(prior="complete", n_nodes=8)] * 3, predictor.task)
+    monkeypatch.setattr(predictor, "pipeline", SimpleNamespace(predict=lambda X: np.array([1.18, -0.2, 0.7])))
+    assert predictor.predict(features).tolist() == [1.0, 0.0, 0.7]
 
 
 def test_fit_does_not_depend_on_the_order_of_the_log(fitted, tmp_path):
