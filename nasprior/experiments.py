@@ -1,4 +1,4 @@
-"""Reproduction experiments and topology tools: ``prune-mnist`` and ``nnstd``.
+"""Reproduction experiments: Stier et al.'s MNIST pruning (``nasprior prune-mnist``; CLI in :mod:`nasprior.cli.experiments`).
 
 ``nasprior prune-mnist``
     Stier, Darji & Granitzer (2021)'s MNIST pruning experiment: a dense
@@ -40,7 +40,6 @@ References
 
 from __future__ import annotations
 
-import argparse
 import copy
 import statistics
 import time
@@ -51,19 +50,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .cli import command
 from .errors import ConfigError
+from .features import size_features, structural_features
 from .genome import Genome
-from .networks import GraphNetwork, build_network, size_features
-from .pruning import (SCHEMES, compression_schedule, iterative_prune, masks_to_graph, network_masks, pruned_record,
-                      save_masks)
+from .networks import SparseNetwork, build_network
+from .pruning import SCHEMES, compression_schedule, iterative_prune, masks_to_graph, network_masks, save_masks
 from .records import RECORDS_FILE, RecordLog, make_record, write_config
 from .tasks import TaskData
 from .training import TrainConfig, accuracy, train
-
-#: Flattened input size of each feedforward task (for ``nnstd --task``).
-TASK_INPUTS = {"cifar10": 3072, "mnist": 784, "digits": 64}
-
 
 @dataclass
 class PruneExperimentConfig:
@@ -211,14 +205,12 @@ def run_prune_experiment(
 
     dense_structure: dict[str, float] = {}  # the unpruned records carry the features the pruned ones carry
     if structural:
-        from .features import structural_features
-
-        dense_masks = network_masks(build_network(genome, d.n_inputs, d.n_classes))
+        dense_masks = network_masks(build_network(genome, d.shape))
         dense_structure = structural_features(masks_to_graph(dense_masks))
     for seed in config.seeds:
         t0 = time.perf_counter()
         torch.manual_seed(seed)
-        dense = build_network(genome, d.n_inputs, d.n_classes)
+        dense = build_network(genome, d.shape)
         pre = config.train_config(seed)
         r = train(dense, d.x_train, d.y_train, d.x_val, d.y_val, pre, d.x_test, d.y_test)
         add("unpruned", r.test_acc)
@@ -247,7 +239,7 @@ def run_prune_experiment(
 
         for scheme in config.schemes:
             t0 = time.perf_counter()
-            net = build_network(genome, d.n_inputs, d.n_classes)
+            net = build_network(genome, d.shape)
             net.load_state_dict(trained_state)
             before, curve, retrain_cfgs = [], [], []
 
@@ -326,111 +318,56 @@ def format_prune_table(result: PruneExperimentResult, config: PruneExperimentCon
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- #
-# CLI
-# --------------------------------------------------------------------------- #
+def pruned_record(
+    network: SparseNetwork,
+    genome: Any,
+    *,
+    run_id: str,
+    task: str,
+    metrics: dict[str, float | None],
+    pruning: dict[str, Any],
+    seed: int = 0,
+    train: dict | None = None,
+    curve: list[dict] | None = None,
+    wall_time_s: float = 0.0,
+    with_structural_features: bool = True,
+) -> dict[str, Any]:
+    """A run record (:func:`nasprior.records.make_record`) of a pruned network.
 
+    Parameters
+    ----------
+    network : SparseNetwork
+        The pruned (and retrained) layered network.
+    genome : Genome
+        The dense starting genome; the pruning that turned it into this
+        network goes into the record's ``pruning`` field.
+    run_id, task : str
+    metrics : dict
+        ``val_acc``, ``test_acc`` after retraining.
+    pruning : dict
+        How the network was pruned (scheme, compression, schedule, steps).
+    seed : int
+    train : dict, optional
+        Training configuration.
+    curve : list of dict, optional
+    wall_time_s : float
+    with_structural_features : bool
+        Compute :func:`nasprior.features.structural_features` of the pruned
+        unit graph (:func:`masks_to_graph`) besides the size features.
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``prune-mnist`` and ``nnstd`` subcommands to the ``nasprior`` parser."""
-    p = subparsers.add_parser(
-        "prune-mnist", help="Stier et al.'s MNIST pruning experiment (class-blinded/uniform/distributed, random)",
-        description="Train a dense 784-100-10 MLP on MNIST (SGD lr 0.01, batch 64), prune it to 80%% compression in "
-        "steps of equal compression with retraining after each, by class-blinded, class-uniform, class-distributed "
-        "and random pruning, over several seeds; print test accuracy mean ± std and log each network as a record.")
-    p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
-    p.add_argument("--download", action="store_true", help="fetch MNIST from its official source if missing")
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds, 0 .. N-1 (default 3)")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs before pruning (default 10)")
-    p.add_argument("--retrain-epochs", type=int, default=1, help="retraining epochs after each pruning step (default 1)")
-    p.add_argument("--steps", type=int, default=4, help="pruning steps of equal compression (default 4; 1 = one-shot)")
-    p.add_argument("--compression", type=float, default=0.8, help="final fraction of weights removed (default 0.8)")
-    p.add_argument("--schemes", default=",".join(SCHEMES), help=f"comma-separated schemes (default {','.join(SCHEMES)})")
-    p.add_argument("--keep-output-dense", action="store_true", help="do not prune the output layer")
-    p.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
-    p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
-    p.add_argument("--no-structural-features", action="store_true",
-                   help="log size features only (structural features take ~9 s per pruned network)")
-    p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
-    p.add_argument("--run-id", help="name of the run directory (default: prune-mnist-<time>)")
-
-    p = subparsers.add_parser(
-        "nnstd", help="sparse topology distance (NNSTD) between two layered networks",
-        description="Neural Network Sparse Topology Distance (Liu et al. 2020) between two layered networks of equal "
-        "widths, in [0, 1]: 0 for the same topology up to a renaming of hidden units. Each of A and B is a genome "
-        "(a JSON file or inline JSON; mapping 'layered') or a mask archive (.npz from 'prune-mnist'). The hidden "
-        "layers' masks are compared.")
-    p.add_argument("a", metavar="A", help="genome JSON file, inline genome JSON, or .npz mask archive")
-    p.add_argument("b", metavar="B", help="genome JSON file, inline genome JSON, or .npz mask archive")
-    p.add_argument("--task", help=f"take the input size from a task ({', '.join(TASK_INPUTS)})")
-    p.add_argument("--n-inputs", type=int, help="input features of the networks built from genomes")
-    p.add_argument("--n-outputs", type=int, default=10, help="output units of networks built from genomes (default 10)")
-    p.add_argument("--include-output", action="store_true", help="compare the output layer's mask too")
-
-
-@command("prune-mnist")
-def cmd_prune_mnist(args: argparse.Namespace) -> int:
-    """Run the MNIST pruning experiment and print its table."""
-    from .tasks import load_task
-
-    torch.set_num_threads(1)
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds {args.seeds} is invalid: use 1 or more")
-    config = PruneExperimentConfig(
-        hidden=args.hidden, epochs=args.epochs, retrain_epochs=args.retrain_epochs, n_steps=args.steps,
-        compression=args.compression, schemes=tuple(s.strip() for s in args.schemes.split(",") if s.strip()),
-        include_output=not args.keep_output_dense, lr=args.lr, batch_size=args.batch_size,
-        seeds=tuple(range(args.seeds)),
+    Returns
+    -------
+    dict
+        Status ``"trained"``; extra fields ``pruning`` and ``masks_density``
+        (per-layer densities).
+    """
+    masks = network_masks(network)
+    features: dict[str, float] = {}
+    if with_structural_features:
+        features.update(structural_features(masks_to_graph(masks)))
+    features.update(size_features(network))
+    return make_record(
+        run_id=run_id, genome=genome, task=task, status="trained", features=features, metrics=metrics, seed=seed,
+        train=train, curve=curve, wall_time_s=wall_time_s,
+        extra={"pruning": pruning, "masks_density": [float(m.mean()) for m in masks]},
     )
-    data = load_task("mnist", args.data_dir, seed=0, download=args.download)
-    run_id = args.run_id or f"prune-mnist-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(args.runs_dir) / run_id
-    print(f"run directory: {run_dir}", flush=True)
-    result = run_prune_experiment(data, config, run_dir, run_id=run_id, structural=not args.no_structural_features,
-                                  log=lambda line: print(line, flush=True))
-    print(f"\nMNIST 784-{config.hidden}-10, SGD lr {config.lr} batch {config.batch_size}, {config.epochs} epochs, then "
-          f"{config.n_steps} pruning steps to {100 * config.compression:.0f}% compression with {config.retrain_epochs} "
-          f"retraining epoch(s) each; output layer {'pruned' if config.include_output else 'dense'}; "
-          f"{len(config.seeds)} seeds; {result.wall_time_s:.0f} s")
-    print(format_prune_table(result, config))
-    print(f"records: {run_dir / RECORDS_FILE}; pruned masks: {run_dir / 'masks'}")
-    return 0
-
-
-def _masks_from_argument(text: str, n_inputs: int | None, n_outputs: int) -> list[np.ndarray]:
-    """All masks (output layer last) of a genome (file or inline JSON) or a mask archive."""
-    from .pruning import load_masks
-
-    path = Path(text)
-    if text.endswith(".npz"):
-        return load_masks(path)
-    genome = Genome.from_json(path.read_text(encoding="utf-8") if path.is_file() else text)
-    if n_inputs is None:
-        raise ConfigError("networks built from genomes need an input size: give --n-inputs N or --task NAME")
-    net = build_network(genome, n_inputs, n_outputs)
-    if isinstance(net, GraphNetwork):
-        raise ConfigError(f"genome {text!r} uses mapping 'graph' (layers of varying width with skip connections): "
-                          "NNSTD compares layered networks, use mapping 'layered'")
-    return network_masks(net)
-
-
-@command("nnstd")
-def cmd_nnstd(args: argparse.Namespace) -> int:
-    """Print the NNSTD between two networks and its per-layer values."""
-    from .nnstd import nnstd_layers
-
-    n_inputs = args.n_inputs
-    if args.task is not None:
-        if args.task not in TASK_INPUTS:
-            raise ConfigError(f"--task {args.task!r} has no fixed input size: use one of {', '.join(TASK_INPUTS)} or --n-inputs")
-        n_inputs = TASK_INPUTS[args.task]
-    masks = [_masks_from_argument(t, n_inputs, args.n_outputs) for t in (args.a, args.b)]
-    if not args.include_output:
-        masks = [m[:-1] for m in masks]
-    if any(len(m) == 0 for m in masks):
-        raise ConfigError("a network has no hidden layer to compare: use --include-output")
-    per_layer = nnstd_layers(*masks)
-    print("per layer: " + ", ".join(f"{d:.4f}" for d in per_layer))
-    print(f"NNSTD: {float(np.mean(per_layer)):.4f}")
-    return 0

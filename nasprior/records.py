@@ -1,5 +1,10 @@
 """Run records: one JSON object per evaluated candidate, in an append-only log.
 
+Records are read through :class:`Record`, which checks every field's type
+and migrates records of older versions (genomes holding every gene, the
+recurrent mapping called ``graph``); a wrong-schema line is refused with
+the file, line and field named.
+
 A run directory ``runs/<run-id>/`` holds
 
 * ``config.json``: everything needed to resume the run;
@@ -23,7 +28,15 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import RecordError
+import deap
+import networkx
+import numpy
+import sklearn
+import torch
+
+from ._version import __version__
+from .errors import NaspriorError, RecordError
+from .genome import Genome
 
 RECORDS_FILE = "records.jsonl"
 CONFIG_FILE = "config.json"
@@ -34,14 +47,6 @@ SCHEMA_VERSION = 1
 
 def versions() -> dict[str, str]:
     """Versions of Python and the packages that shape a result."""
-    import deap
-    import networkx
-    import numpy
-    import sklearn
-    import torch
-
-    from . import __version__
-
     return {
         "nasprior": __version__,
         "python": platform.python_version(),
@@ -67,6 +72,7 @@ def make_record(
     curve: list[dict] | None = None,
     wall_time_s: float = 0.0,
     error: str | None = None,
+    fidelity: str | None = None,
     extra: dict | None = None,
 ) -> dict[str, Any]:
     """Build one record (a JSON-able dict) for an evaluated candidate.
@@ -94,6 +100,10 @@ def make_record(
         Seconds spent on the candidate (building, features, training).
     error : str, optional
         Why a failed candidate failed.
+    fidelity : str, optional
+        The budget the metrics come from: ``"screen"`` (a search's screening
+        budget, ``train``), ``"final"`` (its full training of survivors) or
+        ``"sample"``; predictors never mix fidelities.
     extra : dict, optional
         Further fields merged into the record.
 
@@ -120,6 +130,7 @@ def make_record(
         "curve": curve or [],
         "wall_time_s": round(wall_time_s, 4),
         "error": error,
+        "fidelity": fidelity,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": versions(),
     }
@@ -140,13 +151,24 @@ class RecordLog:
         self.path = Path(path)
 
     def append(self, record: dict[str, Any]) -> None:
-        """Append one record as a single line and flush it to disk."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Append one record as a single line and flush it to disk (``fsync``).
+
+        Raises
+        ------
+        RecordError
+            If the log cannot be written (permissions, full disk); the
+            message names the candidate that was not logged.
+        """
         line = json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise RecordError(f"cannot append to {self.path} ({exc.strerror or exc}): candidate {record.get('key')} "
+                              "was evaluated but not logged; make the run directory writable and resume the run") from None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.read())
@@ -177,14 +199,14 @@ class RecordLog:
                 record = json.loads(line)
                 if not isinstance(record, dict) or "key" not in record or "status" not in record:
                     raise ValueError("not a record object")
-            except ValueError as exc:
+            except ValueError as exc:  # a torn or garbled line: most likely the tail of an interrupted write
                 where = "last line" if number == len(lines) else f"line {number} of {len(lines)}"
                 raise RecordError(
                     f"{self.path}: the {where} is unreadable ({exc}); the {len(records)} records before it are intact. "
                     "It is most likely a write cut off by an interrupted run. Resume with --drop-bad-tail to move "
                     f"line {number} onwards to {self.path.name}.bad and keep everything else."
                 ) from None
-            records.append(record)
+            records.append(Record.check(record, f"{self.path}, line {number}"))
         return records
 
 
@@ -238,10 +260,137 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
         raise RecordError(f"{path} is not valid JSON ({exc}): restore it or start a new run") from None
 
 
+def create_run_dir(run_dir: str | os.PathLike) -> Path:
+    """Create a new run directory, refusing one that already holds anything.
+
+    A run never writes into a directory it did not create: an existing,
+    non-empty directory (another run, or someone's files) is refused, and
+    so is a directory that cannot be written.
+
+    Raises
+    ------
+    RecordError
+        If ``run_dir`` exists and is not empty (resume a run with
+        ``--resume``), or cannot be created or written.
+    """
+    path = Path(run_dir)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        what = "holds a run" if (path / CONFIG_FILE).exists() else "exists and is not an empty nasprior run directory"
+        raise RecordError(f"{path} {what}: choose another --run-id" +
+                          (f", or resume it with --resume {path}" if (path / CONFIG_FILE).exists() else ""))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise RecordError(f"cannot write to run directory {path} ({exc.strerror or exc}): choose a writable "
+                          "--runs-dir") from None
+    return path
+
+
 def write_config(run_dir: str | os.PathLike, config: dict[str, Any]) -> None:
     """Write ``config.json`` of a run directory (atomically)."""
     path = Path(run_dir) / CONFIG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(CONFIG_FILE + ".tmp")
+        tmp.write_text(json.dumps(config, indent=2, sort_keys=True, allow_nan=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise RecordError(f"cannot write {path} ({exc.strerror or exc}): choose a writable --runs-dir") from None
+
+
+#: Sequence tasks, whose old records name the recurrent mapping ``graph``.
+_SEQUENCE_TASKS = ("reber", "reber_generated", "reber_embedded")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Record:
+    """The schema of a record, checked on read (:meth:`check`).
+
+    A record is a JSON object with at least ``key`` (str), ``status`` (one of
+    :data:`STATUSES`), ``genome`` (a valid genome), ``task`` (str),
+    ``metrics`` (str to number or null) and ``features`` (str to number or
+    null); ``generation`` is an int or null. Other fields (curve, versions,
+    timings, ...) are kept as they are.
+
+    Records of earlier versions are migrated on read: the genome keeps only
+    the genes its prior and mapping read (:meth:`nasprior.genome.Genome.from_dict`),
+    a sequence task's ``graph`` mapping becomes ``recurrent``, and ``key`` is
+    recomputed (the old key is kept as ``legacy_key``).
+    """
+
+    @staticmethod
+    def check(data: Any, where: str) -> dict[str, Any]:
+        """Validate (and migrate) one record.
+
+        Parameters
+        ----------
+        data : object
+            A parsed JSON line.
+        where : str
+            File and line, for messages.
+
+        Returns
+        -------
+        dict
+            The record, migrated to the current genome layout.
+
+        Raises
+        ------
+        RecordError
+            Naming ``where`` and the first bad field, and what to do.
+        """
+        def bad(field: str, why: str) -> RecordError:
+            return RecordError(f"{where}: field '{field}' {why}: this is not a record nasprior wrote; "
+                               "remove the line (or restore the file) and resume")
+
+        if not isinstance(data, dict):
+            raise RecordError(f"{where}: a record must be a JSON object")
+        for field, kind in (("key", str), ("status", str), ("task", str), ("genome", dict),
+                            ("metrics", dict), ("features", dict)):
+            if field not in data:
+                raise bad(field, "is missing")
+            if not isinstance(data[field], kind):
+                raise bad(field, f"must be a {'string' if kind is str else 'JSON object'}, got {data[field]!r:.60}")
+        if data["status"] not in STATUSES:
+            raise bad("status", f"= {data['status']!r} is not one of {', '.join(STATUSES)}")
+        for table in ("metrics", "features"):
+            for name, value in data[table].items():
+                if value is not None and not _is_number(value):
+                    raise bad(f"{table}.{name}", f"must be a number or null, got {value!r:.60}")
+        if data.get("generation") is not None and not isinstance(data["generation"], int):
+            raise bad("generation", f"must be an integer or null, got {data['generation']!r:.60}")
+        if data["status"] == "trained" and not _is_number(data["metrics"].get("val_acc")):
+            raise bad("metrics.val_acc", "must be a number for a trained record")
+        if data["status"] == "skipped" and not _is_number(data["metrics"].get("predicted_val_acc")):
+            raise bad("metrics.predicted_val_acc", "must be a number for a skipped record")
+        genome_data = dict(data["genome"])
+        if data["task"] in _SEQUENCE_TASKS and genome_data.get("mapping", "graph") == "graph":
+            genome_data["mapping"] = "recurrent"  # before mappings had a registry, recurrent nets were 'graph'
+        try:
+            genome = Genome.from_dict(genome_data)
+        except NaspriorError as exc:
+            raise bad("genome", f"is invalid ({exc})") from None
+        if genome.to_dict() != data["genome"] or genome.key != data["key"]:
+            data = {**data, "genome": genome.to_dict(), "key": genome.key, "legacy_key": data["key"]}
+        return data
+
+
+def status_text(record: dict) -> str:
+    """Short text of a record's outcome for progress lines.
+
+    Shows validation accuracy only: test accuracy stays in the record and in
+    the final report of the best candidate, so nobody selects on it by eye.
+    """
+    m = record["metrics"]
+    if record["status"] == "trained":
+        return (f"val {m['val_acc']:.4f}, {int(record['features']['n_weights'])} weights, "
+                f"{record['wall_time_s']:.1f} s")
+    if record["status"] == "skipped":
+        return f"skipped (predicted val {m['predicted_val_acc']:.4f})"
+    return "failed: " + (record.get("error") or "").splitlines()[0]

@@ -11,7 +11,7 @@ task and search space:
   :meth:`~nasprior.space.SearchSpace.decode`), either from the whole space
   or per stratum: ``n`` genomes for every combination of the given priors
   and cell types (the prior and cell genes fixed, the rest drawn);
-* each is evaluated by :class:`nasprior.search.Evaluator` (features, then
+* each is evaluated by :class:`nasprior.evaluation.Evaluator` (features, then
   training; status ``trained`` or ``failed``) in a pool of worker processes
   (one torch thread each, the task's data loaded once per
   worker; the workers are forked by a ``forkserver`` that has already
@@ -40,15 +40,22 @@ import os
 import random
 import statistics
 import time
-import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import torch
+
 from .errors import ConfigError, RecordError
-from .genome import CELLS, Genome
-from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, write_config
-from .space import SearchSpace, canonical_key
+from .evaluation import Evaluator
+from .genome import Genome, describe
+from .networks import CELLS
+from .priors import PRIORS
+from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, status_text, write_config
+from .space import SearchSpace
+from .tasks import check_task, get_task, load_task
+from .training import TrainConfig
+from .validation import from_mapping
 
 
 @dataclass
@@ -101,10 +108,6 @@ class SampleConfig:
     vocab_size: int | None = None
 
     def __post_init__(self) -> None:
-        from .priors import PRIORS
-        from .tasks import check_task
-        from .training import TrainConfig
-
         check_task(self.task)
         if self.n < 1:
             raise ConfigError(f"n = {self.n} is invalid: sample at least 1 genome")
@@ -114,8 +117,11 @@ class SampleConfig:
         bad = [c for c in self.cells or [] if c not in CELLS]
         if bad:
             raise ConfigError(f"unknown cell type(s) {', '.join(bad)}: use some of {', '.join(CELLS)}")
-        SearchSpace.from_dict(self.space)
-        TrainConfig(**self.train)
+        space = SearchSpace.from_dict(self.space)
+        if self.cells and "recurrent" not in space.genes.get("mapping", []):
+            raise ConfigError("cells are genes of the recurrent mapping, which the space does not include: "
+                              "add mapping = [\"recurrent\"] to its [genes] or leave out --cells")
+        from_mapping(TrainConfig, self.train, "training options")
 
     def to_dict(self) -> dict:
         """JSON-able dict of the config."""
@@ -233,34 +239,17 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(task: str, data_dir: str | None, seed: int, download: bool, train: dict, run_id: str,
                  n_threads: int | None = 1) -> None:
     """Load the task once per process and build its evaluator."""
-    import torch
-
-    from .search import Evaluator
-    from .tasks import load_task
-    from .training import TrainConfig
-
     if n_threads is not None:
         torch.set_num_threads(n_threads)
     data = load_task(task, data_dir, seed=seed, download=download)
-    evaluator = Evaluator(data, TrainConfig(**train), run_id, seed, Path(os.devnull))
-    evaluator.best_val_acc = float("inf")  # a sample keeps records only; no 'best' network is written
-    _WORKER["evaluator"] = evaluator
+    _WORKER["evaluator"] = Evaluator(data, TrainConfig(**train), run_id, seed, fidelity="sample")
 
 
 def _evaluate(job: tuple[int, str, dict]) -> tuple[int, dict]:
     """Features and training of one genome in a worker; returns ``(index, record)``."""
     index, stratum, genome_dict = job
     evaluator = _WORKER["evaluator"]
-    genome = Genome.from_dict(genome_dict)
-    start = time.perf_counter()
-    try:
-        features = evaluator.features(genome)
-    except Exception as exc:  # noqa: BLE001  a candidate whose network cannot be built is logged, not fatal
-        record = evaluator.record(genome, "failed", {}, {"val_acc": None, "test_acc": None}, None,
-                                  wall_time_s=time.perf_counter() - start,
-                                  error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
-    else:
-        record = evaluator.train(genome, features, None)
+    record = evaluator.evaluate(Genome.from_dict(genome_dict)).record
     record["sample"] = {"index": index, "stratum": stratum}
     return index, record
 
@@ -273,7 +262,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         # torch._dynamo is imported by the first optimiser step (seconds): load it once, in the server.
-        ctx.set_forkserver_preload(["torch", "torch._dynamo", "nasprior.search", "nasprior.tasks"])
+        ctx.set_forkserver_preload(["torch", "torch._dynamo", "nasprior.evaluation", "nasprior.tasks"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -329,8 +318,6 @@ def run_sample(
     DataError
         If the task's data set is missing.
     """
-    from .search import describe, status_text
-
     start = time.perf_counter()
     run_dir = Path(run_dir)
     workers = n_available_cores() if workers is None else workers
@@ -349,20 +336,17 @@ def run_sample(
         config.vocab_size = stored.get("vocab_size")
     elif (run_dir / RECORDS_FILE).exists():
         raise RecordError(f"{run_dir} holds records but no {CONFIG_FILE}: choose another --run-id")
-    # Keyed by the canonical genome (nasprior.space.canonical), so records logged before a change that
-    # resets unread genes still count as the same candidates.
-    previous = {canonical_key(r["genome"]): r for r in record_log.read()}
+    # Keys of migrated records (RecordLog.read): records logged before genomes were trimmed to the genes
+    # their prior and mapping read still count as the same candidates.
+    previous = {r["key"]: r for r in record_log.read()}
     space = SearchSpace.from_dict(config.space)
     drawn = draw_genomes(space, config.n, priors=config.priors, cells=config.cells, seed=config.seed)
     todo = _interleave([(i, stratum, g.to_dict()) for i, (stratum, g) in enumerate(drawn) if g.key not in previous])
     log(f"sample of {len(drawn)} genomes: {len(drawn) - len(todo)} already logged, {len(todo)} to train "
         f"on {min(workers, max(1, len(todo)))} worker(s)")
     if config.n_inputs is None:
-        from .tasks import load_task
-
-        data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
-        config.n_inputs, config.n_classes = int(data.n_inputs), int(data.n_classes)
-        config.vocab_size = int(getattr(data, "vocab_size", 0))
+        shape = get_task(config.task).shape
+        config.n_inputs, config.n_classes, config.vocab_size = shape.n_inputs, shape.n_classes, shape.vocab_size
     write_config(run_dir, config.to_dict())
 
     results = dict(previous)
@@ -370,13 +354,11 @@ def run_sample(
 
     def handle(done: int, index: int, record: dict) -> None:
         record_log.append(record)
-        results[canonical_key(record["genome"])] = record
+        results[record["key"]] = record
         genome = Genome.from_dict(record["genome"])
         log(f"  [{done}/{len(todo)}] {drawn[index][0]} {describe(genome)}: {status_text(record)}")
 
     if todo and workers == 1:
-        import torch
-
         threads = torch.get_num_threads()
         try:  # one thread, as in the workers: the same arithmetic, and no oversubscription of shared cores
             _init_worker(*init_args, n_threads=1)

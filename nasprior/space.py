@@ -11,11 +11,12 @@ one per gene in :data:`GENE_ORDER` (choice genes by equal bins, integer and
 float genes linearly, or logarithmically where the range spans a factor of
 ten or more). DEAP's bounded operators then act on every gene alike,
 including the prior type. :meth:`SearchSpace.decode` repairs combinations
-that a prior cannot take (it lowers ``k`` or ``m`` below ``n_nodes``, and
-``n_nodes`` to at most ``width`` for the layered mapping; for the layer-wise
-priors ``radixnet``, ``expander`` and ``er_set`` it sets the layered mapping,
-lowers ``degree`` to at most ``width``, and for ``radixnet`` rounds ``width``
-down to a multiple of ``radix**j``, ``j = min(n_layers, floor(log_radix width))``).
+that a prior or mapping cannot take with their own ``repair`` hooks
+(:attr:`nasprior.priors.Prior.repair`, :attr:`nasprior.networks.Mapping.repair`:
+e.g. ``k`` or ``m`` below ``n_nodes``, ``n_nodes`` at most ``width`` for the
+layered mapping, the layered mapping for the layer-wise priors, a RadiX-Net
+width that is a multiple of the radix), and the genome keeps only the genes
+its prior and mapping read.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .genome import GENES, Genome
+from .genes import GENES
+from .genome import Genome
+from .networks import MAPPINGS
 from .priors import PRIORS
 
-#: Order of the genes in an encoded individual.
+#: Order of the first genes of an encoded individual. Genes registered later (by
+#: priors or mappings added since) follow, when the space's priors or mappings read them.
 GENE_ORDER = ("prior", "mapping", "n_nodes", "p", "k", "m", "radix", "degree", "epsilon", "n_layers", "width", "cell", "seed")
 SEED_RANGE = (0, 999_999)
+#: Choice "genes" that are not :data:`~nasprior.genes.GENES`: the registries.
+REGISTRY_GENES = {"prior": PRIORS, "mapping": MAPPINGS}
 
 
 @dataclass
@@ -68,10 +74,11 @@ class SearchSpace:
     def __post_init__(self) -> None:
         genes = {}
         for gene_name, spec in self.genes.items():
-            if gene_name != "prior" and gene_name not in GENES:
-                raise ConfigError(f"{self.name}: unknown gene {gene_name!r} in [genes]: use some of {', '.join(GENE_ORDER)}")
-            if gene_name == "prior" or GENES[gene_name].kind == "choice":
-                allowed = tuple(PRIORS) if gene_name == "prior" else GENES[gene_name].choices
+            if gene_name not in REGISTRY_GENES and gene_name not in GENES:
+                known = tuple(REGISTRY_GENES) + tuple(GENES)
+                raise ConfigError(f"{self.name}: unknown gene {gene_name!r} in [genes]: use some of {', '.join(known)}")
+            if gene_name in REGISTRY_GENES or GENES[gene_name].kind == "choice":
+                allowed = tuple(REGISTRY_GENES[gene_name]) if gene_name in REGISTRY_GENES else GENES[gene_name].choices
                 choices = [spec] if isinstance(spec, str) else list(spec)
                 bad = [c for c in choices if c not in allowed]
                 if not choices or bad:
@@ -89,6 +96,9 @@ class SearchSpace:
                 genes[gene_name] = (low, high)
         genes.setdefault("prior", list(PRIORS))
         self.genes = genes
+        read = {g for p in genes["prior"] for g in PRIORS[p].gene_names}
+        read |= {g for m in genes.get("mapping", MAPPINGS) for g in MAPPINGS[m].gene_names}
+        self.gene_order = GENE_ORDER + tuple(g for g in GENES if g not in GENE_ORDER and g in read)
 
     # -- loading -------------------------------------------------------
     @classmethod
@@ -129,21 +139,24 @@ class SearchSpace:
             return self.genes[gene]
         if gene == "seed":
             return SEED_RANGE
-        default = getattr(Genome(), gene)
+        if gene == "mapping":
+            return ["graph"]
+        default = GENES[gene].default
         return [default] if isinstance(default, str) else (default, default)
 
     def decode(self, individual: list[float]) -> Genome:
-        """Genome of an encoded individual (floats in [0, 1], order :data:`GENE_ORDER`).
+        """Genome of an encoded individual (floats in [0, 1], order :attr:`gene_order`).
 
         Raises
         ------
         ConfigError
             If the individual has the wrong length.
         """
-        if len(individual) != len(GENE_ORDER):
-            raise ConfigError(f"an individual needs {len(GENE_ORDER)} genes ({', '.join(GENE_ORDER)}), got {len(individual)}")
+        if len(individual) != len(self.gene_order):
+            raise ConfigError(f"an individual needs {len(self.gene_order)} genes ({', '.join(self.gene_order)}), "
+                              f"got {len(individual)}")
         values: dict[str, Any] = {}
-        for gene, u in zip(GENE_ORDER, individual):
+        for gene, u in zip(self.gene_order, individual):
             u = min(max(float(u), 0.0), 1.0)
             spec = self._spec(gene)
             if isinstance(spec, list):
@@ -154,66 +167,19 @@ class SearchSpace:
             x = math.exp(math.log(low) + u * (math.log(high) - math.log(low))) if log else low + u * (high - low)
             kind = GENES[gene].kind if gene in GENES else "int"
             values[gene] = int(round(x)) if kind == "int" else x
-        if values["mapping"] == "layered":
-            values["n_nodes"] = min(values["n_nodes"], values["width"])
-        values["n_nodes"] = max(values["n_nodes"], 3)
-        values["k"] = max(2, min(values["k"], values["n_nodes"] - 1))
-        values["m"] = max(1, min(values["m"], values["n_nodes"] - 1))
-        if PRIORS[values["prior"]].masks is not None:  # layer-wise priors (nasprior.bipartite)
-            values["mapping"] = "layered"
-            values["degree"] = min(values["degree"], values["width"])
-            if values["prior"] == "radixnet":  # width a multiple of radix**j, j as large as n_layers allows
-                r = values["radix"]
-                j = max(1, min(values["n_layers"], int(math.log(max(values["width"], r)) / math.log(r) + 1e-9)))
-                values["width"] = max(r, values["width"] // r**j * r**j)
-        return Genome(**canonical(values))
+        prior = PRIORS[values["prior"]]
+        if prior.mappings is not None and values["mapping"] not in prior.mappings:
+            values["mapping"] = prior.mappings[0]
+        mapping = MAPPINGS[values["mapping"]]
+        if mapping.repair is not None:
+            mapping.repair(values)
+        if prior.repair is not None:
+            prior.repair(values)
+        return Genome.from_dict(values)
 
     def random_individual(self, rng: random.Random) -> list[float]:
         """A uniformly random encoded individual drawn from ``rng``."""
-        return [rng.random() for _ in GENE_ORDER]
-
-
-def canonical(values: dict[str, Any]) -> dict[str, Any]:
-    """Reset the genes a genome's prior and mapping do not read to their defaults.
-
-    Two genomes that build the same network then have the same key, so the
-    search never trains one network twice under two keys. The prior's own
-    parameters (:attr:`~nasprior.priors.Prior.genes`) are kept; ``n_layers``
-    and ``width`` only for the layered mapping; ``n_nodes`` only for priors
-    that build a graph of that size; ``seed`` only for random priors.
-
-    Parameters
-    ----------
-    values : dict
-        Genome fields (as for ``Genome(**values)``).
-
-    Returns
-    -------
-    dict
-        A copy with the unread genes at their :class:`Genome` defaults.
-    """
-    prior = PRIORS[values["prior"]]
-    used = set(prior.genes) | {"prior", "mapping", "cell", "n_nodes", "seed"}
-    if values["mapping"] == "layered":
-        used |= {"n_layers", "width"}
-    if prior.masks is not None:  # layer-wise priors build masks of the given widths, not an n-node graph
-        used.discard("n_nodes")
-    if not prior.seeded:
-        used.discard("seed")
-    defaults = Genome()
-    return {name: value if name in used else getattr(defaults, name) for name, value in values.items()}
-
-
-def canonical_key(genome: dict[str, Any]) -> str:
-    """Key of the canonical form (:func:`canonical`) of a genome given as a dict.
-
-    Raises
-    ------
-    ConfigError
-        If the dict is not a valid genome.
-    """
-    values = Genome.from_dict(genome).to_dict()
-    return Genome(**canonical(values)).key
+        return [rng.random() for _ in self.gene_order]
 
 
 def default_space_path(task: str) -> Path:

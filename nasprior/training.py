@@ -8,6 +8,7 @@ restored at the end, masks re-applied after every optimiser step.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -17,8 +18,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConfigError
+from .set_rewiring import SETCallback
 
 OPTIMIZERS = ("adam", "sgd")
+#: Devices a candidate may train on; ``auto`` is CUDA where available, else the CPU.
+DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,21 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float = 0.0
     set_zeta: float = 0.0
+    device: str = "auto"
 
     def __post_init__(self) -> None:
+        for name in ("lr", "weight_decay", "grad_clip", "set_zeta"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"training option {name!r} = {value!r} is invalid: use a finite number")
+        for name in ("epochs", "batch_size", "patience", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"training option {name!r} = {value!r} is invalid: use an integer")
         checks = {  # field: (valid?, what to use instead)
             "epochs": (self.epochs >= 1, "an integer >= 1"),
+            "seed": (self.seed >= 0, "an integer >= 0"),
+            "device": (self.device in DEVICES, f"one of {', '.join(DEVICES)}"),
             "batch_size": (self.batch_size >= 1, "an integer >= 1"),
             "optimizer": (self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
             "lr": (self.lr > 0, "a value > 0"),
@@ -109,7 +124,22 @@ class TrainResult:
     train_time_s: float = 0.0
 
 
-@torch.no_grad()
+def resolve_device(device: str) -> torch.device:
+    """The torch device of a :attr:`TrainConfig.device` setting.
+
+    Raises
+    ------
+    ConfigError
+        If ``cuda`` is asked for and no GPU is available to this torch build.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but torch sees no GPU (a CPU build, or no driver): "
+                          "use --device cpu or auto")
+    return torch.device(device)
+
+
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
     """Fraction of examples whose arg-max logit equals the label.
 
@@ -121,9 +151,12 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     y : torch.Tensor of int64, shape (n,)
     """
     model.eval()
+    device = next(model.parameters()).device
     correct = 0
-    for i in range(0, len(x), batch_size):
-        correct += int((model(x[i : i + batch_size]).argmax(dim=1) == y[i : i + batch_size]).sum())
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            logits = model(x[i : i + batch_size].to(device))
+            correct += int((logits.argmax(dim=1).cpu() == y[i : i + batch_size]).sum())
     return correct / max(1, len(x))
 
 
@@ -161,6 +194,8 @@ def train(
     TrainResult
     """
     start = time.perf_counter()
+    device = resolve_device(config.device)
+    model.to(device)
     generator = torch.Generator().manual_seed(config.seed)
     if config.optimizer == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -169,8 +204,6 @@ def train(
     apply_masks = getattr(model, "apply_masks", lambda: None)
     callbacks = [epoch_callback] if epoch_callback is not None else []
     if config.set_zeta > 0:
-        from .set_rewiring import SETCallback
-
         callbacks.append(SETCallback(config.set_zeta, seed=config.seed))
     best_acc, best_state, since_best = -1.0, None, 0
     curve = []
@@ -180,7 +213,7 @@ def train(
         total_loss = 0.0
         for i in range(0, len(order), config.batch_size):
             idx = order[i : i + config.batch_size]
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            loss = F.cross_entropy(model(x_train[idx].to(device)), y_train[idx].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from nasprior import bipartite as bp
+from nasprior.tasks import TaskShape
+from nasprior.features import topology as tp
+from nasprior.networks import dense_fan_in_init_
+from nasprior.priors import layerwise as bp
 from nasprior.errors import ConfigError
 from nasprior.genome import Genome
 from nasprior.networks import GraphNetwork, LayeredNetwork, build_network
@@ -58,7 +61,7 @@ def test_radixnet_paths_are_uniform_and_density_is_r_over_n(radix_lists, blocks)
     n_systems = len(radix_lists)
     per_block = math.prod(radix_lists[-1]) * n ** (n_systems - 2) if n_systems > 1 else 1
     assert p[0, 0] == per_block * math.prod(b[1:-1])
-    scores = bp.topology_scores(masks)
+    scores = tp.topology_scores(masks)
     assert scores["path_count_cv"] == 0.0 and scores["path_reach"] == 1.0
 
 
@@ -151,51 +154,51 @@ def test_set_density_and_er_mask():
 
 @pytest.mark.parametrize("n, dense_limit", [(10, 300), (60, 20)])  # dense LAPACK and ARPACK paths
 def test_scores_of_a_cycle_have_known_values(n, dense_limit, monkeypatch):
-    monkeypatch.setattr(bp, "DENSE_LIMIT", dense_limit)
+    monkeypatch.setattr(tp, "DENSE_LIMIT", dense_limit)
     # radix_layer(n, 2) joins input i to outputs i and i + 1: the bipartite graph is the cycle C_{2n}
     mask = bp.radix_layer(n, 2)
-    assert bp.algebraic_connectivity(mask) == pytest.approx(2 - 2 * math.cos(math.pi / n), rel=1e-8, abs=1e-12)
+    assert tp.algebraic_connectivity(mask) == pytest.approx(2 - 2 * math.cos(math.pi / n), rel=1e-8, abs=1e-12)
     # singular values of I + shift: 2 |cos(pi k / n)|, so sigma_1 = 2, sigma_2 = 2 cos(pi / n)
-    assert bp.spectral_gap(mask, normalized=False) == pytest.approx(2 - 2 * math.cos(math.pi / n), rel=1e-6, abs=1e-12)
-    assert bp.spectral_gap(mask) == pytest.approx(1 - math.cos(math.pi / n), rel=1e-6, abs=1e-12)
+    assert tp.spectral_gap(mask, normalized=False) == pytest.approx(2 - 2 * math.cos(math.pi / n), rel=1e-6, abs=1e-12)
+    assert tp.spectral_gap(mask) == pytest.approx(1 - math.cos(math.pi / n), rel=1e-6, abs=1e-12)
 
 
 def test_scores_of_disconnected_and_complete_layers():
     block = np.kron(np.eye(2, dtype=bool), np.ones((30, 40), dtype=bool))  # two dense blocks, no link between
-    assert bp.spectral_gap(block) == pytest.approx(0.0, abs=1e-12)
-    assert bp.algebraic_connectivity(block) == 0.0
-    assert bp.algebraic_connectivity(np.ones((3, 5), dtype=bool)) == 3.0  # K_{5,3}: min(5, 3)
-    assert bp.spectral_gap(np.ones((3, 5), dtype=bool)) == pytest.approx(1.0)
+    assert tp.spectral_gap(block) == pytest.approx(0.0, abs=1e-12)
+    assert tp.algebraic_connectivity(block) == 0.0
+    assert tp.algebraic_connectivity(np.ones((3, 5), dtype=bool)) == 3.0  # K_{5,3}: min(5, 3)
+    assert tp.spectral_gap(np.ones((3, 5), dtype=bool)) == pytest.approx(1.0)
     # closed form agrees with the eigensolver on K_{m,n} minus one edge (not dense, so it is solved)
     almost = np.ones((4, 6), dtype=bool)
     almost[0, 0] = False
-    lap = bp.bipartite_laplacian(almost).toarray()
-    assert bp.algebraic_connectivity(almost) == pytest.approx(np.linalg.eigvalsh(lap)[1])
+    lap = tp.bipartite_laplacian(almost).toarray()
+    assert tp.algebraic_connectivity(almost) == pytest.approx(np.linalg.eigvalsh(lap)[1])
 
 
 def test_arpack_paths_match_dense_solvers(monkeypatch):
-    monkeypatch.setattr(bp, "DENSE_LIMIT", 40)  # exercise ARPACK on small layers
+    monkeypatch.setattr(tp, "DENSE_LIMIT", 40)  # exercise ARPACK on small layers
     # the RadiX-Net layer has the clustered low spectrum on which plain which="SM" Lanczos can return a wrong value
     for mask in (bp.random_regular_mask(120, 100, 6, seed=1), bp.er_set_mask(120, 100, 2, seed=0),
                  bp.radixnet_layered_masks(110, 100, 2, 10)[0]):
-        lap = bp.bipartite_laplacian(mask).toarray()
+        lap = tp.bipartite_laplacian(mask).toarray()
         dense_l2 = max(np.linalg.eigvalsh(lap)[1], 0.0)
-        assert bp.algebraic_connectivity(mask) == pytest.approx(dense_l2, rel=1e-8, abs=1e-10)
+        assert tp.algebraic_connectivity(mask) == pytest.approx(dense_l2, rel=1e-8, abs=1e-10)
         s = np.linalg.svd(mask.astype(float), compute_uv=False)
-        assert bp.spectral_gap(mask) == pytest.approx((s[0] - s[1]) / s[0], rel=1e-8, abs=1e-12)
+        assert tp.spectral_gap(mask) == pytest.approx((s[0] - s[1]) / s[0], rel=1e-8, abs=1e-12)
 
 
 def test_expander_beats_a_ring_of_the_same_degree():
     expander = bp.random_regular_mask(160, 160, 8, seed=0)
     ring = bp.radix_layer(160, 8)  # a banded (ring lattice) layer with the same degrees
-    assert bp.spectral_gap(expander) > 0.25 > 0.01 > bp.spectral_gap(ring)
-    assert bp.algebraic_connectivity(expander) > 50 * bp.algebraic_connectivity(ring)  # 2.86 vs 0.032
+    assert tp.spectral_gap(expander) > 0.25 > 0.01 > tp.spectral_gap(ring)
+    assert tp.algebraic_connectivity(expander) > 50 * tp.algebraic_connectivity(ring)  # 2.86 vs 0.032
 
 
 def test_topology_scores_keys_and_path_uniformity():
     er = [bp.er_set_mask(100, 80, 5, seed=0), bp.er_set_mask(80, 80, 5, seed=1)]
-    scores = bp.topology_scores(er)
-    assert tuple(scores) == bp.TOPOLOGY_SCORE_NAMES
+    scores = tp.topology_scores(er)
+    assert tuple(scores) == tp.TOPOLOGY_SCORE_NAMES
     assert scores["path_count_cv"] > 0.1
     assert 0 < scores["path_reach"] <= 1
     assert scores["layer_spectral_gap_min"] <= scores["layer_spectral_gap_mean"]
@@ -203,8 +206,8 @@ def test_topology_scores_keys_and_path_uniformity():
     assert scores["path_count_cv"] == pytest.approx(counts.std() / counts.mean())
     # 200 dense layers of 64: 64**199 paths overflows float64 without rescaling
     deep = [np.ones((64, 64), dtype=bool)] * 200
-    assert bp.topology_scores(deep, score_layers=[0])["path_count_cv"] == 0.0
-    empty = bp.topology_scores([np.zeros((3, 4), dtype=bool)])
+    assert tp.topology_scores(deep, score_layers=[0])["path_count_cv"] == 0.0
+    empty = tp.topology_scores([np.zeros((3, 4), dtype=bool)])
     assert empty["path_reach"] == 0.0 and empty["path_count_cv"] == pytest.approx(math.sqrt(11))
 
 
@@ -212,7 +215,7 @@ def test_network_scores_of_a_graph_network_by_hand():
     g = nx.Graph([(0, 1), (1, 2), (0, 2)])  # 0 -> 1 -> 2 and the skip 0 -> 2; node 3 isolated
     g.add_node(3)
     net = GraphNetwork(to_dag(g), n_inputs=5, n_outputs=4)
-    scores = bp.network_topology_scores(net)
+    scores = tp.network_topology_scores(net)
     # sinks 3 (1 path from each input) and 2 (paths 0->2 and 0->1->2): counts [1]*5 + [2]*5
     assert scores["path_count_cv"] == pytest.approx(1 / 3)
     assert scores["path_reach"] == 1.0
@@ -243,7 +246,7 @@ def test_real_fan_in_init_keeps_the_activation_scale_dense_init_vanishes():
     real = ratio()
     assert 1 / 3 < real < 3  # measured 0.74 (seed 0); 0.58 - 1.27 over ER/regular masks and seeds
     for layer in net.layers:
-        bp.dense_fan_in_init_(layer.weight, layer.mask)
+        dense_fan_in_init_(layer.weight, layer.mask)
         assert (layer.weight[~layer.mask] == 0).all()
     dense = ratio()
     # each layer scales the variance by about degree / width: std ratio ~ (13/256) ** (23 / 2) ~ 1e-15
@@ -263,7 +266,7 @@ LAYERED = [
 
 @pytest.mark.parametrize("genome", LAYERED, ids=lambda g: g.prior)
 def test_layer_wise_priors_build_networks_and_graphs(genome):
-    net = build_network(genome, n_inputs=100, n_outputs=10)
+    net = build_network(genome, TaskShape("t", 100, 10))
     assert isinstance(net, LayeredNetwork)
     masks = bp.genome_masks(genome, 100)
     assert [tuple(layer.mask.shape) for layer in net.layers] == [m.shape for m in masks]
@@ -294,7 +297,7 @@ def test_layer_wise_genome_masks_follow_their_genes():
     "fields, message",
     [
         ({"prior": "radixnet", "mapping": "graph"}, "needs mapping = 'layered'"),
-        ({"prior": "expander"}, "needs mapping = 'layered'"),
+        ({"prior": "expander", "mapping": "graph"}, "needs mapping = 'layered'"),
         ({"prior": "radixnet", "mapping": "layered", "width": 100, "radix": 8}, "multiple of radix = 8"),
         ({"prior": "expander", "mapping": "layered", "width": 32, "degree": 40}, "'degree' = 40 exceeds width = 32"),
         ({"prior": "er_set", "mapping": "layered", "epsilon": 0.0}, "'epsilon'"),
@@ -332,13 +335,14 @@ def test_decode_repairs_layer_wise_genomes():
 
 
 def test_evaluator_features_hold_topology_scores_for_every_prior():
-    from nasprior.search import PREDICTOR_FEATURES, Evaluator
+    from nasprior.evaluation import CANDIDATE_FEATURES as PREDICTOR_FEATURES
+    from nasprior.evaluation import Evaluator
     from nasprior.tasks import TaskData
     from nasprior.training import TrainConfig
 
     x, y = torch.zeros(4, 64), torch.arange(4) % 2
     data = TaskData("digits", x, y, x, y, x, y, n_classes=2)
-    ev = Evaluator(data, TrainConfig(), run_id="t", seed=0, best_dir=None)
+    ev = Evaluator(data, TrainConfig(), run_id="t", seed=0)
     small = [Genome(prior="radixnet", mapping="layered", n_layers=2, width=32, radix=4),
              Genome(prior="expander", mapping="layered", n_layers=2, width=32, degree=4),
              Genome(prior="er_set", mapping="layered", n_layers=2, width=32, epsilon=4.0),
@@ -347,5 +351,5 @@ def test_evaluator_features_hold_topology_scores_for_every_prior():
     for genome in small:
         features = ev.features(genome)
         assert set(PREDICTOR_FEATURES) <= set(features)
-        assert set(bp.TOPOLOGY_SCORE_NAMES) <= set(PREDICTOR_FEATURES)
+        assert set(tp.TOPOLOGY_SCORE_NAMES) <= set(PREDICTOR_FEATURES)
         assert all(math.isfinite(features[name]) for name in PREDICTOR_FEATURES)

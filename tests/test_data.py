@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasprior import data
-from nasprior.data import (
+from nasprior.tasks import image_files as data
+from nasprior.tasks.image_files import (
     DATA_ENV,
     IMAGE_DATASETS,
     MIRROR_ENV,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sps
 
-from nasprior import features as F
+from nasprior.features import structural as F
 from nasprior.errors import ConfigError
 from nasprior.features import FEATURE_NAMES, feature_vector, structural_features
 from nasprior.topology import layer_nodes, to_dag

@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 import torch
 
+from nasprior.tasks import TaskShape
 from nasprior.genome import Genome
-from nasprior.networks import GraphNetwork, LayeredNetwork, MaskedLinear, build_network, size_features
+from nasprior.features import size_features
+from nasprior.networks import GraphNetwork, LayeredNetwork, MaskedLinear, build_network
 from nasprior.topology import layer_nodes, relational_mask, to_dag
 from nasprior.training import TrainConfig, train
 
@@ -50,7 +52,7 @@ def test_relational_mask_by_hand():
 
 def test_layered_network_shapes():
     g = Genome(prior="gnp", n_nodes=16, p=0.2, mapping="layered", n_layers=3, width=64)
-    net = build_network(g, n_inputs=100, n_outputs=10)
+    net = build_network(g, TaskShape("t", 100, 10))
     assert isinstance(net, LayeredNetwork)
     assert [tuple(layer.mask.shape) for layer in net.layers] == [(64, 100), (64, 64), (64, 64)]
     assert net.output_layer.mask.all()
@@ -74,7 +76,7 @@ def test_init_uses_real_fan_in():
 def test_absent_weights_stay_zero_through_training(mapping):
     g = Genome(prior="gnp", n_nodes=24, p=0.2, mapping=mapping, n_layers=2, width=48, seed=1)
     torch.manual_seed(0)
-    net = build_network(g, n_inputs=20, n_outputs=3)
+    net = build_network(g, TaskShape("t", 20, 3))
     x, y = torch.randn(256, 20), torch.randint(0, 3, (256,))
     config = TrainConfig(epochs=3, batch_size=32, lr=0.01, weight_decay=0.01, patience=0)
     before = [layer.weight.detach().clone() for layer in net.masked_layers()]

@@ -18,7 +18,7 @@ from sklearn.linear_model import BayesianRidge
 from nasprior.cli import main
 from nasprior.errors import ConfigError
 from nasprior.genome import Genome
-from nasprior.predictor import feature_matrix
+from nasprior.predictors import feature_matrix
 from nasprior.predictors import (
     CARD_FILE,
     MODEL_FILE,

@@ -2,12 +2,14 @@ import numpy as np
 import pytest
 import torch
 
+from nasprior.tasks import TaskShape
 from nasprior.errors import ConfigError, DataError
+from nasprior.experiments import pruned_record
 from nasprior.genome import Genome
 from nasprior.networks import LayeredNetwork
 from nasprior.pruning import (
     SCHEMES, compression_schedule, iterative_prune, load_masks, masks_to_graph, network_from_masks, network_masks,
-    prunable_layers, prune, pruned_record, save_masks,
+    prunable_layers, prune, save_masks,
 )
 from nasprior.training import TrainConfig, train
 
@@ -199,7 +201,7 @@ def test_prune_experiment_on_digits(tmp_path, monkeypatch):
     # the pruned topologies are predictor data like any run's; the run's config gives the task's shape
     import nasprior.predictors as predictors
 
-    monkeypatch.setattr(predictors, "task_shape", lambda *a, **k: pytest.fail("the data set was loaded again"))
+    monkeypatch.setattr(predictors.fitting, "get_task", lambda *a, **k: pytest.fail("the config's shape was not used"))
     predictor = predictors.fit_predictor([tmp_path / "run"], "pruned", n_trials=2, folds=3, inner_folds=2, repeats=1)
     assert predictor.task == {"name": "digits", "n_inputs": 64, "n_classes": 10, "vocab_size": 0}
     assert predictor.card["n_train"] == len(records)
@@ -211,7 +213,7 @@ def test_prunes_graph_networks_too():
     torch.manual_seed(0)
     from nasprior.networks import build_network
 
-    net = build_network(genome, 10, 3)
+    net = build_network(genome, TaskShape("t", 10, 3))
     n0 = net.n_weights
     step = prune(net, 0.5, "class-distributed")
     assert net.n_weights == round(0.5 * n0) == step.n_weights

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from nasprior.errors import ConfigError, DataError
-from nasprior.reber import (
+from nasprior.tasks.reber import (
     NON_REBER_LETTERS,
     PAD_ID,
     REBER_ALPHABET,

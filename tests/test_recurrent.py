@@ -9,9 +9,10 @@ import torch
 
 from nasprior.errors import ConfigError
 from nasprior.genome import Genome
-from nasprior.networks import SparseNetwork, size_features
-from nasprior.reber import encode, generate_dataset, load_reber_task
-from nasprior.recurrent import CELL_GATES, MaskedRecurrentLayer, RecurrentGraphNetwork, build_recurrent_network
+from nasprior.features import size_features
+from nasprior.networks import SparseNetwork
+from nasprior.tasks.reber import encode, generate_dataset, load_reber_task
+from nasprior.networks.recurrent import CELL_GATES, MaskedRecurrentLayer, RecurrentGraphNetwork, build_recurrent_network
 from nasprior.training import TrainConfig, accuracy, train
 
 CELLS = ("rnn_tanh", "rnn_relu", "gru", "lstm")
@@ -137,7 +138,7 @@ def test_counts_by_hand():
 
 
 def test_layered_mapping_is_refused():
-    with pytest.raises(ConfigError, match="mapping 'graph'"):
+    with pytest.raises(ConfigError, match="mapping 'recurrent'"):
         build_recurrent_network(Genome(mapping="layered", n_nodes=8, width=16), 28, 2)
 
 
@@ -155,18 +156,19 @@ def test_gru_graph_network_learns_reber():
 
 
 def test_evaluator_trains_a_reber_candidate(tmp_path: Path):
-    from nasprior.search import Evaluator
+    from nasprior.evaluation import Evaluator
 
     data = load_reber_task("generated", n_generated=600, seed=0)
-    evaluator = Evaluator(data, TrainConfig(epochs=1, grad_clip=5.0), "t", 0, tmp_path / "best")
+    evaluator = Evaluator(data, TrainConfig(epochs=1, grad_clip=5.0), "t", 0)
     genome = Genome(prior="barabasi_albert", n_nodes=10, m=1, cell="rnn_tanh", seed=0)
     features = evaluator.features(genome)
     assert features["first_layer_width"] >= 1 and features["n_weights"] > 0
-    record = evaluator.train(genome, features, generation=0)
+    evaluation = evaluator.train(genome, features, generation=0)
+    record = evaluation.record
     assert record["status"] == "trained", record.get("error")
     m = record["metrics"]
     assert {"val_acc", "test_acc", "test_acc_pos", "test_acc_hard_neg", "test_acc_soft_neg"} <= set(m)
     groups = data.test_groups
     recombined = sum(m[f"test_acc_{g}"] * int(groups[g].sum()) for g in groups) / len(data.y_test)
     assert recombined == pytest.approx(m["test_acc"])
-    assert (tmp_path / "best" / "model.pt").exists()
+    assert evaluation.network is not None and record["fidelity"] == "screen"

@@ -23,7 +23,8 @@ def _config(space: SearchSpace, **kw) -> SampleConfig:
     return SampleConfig(**base)
 
 
-def test_draw_genomes_stratified_counts_and_fixed_genes(space):
+def test_draw_genomes_stratified_counts_and_fixed_genes():
+    space = SearchSpace.from_toml(default_space_path("reber"))  # cells are genes of the recurrent mapping
     drawn = draw_genomes(space, 5, priors=["barabasi_albert", "watts_strogatz"], cells=["gru", "lstm"], seed=3)
     assert len(drawn) == 20
     assert len({g.key for _, g in drawn}) == 20

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from nasprior.predictor import RunPredictor, SkipRule
+from nasprior.predictors import RunPredictor, SkipRule
 from nasprior.records import RecordLog
-from nasprior.search import PREDICTOR_FEATURES, SearchConfig, run_search
+from nasprior.evaluation import CANDIDATE_FEATURES as PREDICTOR_FEATURES
+from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task
 
@@ -109,10 +110,11 @@ def test_search_skips_offspring_predicted_poor(tmp_path, digits):
 
 def test_layered_diversity(digits):
     from nasprior.genome import Genome
-    from nasprior.search import Evaluator, layered_diversity
+    from nasprior.evaluation import Evaluator
+    from nasprior.search import layered_diversity
     from nasprior.training import TrainConfig
 
-    evaluator = Evaluator(digits, TrainConfig(), "r", 0, None)
+    evaluator = Evaluator(digits, TrainConfig(), "r", 0)
     a = Genome(prior="gnp", n_nodes=16, p=0.2, mapping="layered", n_layers=2, width=32, seed=1)
     graph_mapped = Genome(prior="gnp", n_nodes=16, p=0.2)
     assert layered_diversity([a, a, graph_mapped], evaluator) == (None, 0)  # one distinct layered network

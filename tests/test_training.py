@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from nasprior.tasks import TaskShape
 from nasprior.errors import ConfigError
 from nasprior.genome import Genome
 from nasprior.networks import build_network
@@ -13,7 +14,7 @@ def test_sparse_network_learns_digits():
     assert len(data.x_val) > 0 and data.x_train.shape[1:] == (8, 8)
     assert abs(float(data.x_train.mean())) < 1e-4  # normalised with training statistics
     torch.manual_seed(0)
-    net = build_network(Genome(prior="gnp", n_nodes=32, p=0.3, mapping="layered", n_layers=1, width=64), 64, 10)
+    net = build_network(Genome(prior="gnp", n_nodes=32, p=0.3, mapping="layered", n_layers=1, width=64), TaskShape("t", 64, 10))
     result = train(net, data.x_train, data.y_train, data.x_val, data.y_val,
                    TrainConfig(epochs=15, batch_size=64, lr=3e-3, patience=0), data.x_test, data.y_test)
     assert result.val_acc > 0.85
@@ -41,7 +42,7 @@ def test_invalid_training_options():
 def test_set_zeta_rewires_masks_at_fixed_density():
     torch.manual_seed(0)
     genome = Genome(prior="er_set", mapping="layered", n_layers=2, width=32, epsilon=4.0, seed=2)
-    net = build_network(genome, 20, 3)
+    net = build_network(genome, TaskShape("t", 20, 3))
     masks0 = [layer.mask.clone() for layer in net.layers]
     x = torch.randn(2048, 20)
     y = x[:, :3].argmax(dim=1)  # learnable, so a later epoch (with rewired masks) is the best one kept

@@ -54,7 +54,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = [
     "DATA_ENV",

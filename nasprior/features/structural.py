@@ -45,8 +45,8 @@ import scipy.sparse as sps
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from nasprior.errors import ConfigError
-from nasprior.topology import layer_nodes
+from ..errors import ConfigError
+from ..topology import layer_nodes
 
 try:  # optional accelerator; results are identical without it
     import rustworkx as rx

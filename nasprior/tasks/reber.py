@@ -58,9 +58,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 
-from .data import resolve_data_dir
-from .errors import ConfigError, DataError
+from ..errors import ConfigError, DataError
+from .base import Task, TaskData, TaskShape, register_task
+from .image_files import resolve_data_dir
 
 __all__ = [
     "REBER_ALPHABET",
@@ -565,10 +567,6 @@ def load_reber_task(
     DataError
         Missing or malformed released files.
     """
-    from sklearn.model_selection import train_test_split
-
-    from .tasks import TaskData
-
     if source == "released":
         if embedded:
             raise ConfigError("the released Reber set is not embedded: use source='generated' for embedded strings")
@@ -597,3 +595,20 @@ def load_reber_task(
         vocab_size=VOCAB_SIZE,
         test_groups={g: torch.as_tensor(m) for g, m in groups_te.items()},
     )
+
+
+register_task(Task(
+    "reber", TaskShape("reber", 0, 2, VOCAB_SIZE), space="reber",
+    load=lambda data_dir, seed, download: load_reber_task("released", data_dir, seed=seed),
+    description="released Reber-grammar set of Stier et al. 2021 (<data-dir>/reber/)",
+))
+register_task(Task(
+    "reber_generated", TaskShape("reber_generated", 0, 2, VOCAB_SIZE), space="reber",
+    load=lambda data_dir, seed, download: load_reber_task("generated", data_dir, seed=seed),
+    description="25,000 strings generated from the Reber grammar (seeded)",
+))
+register_task(Task(
+    "reber_embedded", TaskShape("reber_embedded", 0, 2, VOCAB_SIZE), space="reber",
+    load=lambda data_dir, seed, download: load_reber_task("generated", data_dir, seed=seed, embedded=True),
+    description="25,000 strings generated from the embedded Reber grammar (seeded)",
+))

@@ -1,10 +1,10 @@
-"""Performance predictors (surrogates) fitted on run records, and the skip rule.
+"""The run-time predictor of a search, and the rule that skips offspring with it.
 
 Stier, Darji & Granitzer (2021) predict a network's performance from
 structural features of its graph; a search can then skip candidates predicted
-to be poor and train only the rest. This module builds the feature matrix
-from records, fits a scikit-learn regressor on the trained records of a run,
-and decides which offspring to skip (:class:`SkipRule`).
+to be poor and train only the rest. :class:`RunPredictor` fits a random
+forest on the trained records of the run itself; :class:`SkipRule` decides
+which offspring to skip.
 """
 
 from __future__ import annotations
@@ -17,51 +17,8 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 
-from .errors import ConfigError, RecordError
-
-TARGET = "val_acc"
-
-
-def feature_matrix(
-    records: Iterable[Mapping], names: Sequence[str], target: str = TARGET
-) -> tuple[np.ndarray, np.ndarray]:
-    """Feature matrix and target of the trained records.
-
-    Parameters
-    ----------
-    records : iterable of dict
-        Records as written by :func:`nasprior.records.make_record`; only those
-        with status ``"trained"`` and a finite target are used.
-    names : sequence of str
-        Feature names, in column order.
-    target : str
-        Metric to predict (a key of each record's ``metrics``).
-
-    Returns
-    -------
-    X : numpy.ndarray of shape (n_trained, len(names))
-    y : numpy.ndarray of shape (n_trained,)
-
-    Raises
-    ------
-    RecordError
-        If a trained record lacks one of the features.
-    """
-    rows, ys = [], []
-    for record in records:
-        value = record.get("metrics", {}).get(target)
-        if record.get("status") != "trained" or value is None or not np.isfinite(value):
-            continue
-        features = record.get("features", {})
-        missing = [n for n in names if n not in features]
-        if missing:
-            raise RecordError(
-                f"record {record.get('key')} lacks feature(s) {', '.join(missing)}: it was written by another "
-                "nasprior version; refit on runs made with this one"
-            )
-        rows.append([float(features[n]) for n in names])
-        ys.append(float(value))
-    return np.asarray(rows, dtype=np.float64).reshape(-1, len(names)), np.asarray(ys, dtype=np.float64)
+from ..errors import ConfigError, RecordError
+from .base import feature_matrix
 
 
 @dataclass(frozen=True)

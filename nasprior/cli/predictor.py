@@ -24,14 +24,19 @@ import sys
 import time
 from pathlib import Path
 
-from .cli import command
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..genome import Genome
+from ..predictors import Predictor, PredictorError, fit_predictor, format_scores, genome_features
+from ..sampling import SampleConfig, run_sample
+from ..space import SearchSpace, default_space_path
+from ..tasks import get_task
+from .base import check_name, command, common_options, set_threads
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sample``, ``predictor`` and ``predict`` subcommands to the ``nasprior`` parser."""
     p = subparsers.add_parser(
-        "sample", help="train a random sample of a search space (for fitting predictors)",
+        "sample", parents=[common_options()], help="train a random sample of a search space (for fitting predictors)",
         description="Draw genomes uniformly from a search space (or N per prior / cell type), train each, and log "
         "the records as a run. Rerunning with the same --run-id resumes: logged genomes are not trained again.")
     p.add_argument("--task", required=True, help="task to train on (digits, mnist, cifar10, ...)")
@@ -79,8 +84,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _parse_genomes(text: str) -> list:
-    from .genome import Genome
-
     path = Path(text)
     if not text.lstrip().startswith(("{", "[")):
         if not path.exists():
@@ -98,19 +101,15 @@ def _parse_genomes(text: str) -> list:
 @command("sample")
 def cmd_sample(args: argparse.Namespace) -> int:
     """Draw and train a sample; print one line per candidate and a summary."""
-    from .sampling import SampleConfig, run_sample
-    from .space import SearchSpace, default_space_path
-    from .tasks import check_task
-
-    check_task(args.task)
-    space = SearchSpace.from_toml(args.space or default_space_path(args.task))
+    set_threads(args)
+    space = SearchSpace.from_toml(args.space or default_space_path(get_task(args.task).space))
     train = dict(space.train)
     for option in ("epochs", "batch_size", "lr"):
         if getattr(args, option) is not None:
             train[option] = getattr(args, option)
     train["seed"] = args.seed
     split = lambda text: [x.strip() for x in text.split(",") if x.strip()] if text else None  # noqa: E731
-    run_id = args.run_id or f"{args.task}-sample-{time.strftime('%Y%m%d-%H%M%S')}-s{args.seed}"
+    run_id = check_name(args.run_id, "--run-id") if args.run_id else f"{args.task}-sample-{time.strftime('%Y%m%d-%H%M%S')}-s{args.seed}"
     config = SampleConfig(
         task=args.task, space=space.to_dict(), n=args.n, priors=split(args.priors), cells=split(args.cells),
         train=train, seed=args.seed, data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
@@ -134,11 +133,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 @command("predictor")
 def cmd_predictor(args: argparse.Namespace) -> int:
     """Dispatch ``nasprior predictor <subcommand>``."""
-    from .predictors import PredictorError, fit_predictor, format_scores
-
     if args.predictor_command != "fit":  # pragma: no cover - argparse allows only 'fit'
         raise ConfigError(f"unknown predictor subcommand {args.predictor_command!r}: use fit")
-    out = Path(args.out) / args.name
+    out = Path(args.out) / check_name(args.name, "--name")
     if (out / "model_card.json").exists() and not args.force:
         raise PredictorError(f"{out} already holds a predictor: choose another --name, or pass --force to replace it")
     predictor = fit_predictor(args.run_dirs, args.name, target=args.target, n_trials=args.n_trials, folds=args.folds,
@@ -159,8 +156,6 @@ def cmd_predictor(args: argparse.Namespace) -> int:
 @command("predict")
 def cmd_predict(args: argparse.Namespace) -> int:
     """Print the predicted metric of each genome."""
-    from .predictors import Predictor, PredictorError, genome_features
-
     predictor = Predictor.load(args.predictor)
     if args.task and args.task != predictor.task["name"]:
         raise PredictorError(f"predictor {args.predictor} was fitted on task {predictor.task['name']!r}, not "

@@ -54,6 +54,7 @@ References
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -61,12 +62,17 @@ import torch
 from torch import _VF, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from .genome import CELLS, Genome
-from .networks import MaskedLinear, SparseNetwork, sparse_init_
-from .priors import make_graph
-from .topology import layer_nodes, to_dag
+from ..errors import ConfigError
+from ..genes import Gene
+from ..priors import make_graph
+from ..topology import layer_nodes, to_dag
+from .layers import MaskedLinear, SparseNetwork, sparse_init_
+from .registry import Mapping, register_mapping
 
-__all__ = ["CELL_GATES", "MaskedRecurrentLayer", "RecurrentGraphNetwork", "build_recurrent_network"]
+if TYPE_CHECKING:
+    from ..genome import Genome
+
+__all__ = ["CELLS", "CELL_GATES", "MaskedRecurrentLayer", "RecurrentGraphNetwork", "build_recurrent_network"]
 
 #: Gate blocks stacked in ``weight_ih`` / ``weight_hh`` for each cell type.
 CELL_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
@@ -453,8 +459,14 @@ class RecurrentGraphNetwork(SparseNetwork):
         return len(self.node_layers)
 
 
+#: Recurrent cell types (the ``cell`` gene).
+CELLS = tuple(CELL_GATES)
+#: Cell type of every recurrent layer.
+CELL = Gene("cell", "choice", "gru", choices=CELLS, doc="recurrent cell type")
+
+
 def build_recurrent_network(
-    genome: Genome,
+    genome: "Genome",
     vocab_size: int,
     n_outputs: int,
     graph: nx.Graph | None = None,
@@ -467,8 +479,8 @@ def build_recurrent_network(
     Parameters
     ----------
     genome : Genome
-        ``genome.cell`` picks the cell type; the graph comes from its prior.
-        Only the graph-as-network mapping exists for recurrent networks.
+        ``mapping = "recurrent"``; ``genome.cell`` picks the cell type; the
+        graph comes from its prior.
     vocab_size : int
         Token ids of the task (28 for Reber, padding and unknown included).
     n_outputs : int
@@ -487,13 +499,18 @@ def build_recurrent_network(
     Raises
     ------
     ConfigError
-        If the genome uses the ``layered`` mapping.
+        If the genome's mapping is not ``recurrent``.
     """
-    from .errors import ConfigError
-
-    if genome.mapping != "graph":
+    if genome.mapping != "recurrent":
         raise ConfigError(
-            f"recurrent tasks support only mapping 'graph', got {genome.mapping!r}: set mapping = [\"graph\"] in the search space"
+            f"recurrent networks need mapping 'recurrent', got {genome.mapping!r}: set mapping = [\"recurrent\"] in the search space"
         )
     graph = make_graph(genome) if graph is None else graph
     return RecurrentGraphNetwork(to_dag(graph), vocab_size, n_outputs, genome.cell, embedding_dim, hidden_mask)
+
+
+register_mapping(Mapping(
+    "recurrent", (CELL,), inputs="sequence",
+    build=lambda genome, graph, shape: build_recurrent_network(genome, shape.vocab_size, shape.n_classes, graph),
+    describe=lambda g: f"graph {g.cell}", reference="Stier, Darji & Granitzer 2021",
+))

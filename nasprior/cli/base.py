@@ -1,0 +1,77 @@
+"""What every subcommand shares: the command registry, common options, name checks, threads."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..errors import ConfigError
+
+#: Subcommand handlers by name (filled by :func:`command`).
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+#: A run or predictor name: a plain directory name.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+def command(name: str):
+    """Register a subcommand handler under ``name``."""
+
+    def register(fn):
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def n_available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Parent parser of the options every training subcommand takes (``--threads``)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--threads", type=int, metavar="N",
+                        help="torch intra-op threads of this process (default: the cores available to it); "
+                        "give each of several side-by-side runs its share, e.g. --threads 1 for two runs on 2 cores")
+    return parent
+
+
+def set_threads(args: argparse.Namespace) -> int:
+    """Set torch's intra-op thread count from ``--threads`` (default: the available cores); return it.
+
+    Raises
+    ------
+    ConfigError
+        If ``--threads`` is below 1.
+    """
+    threads = getattr(args, "threads", None)
+    threads = n_available_cores() if threads is None else threads
+    if threads < 1:
+        raise ConfigError(f"--threads {threads} is invalid: use 1 or more")
+    torch.set_num_threads(threads)
+    return threads
+
+
+def check_name(value: str, option: str) -> str:
+    """Return ``value`` if it is a plain directory name (no path, no ``..``).
+
+    Raises
+    ------
+    ConfigError
+        If it contains a path separator, starts with a dot, or is empty; the
+        message says which option sets the parent directory.
+    """
+    if not NAME_PATTERN.match(value or "") or Path(value).name != value:
+        parent = "--out" if option == "--name" else "--runs-dir"
+        raise ConfigError(f"{option} {value!r} is not a plain name: use letters, digits and . _ + - only "
+                          f"(no '/', no leading '.'); choose the parent directory with {parent}")
+    return value

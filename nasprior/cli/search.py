@@ -1,0 +1,131 @@
+"""``nasprior search``: run or resume a genetic search on a task."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..errors import NaspriorError
+from ..records import RECORDS_FILE, quarantine_bad_tail, read_config
+from ..search import SearchConfig, check_space_search_table, run_search
+from ..space import SearchSpace, default_space_path
+from ..tasks import TASKS, get_task
+from .base import check_name, command, common_options, set_threads
+
+#: Options that define a run; a resumed run takes them from its config.json.
+RUN_OPTIONS = ("task", "space", "population", "generations", "epochs", "batch_size", "lr", "set_zeta", "seed",
+               "runs_dir", "run_id", "no_skip", "skip_quantile", "skip_warmup", "skip_min_r2", "predictor",
+               "download", "device")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the ``search`` subcommand."""
+    p = sub.add_parser("search", parents=[common_options()], help="genetic search over sparse graph-prior networks",
+                       description="Genetic search over sparse graph-prior networks. Defaults come from the task's "
+                       "search space (search_spaces/<task>.toml); options given here override them. A resumed run "
+                       "(--resume) takes every setting from its config.json; only --data-dir, --threads and "
+                       "--drop-bad-tail go with it.")
+    p.add_argument("--task", help=f"{', '.join(TASKS)} (not with --resume)")
+    p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
+    p.add_argument("--download", action="store_true", default=None, help="fetch a missing data set from its official source")
+    p.add_argument("--space", help="search space TOML file (default: search_spaces/<task>.toml)")
+    p.add_argument("--population", type=int, help="individuals per generation")
+    p.add_argument("--generations", type=int, help="generations after the initial one")
+    p.add_argument("--epochs", type=int, help="training budget per candidate, in epochs")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--set-zeta", type=float,
+                   help="SET (Mocanu et al. 2018): fraction of each hidden layer's weights rewired after every epoch")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where candidates train (default auto: CUDA if present)")
+    p.add_argument("--seed", type=int, help="seed of the GA, validation split and weights (default 0)")
+    p.add_argument("--runs-dir", help="parent of run directories (default: runs)")
+    p.add_argument("--run-id", help="name of the run directory (default: <task>-<time>-s<seed>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run without retraining logged candidates")
+    p.add_argument("--drop-bad-tail", action="store_true",
+                   help="with --resume: move an unreadable end of records.jsonl to records.jsonl.bad and go on")
+    p.add_argument("--no-skip", action="store_true", default=None, help="train every offspring (no predictor skipping)")
+    p.add_argument("--skip-quantile", type=float, help="skip offspring predicted below this quantile of the population")
+    p.add_argument("--skip-warmup", type=int, help="trained candidates before the predictor may skip")
+    p.add_argument("--skip-min-r2", type=float, help="minimum cross-validated R2 of the predictor to skip")
+    p.add_argument("--predictor", metavar="DIR", help="stored predictor (nasprior predictor fit) that skips offspring "
+                   "from the first generation, until the run's own predictor is usable")
+
+
+def resumed_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
+    """The config of the run to resume; refuses options that would change it."""
+    given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS if getattr(args, name) is not None]
+    if given:
+        raise NaspriorError(f"--resume takes its settings from the run's config.json; {', '.join(given)} cannot "
+                            "change it: leave them out (only --data-dir, --threads and --drop-bad-tail go with --resume)")
+    run_dir = Path(args.resume)
+    stored = read_config(run_dir)
+    if args.data_dir:
+        stored["data_dir"] = str(Path(args.data_dir).resolve())
+    if args.drop_bad_tail:
+        moved = quarantine_bad_tail(run_dir / RECORDS_FILE)
+        if moved:
+            print(f"moved {moved} unreadable line(s) to {run_dir / (RECORDS_FILE + '.bad')}", file=sys.stderr)
+    return SearchConfig.from_dict(stored, str(run_dir / "config.json")), run_dir
+
+
+def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
+    """The config of a new run from the options and the task's search space."""
+    if not args.task:
+        raise NaspriorError(f"give --task (one of {', '.join(TASKS)}), or --resume RUN_DIR")
+    task = get_task(args.task)
+    space = SearchSpace.from_toml(args.space or default_space_path(task.space))
+    check_space_search_table(space)
+    seed = 0 if args.seed is None else args.seed
+    train = dict(space.train)
+    for option in ("epochs", "batch_size", "lr", "set_zeta", "device"):
+        if getattr(args, option) is not None:
+            train[option] = getattr(args, option)
+    train["seed"] = seed
+    skip = dict(space.search.get("skip", {}))
+    for option, key in (("skip_quantile", "quantile"), ("skip_warmup", "warmup"), ("skip_min_r2", "min_r2")):
+        if getattr(args, option) is not None:
+            skip[key] = getattr(args, option)
+    if args.no_skip:
+        skip["enabled"] = False
+    run_id = check_name(args.run_id, "--run-id") if args.run_id else f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
+    search = {k: v for k, v in space.search.items() if k in ("population", "generations", "cxpb", "mutpb", "objectives")}
+    for option in ("population", "generations"):
+        if getattr(args, option) is not None:
+            search[option] = getattr(args, option)
+    config = SearchConfig.from_dict(dict(
+        task=args.task, space=space.to_dict(), train=train, skip=skip, seed=seed,
+        data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
+        download=bool(args.download), run_id=run_id,
+        predictor=str(Path(args.predictor).resolve()) if args.predictor else None, **search,
+    ), "options")
+    return config, Path(args.runs_dir or "runs") / run_id
+
+
+@command("search")
+def cmd_search(args: argparse.Namespace) -> int:
+    """Run or resume a search and print the best candidate."""
+    set_threads(args)
+    config, run_dir = resumed_config(args) if args.resume else new_config(args)
+    print(f"run directory: {run_dir}", flush=True)
+    start = time.perf_counter()
+    result = run_search(config, run_dir, resume=bool(args.resume), log=lambda line: print(line, flush=True))
+    elapsed = time.perf_counter() - start
+    print(f"\nsearch finished in {elapsed:.0f} s: {result.n_trained} trained, {result.n_skipped} skipped by the "
+          f"predictor, {result.n_failed} failed")
+    best = result.best
+    if best is None:
+        print("no candidate was trained successfully")
+        return 1
+    f, m = best["features"], best["metrics"]
+    print("best candidate (highest validation accuracy):")
+    print(f"  genome:           {json.dumps(best['genome'], sort_keys=True)}")
+    print(f"  key:              {best['key']}")
+    print(f"  val accuracy:     {m['val_acc']:.4f}")
+    print(f"  test accuracy:    {m['test_acc']:.4f}")
+    print(f"  non-zero weights: {int(f['n_weights'])} ({int(f['n_params'])} parameters with biases)")
+    print(f"  density:          {f['network_density']:.4f}")
+    print(f"  weights:          {result.run_dir / 'best' / 'model.pt'}")
+    return 0

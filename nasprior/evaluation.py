@@ -1,0 +1,232 @@
+"""Evaluate one candidate: genome -> graph -> network -> features -> training -> record.
+
+This module owns the candidate pipeline and knows nothing of the genetic
+algorithm: the search, ``nasprior sample``, the pruning experiments and the
+predictors all call it. Features need only a :class:`~nasprior.tasks.TaskShape`
+(inputs, classes, vocabulary), never the data.
+
+Before a genome is built, :func:`check_cost` estimates the memory its graph,
+features and network will take and refuses genomes above a limit
+(:data:`DEFAULT_MAX_MEMORY_GB`, or ``$NASPRIOR_MAX_MEMORY_GB``), so that a
+genome such as ``gnp(n=4096, p=1)`` fails at once with the estimate instead of
+filling the machine's memory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .features import (FEATURE_NAMES, SIZE_FEATURE_NAMES, TOPOLOGY_SCORE_NAMES, network_topology_scores,
+                       size_features, structural_features)
+from .genome import Genome
+from .networks import build_network
+from .networks.registry import check_task_fits
+from .priors import get_prior, make_graph
+from .records import make_record
+from .tasks import TaskData, TaskShape
+from .training import TrainConfig, accuracy, train
+
+#: Feature columns of every candidate, in order: structural features of the
+#: graph, size features and data-free topology scores of the network.
+CANDIDATE_FEATURES = tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES + TOPOLOGY_SCORE_NAMES
+#: Default limit of :func:`check_cost`, in GiB (override with ``$NASPRIOR_MAX_MEMORY_GB``).
+DEFAULT_MAX_MEMORY_GB = 8.0
+#: Bytes per edge of a networkx graph plus the feature computations on it (measured, rounded up).
+GRAPH_BYTES_PER_EDGE = 600
+#: Bytes per possible weight of a masked layer in training: weight, gradient, two Adam moments, mask.
+BYTES_PER_WEIGHT = 17
+
+
+def max_memory_gb() -> float:
+    """The memory limit of :func:`check_cost` in GiB: ``$NASPRIOR_MAX_MEMORY_GB``, else the default.
+
+    Raises
+    ------
+    ConfigError
+        If the variable is not a positive number.
+    """
+    text = os.environ.get("NASPRIOR_MAX_MEMORY_GB")
+    if text is None:
+        return DEFAULT_MAX_MEMORY_GB
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ConfigError(f"NASPRIOR_MAX_MEMORY_GB = {text!r} is invalid: give a positive number of GiB")
+    return value
+
+
+def estimate_memory_bytes(genome: Genome, shape: TaskShape) -> float:
+    """Rough upper estimate of the memory one evaluation of ``genome`` takes, in bytes.
+
+    The prior graph and its features cost :data:`GRAPH_BYTES_PER_EDGE` per
+    expected edge (:attr:`nasprior.priors.Prior.expected_edges`); the
+    network's masked layers cost :data:`BYTES_PER_WEIGHT` per *possible*
+    weight (masks are dense): for the graph-as-network and recurrent
+    mappings about ``n_nodes**2 / 2`` hidden weights plus the input layer,
+    for the layered mapping ``width * n_inputs + (n_layers - 1) * width**2``.
+    """
+    prior = get_prior(genome.prior)
+    edges = float(prior.expected_edges(genome))
+    inputs = max(shape.n_inputs, 1)
+    if genome.mapping == "layered":
+        possible = genome.width * inputs + (genome.n_layers - 1) * genome.width**2 + genome.width * shape.n_classes
+    else:
+        n = genome.get("n_nodes", 0)
+        possible = n * n / 2 + n * (inputs + shape.n_classes) * 4
+    return GRAPH_BYTES_PER_EDGE * (edges + genome.get("n_nodes", 0)) + BYTES_PER_WEIGHT * possible
+
+
+def check_cost(genome: Genome, shape: TaskShape, limit_gb: float | None = None) -> float:
+    """Refuse a genome whose estimated memory exceeds the limit; return the estimate in GiB.
+
+    Raises
+    ------
+    ConfigError
+        If :func:`estimate_memory_bytes` exceeds ``limit_gb`` (default
+        :func:`max_memory_gb`); the message gives the estimate and how to
+        raise the limit.
+    """
+    limit_gb = max_memory_gb() if limit_gb is None else limit_gb
+    gb = estimate_memory_bytes(genome, shape) / 2**30
+    if gb > limit_gb:
+        raise ConfigError(
+            f"genome {genome.to_json()} would need about {gb:.1f} GiB to build and train "
+            f"({get_prior(genome.prior).expected_edges(genome):,.0f} edges expected), above the limit of {limit_gb:g} GiB: "
+            "choose fewer nodes or a lower density, or raise the limit with NASPRIOR_MAX_MEMORY_GB"
+        )
+    return gb
+
+
+def candidate_features(genome: Genome, shape: TaskShape, graph: nx.Graph | None = None) -> dict[str, float]:
+    """Features of a candidate: structural features of its graph, size features and topology scores of its network.
+
+    Parameters
+    ----------
+    genome : Genome
+    shape : TaskShape
+        The task's inputs, classes and vocabulary (no data needed).
+    graph : networkx.Graph, optional
+        The genome's prior graph if already built.
+
+    Returns
+    -------
+    dict of str to float
+        Keys :data:`CANDIDATE_FEATURES`.
+
+    Raises
+    ------
+    ConfigError
+        If the genome does not suit the task, or is too large (:func:`check_cost`).
+    """
+    check_task_fits(genome, shape)
+    check_cost(genome, shape)
+    graph = make_graph(genome) if graph is None else graph
+    net = build_network(genome, shape, graph=graph)
+    return {**structural_features(graph), **size_features(net), **network_topology_scores(net)}
+
+
+@dataclass
+class Evaluation:
+    """Outcome of :meth:`Evaluator.train`.
+
+    Attributes
+    ----------
+    record : dict
+        The candidate's record (status ``trained`` or ``failed``).
+    network : torch.nn.Module or None
+        The trained network with its best epoch's weights (None if it failed).
+    """
+
+    record: dict
+    network: nn.Module | None
+
+
+class Evaluator:
+    """Evaluates candidates of one task at one training budget.
+
+    Parameters
+    ----------
+    data : TaskData
+        The task's splits, in memory.
+    train_config : TrainConfig
+        The budget (and device).
+    run_id : str
+        Written into every record.
+    seed : int
+        Seed of weight initialisation, the same for every candidate.
+    fidelity : str
+        Name of the budget written into every record (``"screen"`` while a
+        search screens candidates; see :func:`nasprior.records.make_record`).
+    """
+
+    def __init__(self, data: TaskData, train_config: TrainConfig, run_id: str, seed: int, fidelity: str = "screen"):
+        self.data, self.train_config, self.run_id, self.seed = data, train_config, run_id, seed
+        self.fidelity = fidelity
+        self.shape = data.shape
+
+    def features(self, genome: Genome) -> dict[str, float]:
+        """:func:`candidate_features` of a genome for this task."""
+        return candidate_features(genome, self.shape)
+
+    def build(self, genome: Genome) -> nn.Module:
+        """The genome's untrained network for this task."""
+        return build_network(genome, self.shape)
+
+    def record(self, genome: Genome, status: str, features: dict, metrics: dict, generation: int | None,
+               **kw: Any) -> dict:
+        """A record of this run and budget for ``genome`` (see :func:`nasprior.records.make_record`)."""
+        return make_record(
+            run_id=self.run_id, genome=genome, task=self.data.name, status=status, features=features,
+            metrics=metrics, generation=generation, seed=self.seed, train=self.train_config.to_dict(),
+            fidelity=self.fidelity, **kw,
+        )
+
+    def failed(self, genome: Genome, features: dict, generation: int | None, exc: BaseException,
+               start: float) -> Evaluation:
+        """A ``failed`` record for a candidate that raised ``exc``."""
+        record = self.record(
+            genome, "failed", features, {"val_acc": None, "test_acc": None}, generation,
+            wall_time_s=time.perf_counter() - start,
+            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",
+        )
+        return Evaluation(record, None)
+
+    def evaluate(self, genome: Genome, generation: int | None = None) -> Evaluation:
+        """Features and training of a genome; a candidate that cannot be built is logged as failed."""
+        start = time.perf_counter()
+        try:
+            features = self.features(genome)
+        except (ConfigError, RuntimeError, ValueError, MemoryError) as exc:
+            return self.failed(genome, {}, generation, exc, start)
+        return self.train(genome, features, generation)
+
+    def train(self, genome: Genome, features: dict, generation: int | None = None) -> Evaluation:
+        """Train a candidate whose features are known; status ``trained``, or ``failed`` if training raised."""
+        start = time.perf_counter()
+        try:
+            torch.manual_seed(self.seed)
+            net = self.build(genome)
+            d = self.data
+            result = train(net, d.x_train, d.y_train, d.x_val, d.y_val, self.train_config, d.x_test, d.y_test)
+            metrics = {"val_acc": result.val_acc, "test_acc": result.test_acc}
+            for group, mask in d.test_groups.items():  # e.g. Reber: test_acc_hard_neg, test_acc_pos, test_acc_soft_neg
+                metrics[f"test_acc_{group}"] = accuracy(net, d.x_test[mask], d.y_test[mask])
+        except (RuntimeError, ValueError, MemoryError) as exc:  # a candidate that cannot train is logged, not fatal
+            return self.failed(genome, features, generation, exc, start)
+        record = self.record(
+            genome, "trained", features, metrics, generation,
+            curve=result.curve, wall_time_s=time.perf_counter() - start,
+            extra={"epochs_run": result.epochs_run, "train_time_s": round(result.train_time_s, 4)},
+        )
+        return Evaluation(record, net)

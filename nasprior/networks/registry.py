@@ -1,0 +1,150 @@
+"""The mapping registry: how a genome's graph becomes a torch network.
+
+A :class:`Mapping` owns the genes it reads (``n_layers`` and ``width`` for
+the layered mapping, ``cell`` for the recurrent one), the kind of input it
+takes (flat vectors or token sequences), its builder, checks, GA repair and
+description. :func:`build_network` is the one entry point: genome + task
+shape -> network. Adding a mapping is one module that calls
+:func:`register_mapping`, imported by :mod:`nasprior.networks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import networkx as nx
+from torch import nn
+
+from ..errors import ConfigError
+from ..genes import Gene, registered_gene
+
+if TYPE_CHECKING:
+    from ..genome import Genome
+
+#: Kinds of task input a mapping can take.
+INPUT_KINDS = ("vector", "sequence")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A named mapping from a prior graph to a network.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, the value of ``Genome.mapping``.
+    genes : tuple of Gene
+        The genes the mapping reads besides the prior's.
+    inputs : {"vector", "sequence"}
+        The task input it takes: flat feature vectors (images are
+        flattened) or int64 token sequences.
+    build : callable
+        ``build(genome, graph, shape) -> torch.nn.Module``; ``graph`` is the
+        prior graph if already built, else None (built on demand with
+        :func:`~nasprior.priors.make_graph`); ``shape`` has ``n_inputs``,
+        ``n_classes`` and ``vocab_size``.
+    describe : callable
+        ``describe(genome) -> str``, e.g. ``"2x128"``.
+    check : callable, optional
+        ``check(genome)`` raising :class:`~nasprior.errors.ConfigError`.
+    repair : callable, optional
+        ``repair(values) -> None``: adjusts decoded gene values in place.
+    reference : str
+        The paper the mapping comes from.
+    """
+
+    name: str
+    genes: tuple[Gene, ...]
+    inputs: str
+    build: Callable[["Genome", nx.Graph | None, Any], nn.Module]
+    describe: Callable[["Genome"], str]
+    check: Callable[["Genome"], None] | None = None
+    repair: Callable[[dict[str, Any]], None] | None = None
+    reference: str = ""
+
+    @property
+    def gene_names(self) -> tuple[str, ...]:
+        """Names of :attr:`genes`, in order."""
+        return tuple(g.name for g in self.genes)
+
+
+#: Registry of mappings by name, in registration order.
+MAPPINGS: dict[str, Mapping] = {}
+
+
+def register_mapping(mapping: Mapping) -> Mapping:
+    """Add a mapping to :data:`MAPPINGS` and return it.
+
+    Raises
+    ------
+    ConfigError
+        If the name is taken, the input kind unknown, or a gene clashes with
+        a registered gene of the same name.
+    """
+    if mapping.name in MAPPINGS:
+        raise ConfigError(f"a mapping named {mapping.name!r} is already registered: choose another name")
+    if mapping.inputs not in INPUT_KINDS:
+        raise ConfigError(f"mapping {mapping.name!r}: inputs {mapping.inputs!r} is not one of {', '.join(INPUT_KINDS)}")
+    for gene in mapping.genes:
+        registered_gene(gene)
+    MAPPINGS[mapping.name] = mapping
+    return mapping
+
+
+def get_mapping(name: str) -> Mapping:
+    """Return the registered mapping called ``name``.
+
+    Raises
+    ------
+    ConfigError
+        If no mapping has that name; the message lists the known ones.
+    """
+    try:
+        return MAPPINGS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown mapping {name!r}: use one of {', '.join(MAPPINGS)}") from None
+
+
+def check_task_fits(genome: "Genome", shape: Any) -> None:
+    """Raise :class:`ConfigError` unless the genome's mapping takes the task's input kind.
+
+    ``shape.vocab_size > 0`` marks a sequence task.
+    """
+    kind = "sequence" if getattr(shape, "vocab_size", 0) else "vector"
+    mapping = get_mapping(genome.mapping)
+    if mapping.inputs != kind:
+        fitting = [m.name for m in MAPPINGS.values() if m.inputs == kind]
+        raise ConfigError(
+            f"mapping {genome.mapping!r} takes {mapping.inputs} inputs but task {getattr(shape, 'name', '?')!r} has "
+            f"{kind} inputs: use mapping {' or '.join(repr(m) for m in fitting)}"
+        )
+
+
+def build_network(genome: "Genome", shape: Any, graph: nx.Graph | None = None) -> nn.Module:
+    """Build the torch network of a genome for a task.
+
+    Parameters
+    ----------
+    genome : Genome
+    shape : TaskShape
+        ``n_inputs`` (flattened input size, e.g. 3072 for CIFAR-10),
+        ``n_classes`` and ``vocab_size`` (token ids of a sequence task, 0
+        otherwise); see :class:`nasprior.tasks.TaskShape`.
+    graph : networkx.Graph, optional
+        The genome's prior graph if already built (saves rebuilding it).
+
+    Returns
+    -------
+    torch.nn.Module
+        A :class:`~nasprior.networks.layers.SparseNetwork`; weights drawn
+        from torch's global generator (seed it first for reproducible weights).
+
+    Raises
+    ------
+    ConfigError
+        If the mapping does not take the task's inputs, or a layer-wise prior
+        cannot fit the input size (e.g. a RadiX-Net with ``N > n_inputs``).
+    """
+    check_task_fits(genome, shape)
+    return get_mapping(genome.mapping).build(genome, graph, shape)

@@ -1,0 +1,26 @@
+"""Predictors (surrogates): from a candidate's features to its expected performance.
+
+* :mod:`~nasprior.predictors.base`: the feature matrix of records and the
+  :class:`PredictorLike` protocol a search uses;
+* :mod:`~nasprior.predictors.regressors`: the registry of model classes and
+  their tuning spaces;
+* :mod:`~nasprior.predictors.run`: the run-time predictor of a search and
+  its skip rule;
+* :mod:`~nasprior.predictors.stored`: fitted predictors with model cards,
+  saved and loaded safely (skops, SHA-256);
+* :mod:`~nasprior.predictors.fitting`: fitting and nested cross-validated
+  scoring from run logs (``nasprior predictor fit``).
+"""
+
+from .base import TARGET, PredictorError, PredictorLike, feature_matrix, select_feature_names, trained_records
+from .fitting import SIZE_ONLY_FEATURES, fit_predictor, format_scores, nested_cv_scores, read_runs, tune
+from .regressors import REGRESSORS, Regressor, make_pipeline, register_regressor, suggest
+from .run import RunPredictor, SkipRule
+from .stored import CARD_FILE, MODEL_FILE, SCHEMA_VERSION, TRUSTED_TYPES, Predictor, check_card, genome_features
+
+__all__ = [
+    "CARD_FILE", "MODEL_FILE", "Predictor", "PredictorError", "PredictorLike", "REGRESSORS", "Regressor",
+    "RunPredictor", "SCHEMA_VERSION", "SIZE_ONLY_FEATURES", "SkipRule", "TARGET", "TRUSTED_TYPES", "check_card",
+    "feature_matrix", "fit_predictor", "format_scores", "genome_features", "make_pipeline", "nested_cv_scores",
+    "read_runs", "register_regressor", "select_feature_names", "suggest", "trained_records", "tune",
+]

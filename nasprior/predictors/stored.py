@@ -1,0 +1,291 @@
+"""Stored predictors: a fitted pipeline and its model card in a directory that loads without executing code.
+
+``predictors/<name>/``
+    ``model.skops``
+        The fitted pipeline in the skops format (no pickle; loading checks
+        every type against :data:`TRUSTED_TYPES`).
+    ``model_card.json``
+        Features (names, training min/max), target, task, training runs,
+        scores, chosen model and hyperparameters, versions, schema version
+        and the SHA-256 of ``model.skops`` (verified on load). The card is
+        validated on load (:func:`check_card`): a card of another schema or
+        with a missing or mistyped field is refused, naming the field.
+
+References
+----------
+.. [Stier2021] J. Stier, H. Darji, M. Granitzer, "Experiments on properties
+   of hidden structures of sparse neural networks", arXiv:2107.12917, 2021.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import optuna
+import scipy
+import skops
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+from ..evaluation import candidate_features
+from ..records import versions as run_versions
+from ..tasks import TaskShape
+from .base import PredictorError
+
+#: Version of the predictor directory layout and model card; bumped on incompatible change.
+SCHEMA_VERSION = 1
+MODEL_FILE = "model.skops"
+CARD_FILE = "model_card.json"
+#: Non-default types a stored pipeline may contain (tree structures of the forests and boosters).
+TRUSTED_TYPES = (
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _jsonable(obj: Any) -> Any:
+    """``obj`` with non-finite floats replaced by None (strict JSON)."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that shape a fitted predictor."""
+    return {**run_versions(), "skops": skops.__version__, "optuna": optuna.__version__, "scipy": scipy.__version__}
+
+
+def genome_features(genomes: Sequence[Any], task: Mapping[str, Any]) -> list[dict[str, float]]:
+    """Features of genomes, built exactly as the search builds them (:func:`nasprior.evaluation.candidate_features`).
+
+    Parameters
+    ----------
+    genomes : sequence of Genome
+    task : dict
+        ``name``, ``n_inputs``, ``n_classes`` and ``vocab_size`` (0 for
+        feedforward tasks) of the task, as stored in a model card.
+
+    Returns
+    -------
+    list of dict of str to float
+        One dict per genome.
+
+    Raises
+    ------
+    ConfigError
+        If a genome does not suit the task or is too large to build.
+    """
+    shape = TaskShape(str(task["name"]), int(task.get("n_inputs") or 0), int(task["n_classes"]),
+                      int(task.get("vocab_size") or 0))
+    return [candidate_features(g, shape) for g in genomes]
+
+
+@dataclass
+class Predictor:
+    """A fitted predictor with its model card.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        Fitted ``StandardScaler`` + regressor on :attr:`feature_names`.
+    card : dict
+        The model card (see the module docstring); ``card["features"]["names"]``
+        gives the column order.
+    path : pathlib.Path, optional
+        Directory it was loaded from or saved to.
+    """
+
+    pipeline: Pipeline
+    card: dict
+    path: Path | None = None
+
+    # -- properties ----------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        """Column names, in order."""
+        return list(self.card["features"]["names"])
+
+    @property
+    def target(self) -> str:
+        """The predicted metric (e.g. ``val_acc``)."""
+        return self.card["target"]
+
+    @property
+    def task(self) -> dict:
+        """``{"name", "n_inputs", "n_classes", "vocab_size"}`` of the task the predictor was fitted on."""
+        return self.card["task"]
+
+    @property
+    def cv_r2_(self) -> float:
+        """Mean nested cross-validated R² of the structural model (what the search compares with ``min_r2``)."""
+        value = self.card["scores"]["structural"]["r2"]["mean"]
+        return float("nan") if value is None else float(value)
+
+    # -- prediction ----------------------------------------------------
+    def matrix(self, features: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """Feature matrix of shape (len(features), n_features) in the predictor's column order.
+
+        Raises
+        ------
+        PredictorError
+            If a feature dict lacks one of the predictor's features.
+        """
+        rows = []
+        for f in features:
+            missing = [n for n in self.feature_names if n not in f]
+            if missing:
+                raise PredictorError(f"features lack {', '.join(missing)}: the predictor was fitted by another nasprior "
+                                     "version; refit it with 'nasprior predictor fit'")
+            rows.append([float(f[n]) for n in self.feature_names])
+        return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.feature_names))
+
+    def predict(self, features: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """Predicted target of each feature dict, shape (len(features),).
+
+        Same call as :meth:`nasprior.predictor.RunPredictor.predict`, so the
+        search can use either. An accuracy target (a name containing
+        ``"acc"``, a fraction) is clipped to [0, 1]: a linear model
+        extrapolating beyond the training range (see :meth:`out_of_range`)
+        would otherwise predict impossible accuracies such as 1.18.
+        """
+        if len(features) == 0:
+            return np.empty(0)
+        predicted = self.pipeline.predict(self.matrix(features))
+        return np.clip(predicted, 0.0, 1.0) if "acc" in self.target else predicted
+
+    def predict_genomes(self, genomes: Sequence[Any]) -> np.ndarray:
+        """Predicted target of each genome, shape (len(genomes),).
+
+        The features are built as the search builds them, for the task in the
+        model card (:func:`genome_features`).
+        """
+        return self.predict(genome_features(genomes, self.task))
+
+    def out_of_range(self, features: Mapping[str, float]) -> list[str]:
+        """Names of the features that lie outside the range seen in training (extrapolation)."""
+        lo, hi = self.card["features"]["min"], self.card["features"]["max"]
+        return [n for n in self.feature_names if not (lo[n] <= float(features[n]) <= hi[n])]
+
+    # -- persistence ---------------------------------------------------
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write ``model.skops`` and ``model_card.json`` (with the model's SHA-256) to ``path``.
+
+        Raises
+        ------
+        PredictorError
+            If ``path`` already holds a predictor and ``overwrite`` is False.
+        """
+        path = Path(path)
+        if (path / CARD_FILE).exists() and not overwrite:
+            raise PredictorError(f"{path} already holds a predictor: choose another --name, or pass --force to replace it")
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path / (MODEL_FILE + ".tmp")
+        sio.dump(self.pipeline, tmp)
+        os.replace(tmp, path / MODEL_FILE)
+        self.card["model_file"] = MODEL_FILE
+        self.card["model_sha256"] = _sha256(path / MODEL_FILE)
+        self.card["schema"] = SCHEMA_VERSION
+        tmp = path / (CARD_FILE + ".tmp")
+        text = json.dumps(_jsonable(self.card), indent=2, sort_keys=True, allow_nan=False)
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path / CARD_FILE)
+        self.path = path
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Predictor":
+        """Load a predictor directory, verifying schema, checksum and the types in the model file.
+
+        Raises
+        ------
+        PredictorError
+            If the directory or a file is missing, the card is not valid JSON
+            or has another schema version, the model file's SHA-256 differs
+            from the card's, or the model file holds a type outside
+            :data:`TRUSTED_TYPES`.
+        """
+        path = Path(path)
+        card_path = path / CARD_FILE
+        if not card_path.exists():
+            raise PredictorError(f"{path} is not a predictor directory (no {CARD_FILE}): give a folder made by "
+                                 "'nasprior predictor fit', e.g. predictors/<name>")
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise PredictorError(f"{card_path} is not valid JSON ({exc}): refit the predictor") from None
+        check_card(card, card_path)
+        model_path = path / card.get("model_file", MODEL_FILE)
+        if not model_path.exists():
+            raise PredictorError(f"{model_path} is missing: copy the whole predictor directory, or refit it")
+        digest = _sha256(model_path)
+        if digest != card.get("model_sha256"):
+            raise PredictorError(f"{model_path} does not match the SHA-256 in its model card (file {digest[:12]}..., "
+                                 f"card {str(card.get('model_sha256'))[:12]}...): it was modified or corrupted; "
+                                 "do not use it, refit the predictor")
+        try:
+            untrusted = sio.get_untrusted_types(file=model_path)
+        except Exception as exc:  # skops raises assorted errors on a malformed archive
+            raise PredictorError(f"{model_path} is not a readable skops file ({exc}): refit the predictor") from None
+        unexpected = [t for t in untrusted if t not in TRUSTED_TYPES]
+        if unexpected:
+            raise PredictorError(f"{model_path} holds types outside the allow list ({', '.join(unexpected)}): "
+                                 "refusing to load it")
+        pipeline = sio.load(model_path, trusted=list(untrusted))
+        n_in = getattr(pipeline, "n_features_in_", None)
+        if n_in is not None and n_in != len(card["features"]["names"]):
+            raise PredictorError(f"{model_path} expects {n_in} features but its card names "
+                                 f"{len(card['features']['names'])}: refit the predictor")
+        return cls(pipeline, card, path)
+
+
+#: Fields a model card must have, as (path, type) pairs; nested fields are joined by dots.
+CARD_FIELDS = (
+    ("schema", int), ("target", str), ("task", dict), ("task.name", str), ("task.n_classes", int),
+    ("features", dict), ("features.names", list), ("features.min", dict), ("features.max", dict),
+    ("scores", dict), ("scores.structural", dict), ("scores.structural.r2", dict), ("model_sha256", str),
+)
+
+
+def check_card(card: Any, where: Any) -> None:
+    """Refuse a model card of another schema or with a missing or mistyped field.
+
+    Raises
+    ------
+    PredictorError
+        Naming the card file and the field, and saying to refit.
+    """
+    schema = card.get("schema") if isinstance(card, dict) else None
+    if schema != SCHEMA_VERSION:
+        raise PredictorError(f"{where} has schema version {schema!r}; this nasprior reads version "
+                             f"{SCHEMA_VERSION}: refit the predictor with 'nasprior predictor fit'")
+    for field, kind in CARD_FIELDS:
+        value: Any = card
+        for part in field.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise PredictorError(f"{where}: field '{field}' is missing or not a {kind.__name__}: the card is damaged "
+                                 "or was not written by nasprior; refit the predictor with 'nasprior predictor fit'")
+    names = card["features"]["names"]
+    missing = [n for n in names if n not in card["features"]["min"] or n not in card["features"]["max"]]
+    if missing or not all(isinstance(n, str) for n in names):
+        raise PredictorError(f"{where}: field 'features' lacks the training range of {', '.join(map(str, missing))}: "
+                             "refit the predictor with 'nasprior predictor fit'")

@@ -1,0 +1,149 @@
+"""The prior registry: what a graph prior is, and where priors are looked up.
+
+A :class:`Prior` owns everything nasprior knows about one random-graph
+model: the genes it reads (with their ranges), the generator that turns a
+genome into a graph, the checks of parameter combinations it cannot take,
+the repair that makes a decoded GA individual valid, a short description for
+progress lines, and an estimate of its size (so that a huge genome is refused
+before it is built). Adding a prior is one module that calls
+:func:`register_prior`, imported by :mod:`nasprior.priors`, plus its genes in
+a search-space TOML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import networkx as nx
+import numpy as np
+
+from ..errors import ConfigError
+from ..genes import Gene, registered_gene
+
+if TYPE_CHECKING:
+    from ..genome import Genome
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A named random-graph model (a graph prior).
+
+    Parameters
+    ----------
+    name : str
+        Registry name, the value of ``Genome.prior``.
+    genes : tuple of Gene
+        The genes the prior reads (``n_nodes`` and ``seed`` included where
+        used). A genome of this prior holds these genes plus its mapping's.
+    build : callable
+        ``build(genome) -> networkx.Graph``; deterministic in the genome.
+    describe : callable
+        ``describe(genome) -> str``: the prior's parameters as short text,
+        e.g. ``"n=30 m=3"``.
+    expected_edges : callable
+        ``expected_edges(genome) -> float``: edges the graph will have (an
+        estimate; used to refuse genomes too large to build).
+    check : callable, optional
+        ``check(genome)`` raising :class:`~nasprior.errors.ConfigError` for
+        parameter combinations the generator cannot take.
+    repair : callable, optional
+        ``repair(values) -> None``: adjusts a dict of decoded gene values in
+        place so that :attr:`check` passes (used by
+        :meth:`nasprior.space.SearchSpace.decode`).
+    masks : callable, optional
+        Layer-wise priors only: ``masks(genome, n_inputs) -> list of
+        numpy.ndarray of bool``, the mask of every hidden layer (the first of
+        shape (width, n_inputs), the others (width, width)); ``build`` then
+        returns the hidden units joined by the hidden-to-hidden masks.
+    mappings : tuple of str, optional
+        Mappings the prior works with (None: every graph mapping).
+    reference : str
+        The paper the prior comes from.
+    """
+
+    name: str
+    genes: tuple[Gene, ...]
+    build: Callable[["Genome"], nx.Graph]
+    describe: Callable[["Genome"], str]
+    expected_edges: Callable[["Genome"], float]
+    check: Callable[["Genome"], None] | None = None
+    repair: Callable[[dict[str, Any]], None] | None = None
+    masks: Callable[["Genome", int], list[np.ndarray]] | None = None
+    mappings: tuple[str, ...] | None = None
+    reference: str = ""
+
+    @property
+    def gene_names(self) -> tuple[str, ...]:
+        """Names of :attr:`genes`, in order."""
+        return tuple(g.name for g in self.genes)
+
+    def validate(self, genome: "Genome") -> None:
+        """Raise :class:`ConfigError` if the genome's parameters do not suit this prior."""
+        if self.mappings is not None and genome.mapping not in self.mappings:
+            raise ConfigError(
+                f"the {self.name} prior needs mapping = {' or '.join(repr(m) for m in self.mappings)}, got "
+                f"{genome.mapping!r}: set mapping to {self.mappings[0]!r}"
+            )
+        if self.check is not None:
+            self.check(genome)
+
+
+#: Registry of graph priors by name, in registration order.
+PRIORS: dict[str, Prior] = {}
+
+
+def register_prior(prior: Prior) -> Prior:
+    """Add a prior to :data:`PRIORS` and return it.
+
+    Raises
+    ------
+    ConfigError
+        If a prior of that name exists, or one of its genes clashes with an
+        already registered gene of the same name (another type or range).
+    """
+    if prior.name in PRIORS:
+        raise ConfigError(f"a prior named {prior.name!r} is already registered: choose another name")
+    for gene in prior.genes:
+        registered_gene(gene)
+    PRIORS[prior.name] = prior
+    return prior
+
+
+def get_prior(name: str) -> Prior:
+    """Return the registered prior called ``name``.
+
+    Raises
+    ------
+    ConfigError
+        If no prior has that name; the message lists the known priors.
+    """
+    try:
+        return PRIORS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown prior {name!r}: use one of {', '.join(PRIORS)}") from None
+
+
+def make_graph(genome: "Genome") -> nx.Graph:
+    """Build the undirected prior graph of a genome.
+
+    Parameters
+    ----------
+    genome : Genome
+        The candidate; ``genome.prior`` selects the generator.
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes labelled ``0 .. n - 1`` (``n = genome.n_nodes``; layer-wise
+        priors: ``n_layers * width`` hidden units); deterministic in the
+        genome. ``graph.graph["prior"]`` names the prior.
+
+    Raises
+    ------
+    ConfigError
+        If the prior is unknown.
+    """
+    graph = get_prior(genome.prior).build(genome)
+    graph.graph["prior"] = genome.prior
+    return graph

@@ -1,0 +1,166 @@
+"""The configuration and result of a search (stored as the run's ``config.json``)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..predictors import Predictor, SkipRule
+from ..space import SearchSpace
+from ..tasks import check_task
+from ..training import TrainConfig
+from ..validation import from_mapping
+
+#: Objectives a search may optimise, with their DEAP fitness weight (+1 maximise, -1 minimise).
+OBJECTIVES = {"accuracy": 1.0}
+#: Keys of a search space's ``[search]`` table (GA settings and the skip rule).
+SPACE_SEARCH_KEYS = ("population", "generations", "cxpb", "mutpb", "skip", "objectives")
+
+
+@dataclass
+class SearchConfig:
+    """Everything a search needs; stored as the run's ``config.json``.
+
+    Parameters
+    ----------
+    task : str
+        A registered task (:data:`nasprior.tasks.TASKS`).
+    space : dict
+        The search space tables (see :class:`~nasprior.space.SearchSpace`).
+    population : int
+        Individuals per generation (μ = λ), >= 2.
+    generations : int
+        Generations after the initial one, >= 0.
+    train : dict
+        :class:`~nasprior.training.TrainConfig` fields (the budget).
+    skip : dict
+        :class:`~nasprior.predictors.SkipRule` fields.
+    cxpb, mutpb : float
+        Crossover and mutation probabilities, in [0, 1].
+    seed : int
+        Seed of the GA, the validation split and weight initialisation, >= 0.
+    data_dir : str, optional
+        Where the data sets live.
+    download : bool
+        Fetch a missing data set from its official source.
+    run_id : str
+    predictor : str, optional
+        Directory of a stored predictor (``nasprior predictor fit``) used to
+        skip offspring from the first generation on, while the run's own
+        predictor is not warm or falls below ``min_r2``.
+    objectives : list of str
+        What the GA optimises, keys of :data:`OBJECTIVES` (today
+        ``["accuracy"]``: validation accuracy, maximised). The number of
+        objectives and their weights set the DEAP fitness.
+
+    Raises
+    ------
+    ConfigError
+        If a value is out of range (checked before any data is loaded).
+    """
+
+    task: str
+    space: dict
+    population: int = 10
+    generations: int = 5
+    train: dict = field(default_factory=dict)
+    skip: dict = field(default_factory=dict)
+    cxpb: float = 0.5
+    mutpb: float = 0.5
+    seed: int = 0
+    data_dir: str | None = None
+    download: bool = False
+    run_id: str = ""
+    predictor: str | None = None
+    objectives: list = field(default_factory=lambda: ["accuracy"])
+
+    def __post_init__(self) -> None:
+        check_task(self.task)
+        if self.population < 2:
+            raise ConfigError(f"population = {self.population} is too small: use at least 2")
+        if self.generations < 0:
+            raise ConfigError(f"generations = {self.generations} is invalid: use 0 or more")
+        if self.seed < 0:
+            raise ConfigError(f"seed = {self.seed} is invalid: use an integer >= 0")
+        for name in ("cxpb", "mutpb"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} = {getattr(self, name)} is invalid: use a probability in [0, 1]")
+        unknown = [o for o in self.objectives if o not in OBJECTIVES]
+        if not self.objectives or unknown:
+            raise ConfigError(f"objectives {unknown or self.objectives} are not known: use some of {', '.join(OBJECTIVES)}")
+        # Validate eagerly so a bad option fails before any data is loaded.
+        SearchSpace.from_dict(self.space)
+        from_mapping(TrainConfig, self.train, "training options")
+        from_mapping(SkipRule, self.skip, "skip rule")
+        if self.predictor:
+            fitted_on = Predictor.load(self.predictor).task["name"]
+            if fitted_on != self.task:
+                raise ConfigError(f"predictor {self.predictor} was fitted on task {fitted_on!r}, not {self.task!r}: "
+                                  f"use one fitted on {self.task} runs, or leave out --predictor")
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """DEAP fitness weights, one per objective."""
+        return tuple(OBJECTIVES[o] for o in self.objectives)
+
+    def to_dict(self) -> dict:
+        """JSON-able dict of the config."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "search config") -> "SearchConfig":
+        """A config from a parsed ``config.json``, its keys and value types checked.
+
+        Raises
+        ------
+        ConfigError
+            Naming ``where`` and the bad field.
+        """
+        return from_mapping(cls, data, where)
+
+
+def check_space_search_table(space: SearchSpace) -> None:
+    """Refuse unknown keys in a space's ``[search]`` and ``[search.skip]`` tables, and bad ``[train]`` keys.
+
+    Raises
+    ------
+    ConfigError
+        Naming the space file, the table and the key.
+    """
+    for key in space.search:
+        if key not in SPACE_SEARCH_KEYS:
+            close = difflib.get_close_matches(key, SPACE_SEARCH_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ConfigError(f"{space.name} [search]: unknown key '{key}': {hint}known keys are {', '.join(SPACE_SEARCH_KEYS)}")
+    from_mapping(SkipRule, space.search.get("skip", {}), f"{space.name} [search.skip]")
+    from_mapping(TrainConfig, space.train, f"{space.name} [train]")
+
+
+@dataclass
+class SearchResult:
+    """Outcome of :func:`~nasprior.search.run_search`.
+
+    Attributes
+    ----------
+    run_dir : pathlib.Path
+    best : dict or None
+        Record of the trained candidate with the highest validation accuracy.
+    n_trained, n_skipped, n_failed : int
+        Candidates evaluated in the whole run (resumed parts included).
+    generations : list of dict
+        Per-generation summary: ``generation``, ``best_val_acc``,
+        ``median_val_acc``, ``n_trained``, ``n_skipped``, ``elapsed_s``,
+        ``nnstd_diversity`` and ``n_diversity``.
+    hall_of_fame : list of dict
+        Records of the best trained candidates, best first.
+    """
+
+    run_dir: Path
+    best: dict | None
+    n_trained: int
+    n_skipped: int
+    n_failed: int
+    generations: list[dict]
+    hall_of_fame: list[dict]
