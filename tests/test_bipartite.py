@@ -9,6 +9,7 @@ from nasprior.tasks import TaskShape
 from nasprior.features import topology as tp
 from nasprior.networks import dense_fan_in_init_
 from nasprior.priors import layerwise as bp
+from nasprior.priors import radixnet as rn
 from nasprior.errors import ConfigError
 from nasprior.genome import Genome
 from nasprior.networks import GraphNetwork, LayeredNetwork, build_network
@@ -31,8 +32,8 @@ def int_product(masks):
 def test_radix_layer_by_hand():
     # N = 4, radix 2, place value 2: output o reads inputs o and o - 2 (mod 4)
     expected = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], dtype=bool)
-    assert (bp.radix_layer(4, 2, 2) == expected).all()
-    assert bp.radix_layer(5, 5).all()  # radix N: dense
+    assert (rn.radix_layer(4, 2, 2) == expected).all()
+    assert rn.radix_layer(5, 5).all()  # radix N: dense
 
 
 @pytest.mark.parametrize(
@@ -44,14 +45,14 @@ def test_radix_layer_by_hand():
     ],
 )
 def test_radixnet_paths_are_uniform_and_density_is_r_over_n(radix_lists, blocks):
-    masks = bp.radixnet_masks(radix_lists, blocks)
+    masks = rn.radixnet_masks(radix_lists, blocks)
     radices = [r for system in radix_lists for r in system]
     n = math.prod(radix_lists[0])
     b = blocks or [1] * (len(radices) + 1)
     assert [m.shape for m in masks] == [(n * b[i + 1], n * b[i]) for i in range(len(radices))]
     for m, r in zip(masks, radices):
         assert m.mean() == pytest.approx(r / n)  # Kronecker widening keeps the density
-    plain = bp.radixnet_masks(radix_lists)
+    plain = rn.radixnet_masks(radix_lists)
     for m, r in zip(plain, radices):
         assert m.sum() == r * n and (m.sum(axis=0) == r).all() and (m.sum(axis=1) == r).all()
     p = int_product(masks)
@@ -78,35 +79,35 @@ def test_radixnet_paths_are_uniform_and_density_is_r_over_n(radix_lists, blocks)
 )
 def test_radix_lists_are_validated(radix_lists, message):
     with pytest.raises(ConfigError, match=message):
-        bp.radixnet_masks(radix_lists)
+        rn.radixnet_masks(radix_lists)
 
 
 def test_radixnet_blocks_are_validated():
     with pytest.raises(ConfigError, match="give 3 Kronecker block sizes"):
-        bp.radixnet_masks([[2, 2]], [1, 1])
+        rn.radixnet_masks([[2, 2]], [1, 1])
     with pytest.raises(ConfigError, match="block size 1"):
-        bp.radixnet_masks([[2, 2]], [1, 0, 1])
+        rn.radixnet_masks([[2, 2]], [1, 0, 1])
 
 
 def test_radixnet_for_a_genome_shape():
     # width 512 = 8**3, 3 layers: N = 512, one complete system [8, 8, 8]; 784 inputs in 512 near-equal groups
-    n, k = bp.radixnet_plan(512, 3, 8)
+    n, k = rn.radixnet_plan(512, 3, 8)
     assert (n, k) == (512, 3)
-    masks = bp.radixnet_layered_masks(784, 512, 3, 8)
+    masks = rn.radixnet_layered_masks(784, 512, 3, 8)
     assert [m.shape for m in masks] == [(512, 784), (512, 512), (512, 512)]
     assert all(m.mean() == pytest.approx(8 / 512) for m in masks[1:])
     p = int_product(masks)
     assert p.min() == p.max() == 1
     # width 384 = 3 * 2**7, radix 2, 2 layers: N = 4, dense blocks of 96 units, density 2/4
-    masks = bp.radixnet_layered_masks(100, 384, 2, 2)
-    assert bp.radixnet_plan(384, 2, 2) == (4, 2)
+    masks = rn.radixnet_layered_masks(100, 384, 2, 2)
+    assert rn.radixnet_plan(384, 2, 2) == (4, 2)
     assert masks[1].mean() == pytest.approx(0.5)
     p = int_product(masks)
     assert p.min() == p.max() == 96  # paths run through the 96 units of one interior block
     with pytest.raises(ConfigError, match="multiple of radix = 3"):
-        bp.radixnet_plan(512, 2, 3)
+        rn.radixnet_plan(512, 2, 3)
     with pytest.raises(ConfigError, match="N = 512 > n_inputs = 64"):
-        bp.radixnet_layered_masks(64, 512, 3, 8)
+        rn.radixnet_layered_masks(64, 512, 3, 8)
 
 
 # -- random regular and Erdős–Rényi layers -----------------------------------------------------
@@ -156,7 +157,7 @@ def test_set_density_and_er_mask():
 def test_scores_of_a_cycle_have_known_values(n, dense_limit, monkeypatch):
     monkeypatch.setattr(tp, "DENSE_LIMIT", dense_limit)
     # radix_layer(n, 2) joins input i to outputs i and i + 1: the bipartite graph is the cycle C_{2n}
-    mask = bp.radix_layer(n, 2)
+    mask = rn.radix_layer(n, 2)
     assert tp.algebraic_connectivity(mask) == pytest.approx(2 - 2 * math.cos(math.pi / n), rel=1e-8, abs=1e-12)
     # singular values of I + shift: 2 |cos(pi k / n)|, so sigma_1 = 2, sigma_2 = 2 cos(pi / n)
     assert tp.spectral_gap(mask, normalized=False) == pytest.approx(2 - 2 * math.cos(math.pi / n), rel=1e-6, abs=1e-12)
@@ -180,7 +181,7 @@ def test_arpack_paths_match_dense_solvers(monkeypatch):
     monkeypatch.setattr(tp, "DENSE_LIMIT", 40)  # exercise ARPACK on small layers
     # the RadiX-Net layer has the clustered low spectrum on which plain which="SM" Lanczos can return a wrong value
     for mask in (bp.random_regular_mask(120, 100, 6, seed=1), bp.er_set_mask(120, 100, 2, seed=0),
-                 bp.radixnet_layered_masks(110, 100, 2, 10)[0]):
+                 rn.radixnet_layered_masks(110, 100, 2, 10)[0]):
         lap = tp.bipartite_laplacian(mask).toarray()
         dense_l2 = max(np.linalg.eigvalsh(lap)[1], 0.0)
         assert tp.algebraic_connectivity(mask) == pytest.approx(dense_l2, rel=1e-8, abs=1e-10)
@@ -190,7 +191,7 @@ def test_arpack_paths_match_dense_solvers(monkeypatch):
 
 def test_expander_beats_a_ring_of_the_same_degree():
     expander = bp.random_regular_mask(160, 160, 8, seed=0)
-    ring = bp.radix_layer(160, 8)  # a banded (ring lattice) layer with the same degrees
+    ring = rn.radix_layer(160, 8)  # a banded (ring lattice) layer with the same degrees
     assert tp.spectral_gap(expander) > 0.25 > 0.01 > tp.spectral_gap(ring)
     assert tp.algebraic_connectivity(expander) > 50 * tp.algebraic_connectivity(ring)  # 2.86 vs 0.032
 

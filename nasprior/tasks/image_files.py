@@ -33,6 +33,10 @@ References
    Digits", UCI Machine Learning Repository, 1998,
    https://doi.org/10.24432/C50P49 (the copy bundled with scikit-learn as
    :func:`sklearn.datasets.load_digits`).
+
+Why this module is long: one reader per distribution format (npz copies, CIFAR
+pickles and tarball, MNIST idx files plain or gzipped) plus the checked download,
+sharing the error-message helpers that say which file is wrong and how to fix it.
 """
 
 from __future__ import annotations

@@ -46,6 +46,10 @@ References
    Neural Computation 9(8):1735-1780, 1997 (embedded Reber grammar).
 .. [Stier2021] J. Stier, H. Darji and M. Granitzer, "Experiments on Properties
    of Hidden Structures of Sparse Neural Networks", arXiv:2107.12917, 2021.
+
+Why this module is long: the grammar, its two kinds of negatives, the released
+set's reader and the task's encoding are one data set's definition; split, each
+part would import the others.
 """
 
 from __future__ import annotations

@@ -1,0 +1,114 @@
+"""The package's layering: no import cycles, no imports hidden inside functions, no oversized modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+
+PACKAGE = Path(__file__).resolve().parent.parent / "nasprior"
+
+#: Layers from the bottom up; a module may import only from its own layer or below.
+LAYERS = [
+    {"nasprior._version", "nasprior.errors", "nasprior.genes", "nasprior.topology", "nasprior.validation", "nasprior.nnstd"},
+    {"nasprior.priors", "nasprior.features"},
+    {"nasprior.networks", "nasprior.set_rewiring", "nasprior.training"},
+    {"nasprior.genome", "nasprior.tasks"},
+    {"nasprior.space", "nasprior.records", "nasprior.pruning"},
+    {"nasprior.evaluation"},
+    {"nasprior.predictors", "nasprior.experiments"},
+    {"nasprior.search", "nasprior.sampling"},
+    {"nasprior.cli", "nasprior.__main__", "nasprior"},
+]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports(path: Path) -> tuple[set[str], list[str]]:
+    """nasprior modules imported by a file at module level, and those imported inside functions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    top, nested = set(), []
+
+    def targets(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [a.name for a in node.names]
+        base = package
+        for _ in range(node.level - 1):
+            base = base.rpartition(".")[0]
+        mod = node.module or ""
+        full = (f"{base}.{mod}" if mod else base) if node.level else mod
+        return [full] + [f"{full}.{a.name}" for a in node.names]
+
+    def visit(node: ast.AST, in_function: bool, in_type_checking: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)) and not in_type_checking:
+                found = [t for t in targets(child) if t == "nasprior" or t.startswith("nasprior.")]
+                (nested.extend if in_function else top.update)(found)
+            function = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            checking = in_type_checking or (isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test))
+            visit(child, function, checking)
+
+    visit(tree, False, False)
+    return top, nested
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def resolve(target: str, known: dict[str, Path]) -> str | None:
+    """The module a dotted import target names (``a.b.c`` may be module ``a.b`` importing ``c``)."""
+    while target and target not in known:
+        target = target.rpartition(".")[0]
+    return target or None
+
+
+def import_graph() -> nx.DiGraph:
+    known = modules()
+    graph = nx.DiGraph()
+    for name, path in known.items():
+        graph.add_node(name)
+        for target in imports(path)[0]:
+            dep = resolve(target, known)
+            if dep and dep != name and not name.startswith(dep + "."):  # a submodule reading its package is fine
+                graph.add_edge(name, dep)
+    return graph
+
+
+def layer_of(name: str) -> int:
+    for i, layer in enumerate(LAYERS):
+        if name in layer or any(name.startswith(m + ".") for m in layer if m != "nasprior"):
+            return i
+    raise AssertionError(f"module {name} is in no layer of tests/test_architecture.py: add it")
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    cycles = list(nx.simple_cycles(graph))
+    assert not cycles, f"import cycles: {cycles[:5]}"
+
+
+def test_no_function_level_imports_of_nasprior():
+    nested = {name: imports(path)[1] for name, path in modules().items()}
+    assert {k: v for k, v in nested.items() if v} == {}
+
+
+def test_modules_import_only_their_layer_or_below():
+    graph = import_graph()
+    upward = [(a, b) for a, b in graph.edges if layer_of(b) > layer_of(a)]
+    assert not upward, f"imports that go up the layers: {upward}"
+
+
+def test_no_module_over_500_lines_without_a_reason():
+    for name, path in modules().items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 550:
+            assert "Why this module is long" in text.split('"""')[1], f"{name} has {text.count(chr(10))} lines"
