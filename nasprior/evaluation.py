@@ -6,10 +6,12 @@ predictors all call it. Features need only a :class:`~nasprior.tasks.TaskShape`
 (inputs, classes, vocabulary), never the data.
 
 Before a genome is built, :func:`check_cost` estimates the memory its graph,
-features and network will take and refuses genomes above a limit
-(:data:`DEFAULT_MAX_MEMORY_GB`, or ``$NASPRIOR_MAX_MEMORY_GB``), so that a
-genome such as ``gnp(n=4096, p=1)`` fails at once with the estimate instead of
-filling the machine's memory.
+features and network will take and the time its exact structural features
+take, and refuses genomes above a limit (:data:`DEFAULT_MAX_MEMORY_GB` or
+``$NASPRIOR_MAX_MEMORY_GB``; :data:`DEFAULT_MAX_FEATURE_S` or
+``$NASPRIOR_MAX_FEATURE_S``), so that a genome such as ``gnp(n=4096, p=1)``
+(8.4 million edges) fails at once with the estimate instead of filling the
+machine's memory for hours.
 """
 
 from __future__ import annotations
@@ -38,31 +40,37 @@ from .training import TrainConfig, accuracy, train
 #: Feature columns of every candidate, in order: structural features of the
 #: graph, size features and data-free topology scores of the network.
 CANDIDATE_FEATURES = tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES + TOPOLOGY_SCORE_NAMES
-#: Default limit of :func:`check_cost`, in GiB (override with ``$NASPRIOR_MAX_MEMORY_GB``).
+#: Default memory limit of :func:`check_cost`, in GiB (override with ``$NASPRIOR_MAX_MEMORY_GB``).
 DEFAULT_MAX_MEMORY_GB = 8.0
-#: Bytes per edge of a networkx graph plus the feature computations on it (measured, rounded up).
+#: Default limit of the estimated feature time of :func:`check_cost`, in s (``$NASPRIOR_MAX_FEATURE_S``).
+DEFAULT_MAX_FEATURE_S = 600.0
+#: Bytes per edge of a networkx graph plus the feature computations on it (measured: 570 at
+#: gnp(1000, 0.5), 250,000 edges; rounded up).
 GRAPH_BYTES_PER_EDGE = 600
+#: Seconds per squared edge of the exact structural features (measured on 2 cores: 29 s at
+#: 250,000 edges; quadratic in the edges through the betweenness).
+FEATURE_S_PER_EDGE2 = 4.6e-10
 #: Bytes per possible weight of a masked layer in training: weight, gradient, two Adam moments, mask.
 BYTES_PER_WEIGHT = 17
 
 
-def max_memory_gb() -> float:
-    """The memory limit of :func:`check_cost` in GiB: ``$NASPRIOR_MAX_MEMORY_GB``, else the default.
+def _limit(variable: str, default: float) -> float:
+    """A positive limit from the environment variable ``variable``, else ``default``.
 
     Raises
     ------
     ConfigError
-        If the variable is not a positive number.
+        If the variable is set but not a positive number.
     """
-    text = os.environ.get("NASPRIOR_MAX_MEMORY_GB")
+    text = os.environ.get(variable)
     if text is None:
-        return DEFAULT_MAX_MEMORY_GB
+        return default
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise ConfigError(f"NASPRIOR_MAX_MEMORY_GB = {text!r} is invalid: give a positive number of GiB")
+        raise ConfigError(f"{variable} = {text!r} is invalid: give a positive number")
     return value
 
 
@@ -87,25 +95,31 @@ def estimate_memory_bytes(genome: Genome, shape: TaskShape) -> float:
     return GRAPH_BYTES_PER_EDGE * (edges + genome.get("n_nodes", 0)) + BYTES_PER_WEIGHT * possible
 
 
-def check_cost(genome: Genome, shape: TaskShape, limit_gb: float | None = None) -> float:
-    """Refuse a genome whose estimated memory exceeds the limit; return the estimate in GiB.
+def check_cost(genome: Genome, shape: TaskShape) -> tuple[float, float]:
+    """Refuse a genome too large to build; return its estimated memory (GiB) and feature time (s).
 
     Raises
     ------
     ConfigError
-        If :func:`estimate_memory_bytes` exceeds ``limit_gb`` (default
-        :func:`max_memory_gb`); the message gives the estimate and how to
-        raise the limit.
+        If :func:`estimate_memory_bytes` exceeds ``$NASPRIOR_MAX_MEMORY_GB``
+        (default :data:`DEFAULT_MAX_MEMORY_GB`) or the estimated feature time
+        (:data:`FEATURE_S_PER_EDGE2` times the squared expected edges)
+        exceeds ``$NASPRIOR_MAX_FEATURE_S`` (default
+        :data:`DEFAULT_MAX_FEATURE_S`); the message gives both estimates and
+        how to raise the limits.
     """
-    limit_gb = max_memory_gb() if limit_gb is None else limit_gb
+    edges = float(get_prior(genome.prior).expected_edges(genome))
     gb = estimate_memory_bytes(genome, shape) / 2**30
-    if gb > limit_gb:
+    seconds = FEATURE_S_PER_EDGE2 * edges**2
+    max_gb = _limit("NASPRIOR_MAX_MEMORY_GB", DEFAULT_MAX_MEMORY_GB)
+    max_s = _limit("NASPRIOR_MAX_FEATURE_S", DEFAULT_MAX_FEATURE_S)
+    if gb > max_gb or seconds > max_s:
         raise ConfigError(
-            f"genome {genome.to_json()} would need about {gb:.1f} GiB to build and train "
-            f"({get_prior(genome.prior).expected_edges(genome):,.0f} edges expected), above the limit of {limit_gb:g} GiB: "
-            "choose fewer nodes or a lower density, or raise the limit with NASPRIOR_MAX_MEMORY_GB"
+            f"genome {genome.to_json()} is too large: about {edges:,.0f} edges, {gb:.1f} GiB of memory and "
+            f"{seconds:,.0f} s of structural features estimated (limits {max_gb:g} GiB, {max_s:g} s): choose fewer "
+            "nodes or a lower density, or raise the limits with NASPRIOR_MAX_MEMORY_GB / NASPRIOR_MAX_FEATURE_S"
         )
-    return gb
+    return gb, seconds
 
 
 def candidate_features(genome: Genome, shape: TaskShape, graph: nx.Graph | None = None) -> dict[str, float]:
