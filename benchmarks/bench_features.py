@@ -20,7 +20,7 @@ import time
 
 import networkx as nx
 
-from nasprior import features as F
+from nasprior.features import structural as F
 
 TARGET_EDGES = {64: 400, 256: 4000, 512: 20000, 1000: 30000}
 

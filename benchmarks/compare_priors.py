@@ -43,12 +43,9 @@ import time
 import numpy as np
 import torch
 
-from nasprior.bipartite import (
-    erdos_renyi_mask,
-    network_topology_scores,
-    radixnet_layered_masks,
-    random_regular_mask,
-)
+from nasprior.features import network_topology_scores
+from nasprior.priors.layerwise import erdos_renyi_mask, random_regular_mask
+from nasprior.priors.radixnet import radixnet_layered_masks
 from nasprior.networks import LayeredNetwork
 from nasprior.set_rewiring import SETCallback
 from nasprior.tasks import load_task
