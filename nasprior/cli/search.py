@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import NaspriorError
 from ..records import RECORDS_FILE, quarantine_bad_tail, read_config
-from ..search import SearchConfig, check_space_search_table, run_search
+from ..search import OBJECTIVES, STRATEGIES, SearchConfig, check_space_search_table, run_search
 from ..space import SearchSpace, default_space_path
 from ..tasks import TASKS, get_task
 from .base import check_name, command, common_options, set_threads
@@ -18,7 +18,7 @@ from .base import check_name, command, common_options, set_threads
 #: Options that define a run; a resumed run takes them from its config.json.
 RUN_OPTIONS = ("task", "space", "population", "generations", "epochs", "batch_size", "lr", "set_zeta", "seed",
                "runs_dir", "run_id", "no_skip", "skip_quantile", "skip_warmup", "skip_min_r2", "predictor",
-               "download", "device")
+               "download", "device", "strategy", "objectives", "screen_factor")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +52,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-min-r2", type=float, help="minimum cross-validated R2 of the predictor to skip")
     p.add_argument("--predictor", metavar="DIR", help="stored predictor (nasprior predictor fit) that skips offspring "
                    "from the first generation, until the run's own predictor is usable")
+    p.add_argument("--strategy", choices=STRATEGIES,
+                   help="ga-skip (default): GA whose predictor skips poor offspring; ga: train every offspring; "
+                   "ga-screen: breed --screen-factor times more offspring, train those the predictor ranks best; "
+                   "random: random search at the same budget")
+    p.add_argument("--screen-factor", type=int, help="ga-screen: offspring bred per trained offspring (default 10)")
+    p.add_argument("--objectives", help=f"comma-separated, accuracy first: {', '.join(OBJECTIVES)} "
+                   "(more than one: NSGA-II and a Pareto front; default accuracy)")
 
 
 def resumed_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
@@ -91,10 +98,13 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
     if args.no_skip:
         skip["enabled"] = False
     run_id = check_name(args.run_id, "--run-id") if args.run_id else f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
-    search = {k: v for k, v in space.search.items() if k in ("population", "generations", "cxpb", "mutpb", "objectives")}
-    for option in ("population", "generations"):
+    search = {k: v for k, v in space.search.items()
+              if k in ("population", "generations", "cxpb", "mutpb", "objectives", "strategy", "screen_factor")}
+    for option in ("population", "generations", "strategy", "screen_factor"):
         if getattr(args, option) is not None:
             search[option] = getattr(args, option)
+    if args.objectives is not None:
+        search["objectives"] = [o.strip() for o in args.objectives.split(",") if o.strip()]
     config = SearchConfig.from_dict(dict(
         task=args.task, space=space.to_dict(), train=train, skip=skip, seed=seed,
         data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
@@ -128,4 +138,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"  non-zero weights: {int(f['n_weights'])} ({int(f['n_params'])} parameters with biases)")
     print(f"  density:          {f['network_density']:.4f}")
     print(f"  weights:          {result.run_dir / 'best' / 'model.pt'}")
+    if len(config.objectives) > 1:
+        print(f"Pareto front ({', '.join(config.objectives)}; {len(result.pareto_front)} trained candidates, "
+              f"saved to {result.run_dir / 'pareto.json'}):")
+        for r in sorted(result.pareto_front, key=lambda r: -r["metrics"]["val_acc"]):
+            f = r["features"]
+            flops = f", {int(f['n_flops'])} FLOPs" if f.get("n_flops") is not None else ""
+            print(f"  {r['key']} val {r['metrics']['val_acc']:.4f}, {int(f['n_weights'])} weights, "
+                  f"density {f['network_density']:.4f}{flops}")
     return 0

@@ -6,10 +6,10 @@
   resume, hall of fame and per-generation summaries (:func:`run_search`).
 """
 
-from .config import OBJECTIVES, SearchConfig, SearchResult, check_space_search_table
+from .config import OBJECTIVES, STRATEGIES, SearchConfig, SearchResult, check_space_search_table
 from .ga import GeneticSearch, fitness_of, layered_diversity, make_toolbox, make_unique, run_search
 
 __all__ = [
-    "GeneticSearch", "OBJECTIVES", "SearchConfig", "SearchResult", "check_space_search_table", "fitness_of",
+    "GeneticSearch", "OBJECTIVES", "STRATEGIES", "SearchConfig", "SearchResult", "check_space_search_table", "fitness_of",
     "layered_diversity", "make_toolbox", "make_unique", "run_search",
 ]

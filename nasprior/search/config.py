@@ -13,10 +13,13 @@ from ..tasks import check_task
 from ..training import TrainConfig
 from ..validation import from_mapping
 
-#: Objectives a search may optimise, with their DEAP fitness weight (+1 maximise, -1 minimise).
-OBJECTIVES = {"accuracy": 1.0}
+#: Objectives a search may optimise, with their DEAP fitness weight (+1 maximise, -1 minimise):
+#: validation accuracy, non-zero weights, multiply-accumulates per example.
+OBJECTIVES = {"accuracy": 1.0, "weights": -1.0, "flops": -1.0}
+#: Search strategies (see :mod:`nasprior.search.ga`).
+STRATEGIES = ("ga-skip", "ga", "ga-screen", "random")
 #: Keys of a search space's ``[search]`` table (GA settings and the skip rule).
-SPACE_SEARCH_KEYS = ("population", "generations", "cxpb", "mutpb", "skip", "objectives")
+SPACE_SEARCH_KEYS = ("population", "generations", "cxpb", "mutpb", "skip", "objectives", "strategy", "screen_factor")
 
 
 @dataclass
@@ -51,9 +54,21 @@ class SearchConfig:
         skip offspring from the first generation on, while the run's own
         predictor is not warm or falls below ``min_r2``.
     objectives : list of str
-        What the GA optimises, keys of :data:`OBJECTIVES` (today
-        ``["accuracy"]``: validation accuracy, maximised). The number of
-        objectives and their weights set the DEAP fitness.
+        What the GA optimises, keys of :data:`OBJECTIVES`: ``accuracy``
+        (validation accuracy, maximised; always first), ``weights``
+        (non-zero weights, minimised), ``flops`` (multiply-accumulates per
+        example, minimised). The number of objectives and their weights set
+        the DEAP fitness; with more than one, selection is NSGA-II (Deb et
+        al. 2002).
+    strategy : {"ga-skip", "ga", "ga-screen", "random"}
+        ``ga-skip``: the (μ + λ) GA whose predictor skips offspring predicted
+        poor (the default); ``ga``: the same GA training every offspring;
+        ``ga-screen``: each generation breeds ``screen_factor`` × λ offspring
+        and trains the λ ranked best by the predictor (BANANAS-style; White et
+        al. 2021); ``random``: λ new random candidates per generation (the
+        field's baseline at the same budget).
+    screen_factor : int
+        Offspring bred per trained offspring with ``ga-screen`` (>= 1).
 
     Raises
     ------
@@ -75,6 +90,8 @@ class SearchConfig:
     run_id: str = ""
     predictor: str | None = None
     objectives: list = field(default_factory=lambda: ["accuracy"])
+    strategy: str = "ga-skip"
+    screen_factor: int = 10
 
     def __post_init__(self) -> None:
         check_task(self.task)
@@ -88,8 +105,13 @@ class SearchConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} = {getattr(self, name)} is invalid: use a probability in [0, 1]")
         unknown = [o for o in self.objectives if o not in OBJECTIVES]
-        if not self.objectives or unknown:
-            raise ConfigError(f"objectives {unknown or self.objectives} are not known: use some of {', '.join(OBJECTIVES)}")
+        if not self.objectives or unknown or self.objectives[0] != "accuracy" or len(set(self.objectives)) < len(self.objectives):
+            raise ConfigError(f"objectives {','.join(map(str, self.objectives))} are invalid: give 'accuracy' first, then "
+                              f"any of {', '.join(o for o in OBJECTIVES if o != 'accuracy')}, each once")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy {self.strategy!r} is unknown: use one of {', '.join(STRATEGIES)}")
+        if self.screen_factor < 1:
+            raise ConfigError(f"screen_factor = {self.screen_factor} is invalid: use 1 or more")
         # Validate eagerly so a bad option fails before any data is loaded.
         SearchSpace.from_dict(self.space)
         from_mapping(TrainConfig, self.train, "training options")
@@ -155,6 +177,9 @@ class SearchResult:
         ``nnstd_diversity`` and ``n_diversity``.
     hall_of_fame : list of dict
         Records of the best trained candidates, best first.
+    pareto_front : list of dict
+        Records of the trained candidates no other trained candidate
+        dominates in the search's objectives (one objective: the best).
     """
 
     run_dir: Path
@@ -164,3 +189,4 @@ class SearchResult:
     n_failed: int
     generations: list[dict]
     hall_of_fame: list[dict]
+    pareto_front: list[dict] = field(default_factory=list)

@@ -14,11 +14,32 @@ applies uniform crossover (probability ``cxpb``) and bounded polynomial
 mutation (probability ``mutpb``) with DEAP's operators, evaluates the
 offspring, and keeps the best ``population`` of parents and offspring.
 
+Strategies (:attr:`SearchConfig.strategy <nasprior.search.SearchConfig.strategy>`):
+``ga-skip`` (above), ``ga`` (every offspring trained), ``ga-screen`` (breed
+``screen_factor`` × λ offspring, train the λ the predictor ranks best; White
+et al. 2021) and ``random`` (λ fresh random candidates per generation).
+
+Several objectives (accuracy with non-zero weights and/or FLOPs) make it
+NSGA-II (Deb et al. 2002): survivors by :func:`deap.tools.selNSGA2`, parents
+by binary tournaments on Pareto rank and crowding distance
+(:func:`select_pareto_tournament`); the trained candidates' Pareto front is
+kept (:class:`deap.tools.ParetoFront`) and saved as ``pareto.json``.
+
 Seams (DEAP toolbox entries, see :func:`make_toolbox`): ``evaluate`` trains
 one genome (:class:`~nasprior.evaluation.Evaluator`), ``map`` applies it to
 the genomes of a generation (the builtin ``map``; a parallel map plugs in
 here), ``select`` draws parents and ``replace`` keeps the survivors; the
 fitness has one weight per objective of the config.
+
+References
+----------
+.. [Stier2021] J. Stier, H. Darji, M. Granitzer, "Experiments on properties
+   of hidden structures of sparse neural networks", arXiv:2107.12917, 2021.
+.. [Deb2002] K. Deb, A. Pratap, S. Agarwal and T. Meyarivan, "A fast and
+   elitist multiobjective genetic algorithm: NSGA-II", IEEE Trans.
+   Evolutionary Computation 6(2), 2002.
+.. [White2021] C. White, A. Zela, R. Ru, Y. Liu and F. Hutter, "How powerful
+   are performance predictors in neural architecture search?", NeurIPS 2021.
 """
 
 from __future__ import annotations
@@ -36,6 +57,7 @@ from deap import algorithms, base, tools
 from ..evaluation import CANDIDATE_FEATURES, Evaluation, Evaluator
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
+from ..errors import ConfigError
 from ..predictors import Predictor, PredictorLike, RunPredictor, SkipRule
 from ..records import RECORDS_FILE, RecordLog, create_run_dir, status_text, write_config
 from ..space import SearchSpace
@@ -87,26 +109,100 @@ def fitness_of(record: dict) -> float:
     return 0.0
 
 
+#: Record feature of each size objective.
+SIZE_OBJECTIVES = {"weights": "n_weights", "flops": "n_flops"}
+
+
+def objective_values(record: dict, objectives: list[str]) -> tuple[float, ...]:
+    """Fitness values of a record, one per objective (accuracy as :func:`fitness_of`, sizes from its features).
+
+    A failed record (no features) gets accuracy 0 and infinite sizes.
+
+    Raises
+    ------
+    ConfigError
+        If a size objective's feature is missing from a record with features
+        (e.g. ``flops`` for a network whose mapping does not count them).
+    """
+    values = [fitness_of(record)]
+    for objective in objectives[1:]:
+        name = SIZE_OBJECTIVES[objective]
+        features = record.get("features") or {}
+        if not features:
+            values.append(float("inf"))
+        elif features.get(name) is None:
+            raise ConfigError(f"objective {objective!r} needs the feature {name!r}, which candidate {record['key']} "
+                              "lacks: drop that objective for this search space")
+        else:
+            values.append(float(features[name]))
+    return tuple(values)
+
+
+def dominates(a: tuple[float, ...], b: tuple[float, ...], weights: tuple[float, ...]) -> bool:
+    """Whether objective values ``a`` Pareto-dominate ``b`` under DEAP ``weights`` (+1 maximise, -1 minimise)."""
+    wa = [x * w for x, w in zip(a, weights)]
+    wb = [x * w for x, w in zip(b, weights)]
+    return all(x >= y for x, y in zip(wa, wb)) and any(x > y for x, y in zip(wa, wb))
+
+
+def select_pareto_tournament(individuals: list, k: int) -> list:
+    """``k`` binary tournaments on Pareto rank, then crowding distance (NSGA-II's parent selection).
+
+    Works for any population size (DEAP's :func:`~deap.tools.selTournamentDCD`
+    needs a multiple of 4). Draws from DEAP's global ``random`` state.
+
+    Parameters
+    ----------
+    individuals : list of Individual
+        With valid multi-objective fitnesses.
+    k : int
+        Parents to draw.
+
+    Returns
+    -------
+    list of Individual
+        The winners (not copies).
+    """
+    rank: dict[int, int] = {}
+    for r, front in enumerate(tools.sortNondominated(individuals, len(individuals))):
+        tools.emo.assignCrowdingDist(front)
+        for ind in front:
+            rank[id(ind)] = r
+    chosen = []
+    for _ in range(k):
+        a, b = random.choice(individuals), random.choice(individuals)
+        key_a, key_b = (-rank[id(a)], a.fitness.crowding_dist), (-rank[id(b)], b.fitness.crowding_dist)
+        chosen.append(a if key_a >= key_b else b)
+    return chosen
+
+
 def make_toolbox(space: SearchSpace, rng: random.Random, config: SearchConfig | None = None,
                  evaluate: Callable[[tuple[Genome, dict]], Evaluation] | None = None) -> base.Toolbox:
     """DEAP toolbox of a search.
 
     Registers ``individual`` and ``population`` (uniform random individuals
     from ``rng``), ``mate`` (uniform crossover), ``mutate`` (bounded
-    polynomial mutation), ``select`` (tournament of 3), ``replace`` (the best
-    of parents and offspring), ``map`` (the builtin ``map``) and, when given,
+    polynomial mutation), ``select`` (tournament of 3; with several
+    objectives :func:`select_pareto_tournament`), ``replace`` (the best of
+    parents and offspring; with several objectives :func:`deap.tools.selNSGA2`),
+    ``map`` (the builtin ``map``) and, when given,
     ``evaluate`` (a ``(genome, features)`` pair to an
     :class:`~nasprior.evaluation.Evaluation`).
     """
     fitness_cls = fitness_class(config.weights if config is not None else (1.0,))
+    several = len(fitness_cls.weights) > 1
     toolbox = base.Toolbox()
     toolbox.register("individual", lambda: Individual(space.random_individual(rng), fitness_cls))
     toolbox.register("population", tools.initRepeat, list, toolbox.individual)
     toolbox.register("mate", tools.cxUniform, indpb=0.5)
     toolbox.register("mutate", tools.mutPolynomialBounded, eta=15.0, low=0.0, up=1.0,
                      indpb=2.0 / len(space.gene_order))
-    toolbox.register("select", tools.selTournament, tournsize=3)
-    toolbox.register("replace", tools.selBest)
+    if several:  # NSGA-II
+        toolbox.register("select", select_pareto_tournament)
+        toolbox.register("replace", tools.selNSGA2)
+    else:
+        toolbox.register("select", tools.selTournament, tournsize=3)
+        toolbox.register("replace", tools.selBest)
     toolbox.register("map", map)
     if evaluate is not None:
         toolbox.register("evaluate", evaluate)
@@ -133,8 +229,11 @@ class GeneticSearch:
         self.record_log = RecordLog(run_dir / RECORDS_FILE)
         self.space = SearchSpace.from_dict(config.space)
         self.rule = SkipRule(**config.skip)
+        self.skipping = self.rule.enabled and config.strategy == "ga-skip"
+        self.screened: list[dict] = []
         self.evaluator = Evaluator(data, TrainConfig(**config.train), config.run_id, config.seed, fidelity="screen")
-        self.records: list[dict] = list(previous)
+        self.records: list[dict] = []  # records known to the GA so far (a replay adds logged ones as it meets them)
+        self.known: set[str] = set()
         self.cache: dict[str, dict] = {}
         for record in previous:
             self.cache.setdefault(record["key"], record)
@@ -149,70 +248,137 @@ class GeneticSearch:
         self.toolbox = make_toolbox(self.space, random.Random(config.seed), config,
                                     lambda candidate: self.evaluator.train(*candidate))
 
-    # -- skip decisions ------------------------------------------------------
-    def skip_source(self, population_fitness: list[float] | None) -> tuple[PredictorLike | None, str]:
-        """The predictor that may skip offspring now (the run's own, else the stored one), and its name."""
-        if not (population_fitness and self.rule.enabled):
-            return None, ""
+    # -- predictor decisions -------------------------------------------------------
+    def usable_predictor(self) -> tuple[PredictorLike | None, str]:
+        """The predictor that may decide now (the run's own once warm and good enough, else the stored one), and its name."""
         if sum(r["status"] == "trained" for r in self.records) >= self.rule.warmup:
             self.predictor.fit(self.records)
             if self.predictor.cv_r2_ >= self.rule.min_r2:
                 return self.predictor, "run"
             if self.stored is None:
                 self.log(f"  predictor: CV R2 {self.predictor.cv_r2_:.3f} < min_r2 {self.rule.min_r2}: "
-                         "training every offspring")
+                         "not used this generation")
         if self.stored is not None:
             if self.stored.cv_r2_ >= self.rule.min_r2:
                 return self.stored, self.config.predictor
             self.log(f"  stored predictor: CV R2 {self.stored.cv_r2_:.3f} < min_r2 {self.rule.min_r2}: "
-                     "training every offspring")
+                     "not used this generation")
         return None, ""
 
-    def decide_skips(self, features: dict[str, dict], population_fitness: list[float] | None
+    def decide_skips(self, genomes: dict[str, Genome], features: dict[str, dict], population: list[Individual] | None
                      ) -> tuple[dict[str, float], PredictorLike | None, str]:
-        """Keys of the new genomes to skip with their predictions, the predictor used and its name."""
-        source, name = self.skip_source(population_fitness) if features else (None, "")
+        """Keys of the new genomes to skip with their predictions, the predictor used and its name.
+
+        One objective: skip below the population's ``quantile`` minus
+        ``margin`` (:class:`~nasprior.predictors.SkipRule`). Several: skip an
+        offspring whose optimistic point (predicted accuracy + ``margin``, its
+        exact sizes) is dominated by a member of the population.
+        """
+        if not (features and population and self.skipping):
+            return {}, None, ""
+        source, name = self.usable_predictor()
         if source is None:
             return {}, None, name
         keys = list(features)
         predicted = source.predict([features[k] for k in keys])
-        threshold = self.rule.threshold(population_fitness)
-        skips = {k: float(p) for k, p in zip(keys, predicted) if p < threshold}
+        objectives = self.config.objectives
+        if len(objectives) == 1:
+            threshold = self.rule.threshold([ind.fitness.values[0] for ind in population])
+            skips = {k: float(p) for k, p in zip(keys, predicted) if p < threshold}
+            rule = f"skip below {threshold:.4f}"
+        else:
+            weights = self.config.weights
+            skips = {}
+            for k, p in zip(keys, predicted):
+                sizes = objective_values({"status": "failed", "key": k, "features": features[k]}, objectives)[1:]
+                point = (float(p) + self.rule.margin, *sizes)
+                if any(dominates(ind.fitness.values, point, weights) for ind in population):
+                    skips[k] = float(p)
+            rule = "skip if dominated by the population at predicted accuracy + margin"
         trained_on = f"{self.predictor.n_train_} trained" if source is self.predictor else f"stored {name}"
         self.log(f"  predictor: CV R2 {source.cv_r2_:.3f} on {trained_on}; "
-                 f"skip below {threshold:.4f}: {len(skips)} of {len(keys)} offspring skipped")
+                 f"{rule}: {len(skips)} of {len(keys)} offspring skipped")
         return skips, source, name
 
+    def screen(self, offspring: list[Individual], n_keep: int) -> list[Individual]:
+        """The ``n_keep`` offspring the predictor ranks best (``ga-screen``); the first ``n_keep`` while it is unusable.
+
+        One objective ranks by predicted accuracy; several by non-dominated
+        sorting of the predicted points (predicted accuracy, exact sizes).
+        """
+        if len(offspring) <= n_keep:
+            return offspring
+        source, name = self.usable_predictor()
+        if source is None:
+            self.log(f"  screen: no usable predictor yet; training the first {n_keep} of {len(offspring)} bred offspring")
+            return offspring[:n_keep]
+        genomes = [self.space.decode(ind) for ind in offspring]
+        features = [self.evaluator.features(g) for g in genomes]
+        predicted = source.predict(features)
+        objectives = self.config.objectives
+        if len(objectives) == 1:
+            order = sorted(range(len(offspring)), key=lambda i: -predicted[i])
+        else:  # NSGA-II ranking of the predicted points
+            points = []
+            for i, (genome, f) in enumerate(zip(genomes, features)):
+                point = Individual((), fitness_class(self.config.weights))
+                sizes = objective_values({"status": "failed", "key": genome.key, "features": f}, objectives)[1:]
+                point.fitness.values = (float(predicted[i]), *sizes)
+                points.append(point)
+            position = {id(p): i for i, p in enumerate(points)}
+            ranked = [position[id(p)] for p in tools.selNSGA2(points, n_keep)]
+            order = ranked + [i for i in range(len(points)) if i not in set(ranked)]
+        chosen = order[:n_keep]
+        kept = [float(predicted[i]) for i in chosen]
+        self.log(f"  screen: bred {len(offspring)}, training the {n_keep} ranked best by {name} predictor "
+                 f"(CV R2 {source.cv_r2_:.3f}; predicted val {min(kept):.4f}..{max(kept):.4f})")
+        self.screened.append({"n_bred": len(offspring), "n_trained": n_keep, "predicted_kept": kept,
+                              "predicted_rejected": [float(predicted[i]) for i in order[n_keep:]]})
+        return [offspring[i] for i in sorted(chosen)]
+
     # -- evaluation of a generation ----------------------------------------------
-    def evaluate(self, individuals: list[Individual], generation: int, population_fitness: list[float] | None) -> None:
-        """Evaluate the new genomes of ``individuals`` (skip, train or replay from the log) and set their fitness."""
+    def evaluate(self, individuals: list[Individual], generation: int, population: list[Individual] | None) -> None:
+        """Evaluate the new genomes of ``individuals`` (skip, train or replay from the log) and set their fitness.
+
+        A resumed run replays the GA: a genome already in the log is read
+        from it, and joins :attr:`records` (what the predictor learns from)
+        at the point where the original run logged it, so every decision of
+        the replay is the original's.
+        """
         genomes = [self.space.decode(ind) for ind in individuals]
         self.seen.update(g.key for g in genomes)
-        new: dict[str, Genome] = {}
+        batch: dict[str, Genome] = {}
         for genome in genomes:
-            if genome.key not in self.cache and genome.key not in new:
-                new[genome.key] = genome
+            if genome.key not in self.known and genome.key not in batch:
+                batch[genome.key] = genome
+        new = {key: g for key, g in batch.items() if key not in self.cache}
         features = {key: self.evaluator.features(g) for key, g in new.items()}
-        skips, source, source_name = self.decide_skips(features, population_fitness)
+        skips, source, source_name = self.decide_skips(new, features, population)
         to_train = [(g, features[k]) for k, g in new.items() if k not in skips]
         trained = iter(self.toolbox.map(self.toolbox.evaluate, to_train))
-        for i, (key, genome) in enumerate(new.items(), start=1):
-            if key in skips:
-                record = self.evaluator.record(
-                    genome, "skipped", features[key],
-                    {"val_acc": None, "test_acc": None, "predicted_val_acc": skips[key],
-                     "predictor_cv_r2": source.cv_r2_}, generation, extra={"predictor": source_name},
-                )
+        done = 0
+        for key, genome in batch.items():
+            if key in self.cache:  # logged before an interruption
+                record = self.cache[key]
             else:
-                evaluation = next(trained)
-                record = {**evaluation.record, "generation": generation}
-                self.keep_if_best(genome, record, evaluation.network)
-            self.record_log.append(record)
+                if key in skips:
+                    record = self.evaluator.record(
+                        genome, "skipped", features[key],
+                        {"val_acc": None, "test_acc": None, "predicted_val_acc": skips[key],
+                         "predictor_cv_r2": source.cv_r2_}, generation, extra={"predictor": source_name},
+                    )
+                else:
+                    evaluation = next(trained)
+                    record = {**evaluation.record, "generation": generation}
+                    self.keep_if_best(genome, record, evaluation.network)
+                self.record_log.append(record)
+                self.cache[key] = record
+                done += 1
+                self.log(f"  [gen {generation}] {done}/{len(new)} {describe(genome)}: {status_text(record)}")
             self.records.append(record)
-            self.cache[key] = record
-            self.log(f"  [gen {generation}] {i}/{len(new)} {describe(genome)}: {status_text(record)}")
+            self.known.add(key)
         for ind, genome in zip(individuals, genomes):
-            ind.fitness.values = (fitness_of(self.cache[genome.key]),)
+            ind.fitness.values = objective_values(self.cache[genome.key], self.config.objectives)
 
     def keep_if_best(self, genome: Genome, record: dict, network: torch.nn.Module | None) -> None:
         """Save the network to ``best/`` if it has the best validation accuracy so far."""
@@ -223,7 +389,7 @@ class GeneticSearch:
     def summarise(self, generation: int, population: list[Individual]) -> None:
         """Log and keep the summary of a generation."""
         gen_records = [r for r in self.records if r.get("generation") == generation]
-        fits = [ind.fitness.values[0] for ind in population]
+        fits = [ind.fitness.values[0] for ind in population]  # accuracy is always the first objective
         summary = {
             "generation": generation,
             "best_val_acc": max(fits),
@@ -240,10 +406,33 @@ class GeneticSearch:
                  f"trained {summary['n_trained']}, skipped {summary['n_skipped']}{text}, elapsed {summary['elapsed_s']:.0f} s")
 
     # -- the GA ------------------------------------------------------------------
+    def offspring(self, population: list[Individual]) -> list[Individual]:
+        """The new individuals of a generation, by strategy (not yet evaluated)."""
+        config, toolbox, space = self.config, self.toolbox, self.space
+        key = lambda ind: space.decode(ind).key  # noqa: E731
+        if config.strategy == "random":
+            fresh = toolbox.population(n=config.population)
+            make_unique(fresh, toolbox, key, self.seen)
+            return fresh
+        n_breed = config.population * (config.screen_factor if config.strategy == "ga-screen" else 1)
+        bred: list[Individual] = []
+        while len(bred) < n_breed:
+            parents = toolbox.select(population, len(population))
+            bred += algorithms.varAnd([toolbox.clone(p) for p in parents], toolbox, config.cxpb, config.mutpb)
+        bred = bred[:n_breed]
+        make_unique(bred, toolbox, key, self.seen)
+        if config.strategy == "ga-screen":
+            for ind in bred:  # every screened offspring is a new candidate, re-evaluated if trained
+                if ind.fitness.valid:
+                    del ind.fitness.values
+            return self.screen(bred, config.population)
+        return [ind for ind in bred if not ind.fitness.valid]
+
     def run(self) -> SearchResult:
-        """Run the generations and return the result."""
+        """Run the generations and return the result (also writes ``pareto.json``)."""
         config, toolbox, space = self.config, self.toolbox, self.space
         hall = tools.HallOfFame(5)
+        front = tools.ParetoFront()
 
         def trained(inds: list[Individual]) -> list[Individual]:
             return [ind for ind in inds if self.cache[space.decode(ind).key]["status"] == "trained"]
@@ -252,24 +441,42 @@ class GeneticSearch:
         self.log(f"generation 0: evaluating {config.population} random candidates")
         self.evaluate(population, 0, None)
         hall.update(trained(population))
+        front.update(trained(population))
         self.summarise(0, population)
         for generation in range(1, config.generations + 1):
-            parents = toolbox.select(population, len(population))
-            offspring = algorithms.varAnd([toolbox.clone(p) for p in parents], toolbox, config.cxpb, config.mutpb)
-            make_unique(offspring, toolbox, lambda ind: space.decode(ind).key, self.seen)
-            invalid = [ind for ind in offspring if not ind.fitness.valid]
-            self.log(f"generation {generation}: evaluating {len(invalid)} offspring")
-            self.evaluate(invalid, generation, [ind.fitness.values[0] for ind in population])
+            offspring = self.offspring(population)
+            self.log(f"generation {generation}: evaluating {len(offspring)} offspring")
+            self.evaluate(offspring, generation, population)
             hall.update(trained(offspring))
+            front.update(trained(offspring))
             population = toolbox.replace(population + offspring, config.population)
             self.summarise(generation, population)
         done = [r for r in self.records if r["status"] == "trained"]
+        pareto = list({self.cache[space.decode(ind).key]["key"]: self.cache[space.decode(ind).key]
+                       for ind in front}.values())
+        write_json(self.run_dir / "pareto.json", [pareto_entry(r) for r in pareto])
         return SearchResult(
             run_dir=self.run_dir, best=max(done, key=lambda r: r["metrics"]["val_acc"], default=None),
             n_trained=len(done), n_skipped=sum(r["status"] == "skipped" for r in self.records),
             n_failed=sum(r["status"] == "failed" for r in self.records),
             generations=self.summaries, hall_of_fame=[self.cache[space.decode(ind).key] for ind in hall],
+            pareto_front=pareto,
         )
+
+
+def pareto_entry(record: dict) -> dict:
+    """What ``pareto.json`` keeps of a front member: key, genome, accuracies, size."""
+    f = record["features"]
+    return {"key": record["key"], "genome": record["genome"], "val_acc": record["metrics"]["val_acc"],
+            "test_acc": record["metrics"].get("test_acc"), "n_weights": f.get("n_weights"),
+            "n_flops": f.get("n_flops"), "network_density": f.get("network_density")}
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def run_search(
