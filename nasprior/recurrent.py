@@ -54,6 +54,7 @@ References
 from __future__ import annotations
 
 import math
+import weakref
 
 import networkx as nx
 import numpy as np
@@ -219,6 +220,11 @@ class RecurrentGraphNetwork(SparseNetwork):
     hidden_mask : bool
         Identity-masked instead of dense hidden-to-hidden weights (see the
         module notes).
+    fused : bool
+        Forward pass: :meth:`forward_fused` (True, the default: hand-written
+        backward pass) or :meth:`forward_wavefront` (False: the autograd
+        wavefront used before). Same parameters, same outputs to rounding;
+        may be switched on a built network (``net.fused = False``).
 
     Attributes
     ----------
@@ -247,11 +253,12 @@ class RecurrentGraphNetwork(SparseNetwork):
         cell: str = "gru",
         embedding_dim: int = 16,
         hidden_mask: bool = False,
+        fused: bool = True,
     ):
         super().__init__()
         if dag.number_of_nodes() == 0:
             raise ValueError("the graph has no nodes: a recurrent network needs at least one node")
-        self.cell, self.hidden_mask = cell, hidden_mask
+        self.cell, self.hidden_mask, self.fused = cell, hidden_mask, fused
         self.node_layers = layer_nodes(dag)
         layer_of = {node: l for l, nodes in enumerate(self.node_layers) for node in nodes}
         row = {node: i for nodes in self.node_layers for i, node in enumerate(nodes)}  # index within its layer
@@ -300,6 +307,11 @@ class RecurrentGraphNetwork(SparseNetwork):
         self.register_buffer("_wf_unit_cols", as_long(unit_cols), persistent=False)  # (n_units,) in layer-major padded order
         self._wf_subs = [layer for _, _, layer in subs]
         self._wf_shape = (len(subs), gates, width)
+        # fused path: row of each block's source in the flattened (lag slot, layer) history, and each unit's (layer, row)
+        self.register_buffer("_fu_src_base", as_long([(self.max_lag - 1 - (t - s - 1 if s >= 0 else 0)) * len(widths) + max(s, 0)
+                                                      for t, s, _ in subs]), persistent=False)
+        self.register_buffer("_fu_unit_layer", as_long(np.repeat(np.arange(len(widths)), widths)), persistent=False)
+        self.register_buffer("_fu_unit_row", as_long(np.concatenate([np.arange(w) for w in widths])), persistent=False)
 
     def _block_weights(self) -> tuple[torch.Tensor, ...]:
         """Masked weights of all sub-layers, zero-padded into per-block stacks for batched matmuls."""
@@ -325,6 +337,67 @@ class RecurrentGraphNetwork(SparseNetwork):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape (batch, n_outputs) for ids of shape (batch, max_len).
+
+        Runs :meth:`forward_fused` (the default, ``fused=True``) or
+        :meth:`forward_wavefront` (``fused=False``); both compute what
+        :meth:`forward_layered` computes, to rounding.
+
+        Raises
+        ------
+        ValueError
+            If a row of ``x`` is all padding (id 0).
+        """
+        return self.forward_fused(x) if self.fused else self.forward_wavefront(x)
+
+    def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """Wavefront forward pass with a hand-written backward pass (the fast path).
+
+        The same wavefront schedule as :meth:`forward_wavefront`, run by
+        :class:`_WavefrontRecurrence`: a :class:`torch.autograd.Function`
+        whose forward loop writes into preallocated buffers with the batch
+        as the innermost (contiguous) dimension, and whose backward pass is
+        explicit back-propagation through time (about 17 tensor operations
+        per step instead of an autograd graph of ~40 nodes per step); weight
+        gradients are summed over all steps in one batched matmul at the end.
+        Gradients reach every layer's ``weight_ih``/``weight_hh``/biases (and
+        the embedding) through the masked block weights, so absent weights
+        get exactly zero gradient, as before.
+
+        Parameters
+        ----------
+        x : torch.Tensor of int64, shape (batch, max_len)
+            Right-padded with 0; every row holds at least one id > 0.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_outputs)
+
+        Raises
+        ------
+        ValueError
+            If a row of ``x`` is all padding.
+        """
+        n_blocks, gates, width = self._wf_shape
+        lengths = (x != 0).sum(dim=1)  # (batch,)
+        if bool((lengths == 0).any()):
+            raise ValueError("a row of the batch is all padding (id 0): every sequence needs at least one character")
+        x = x[:, : int(lengths.max())]
+        batch, n_time = x.shape
+        n_layers = len(self.node_layers)
+        w_emb, w_ih, w_hh, b_ih, b_hh = self._block_weights()
+        # batch-innermost layout: weights (blocks, gates*width, width), biases (blocks, gates*width, 1)
+        w_ih, w_hh = w_ih.transpose(1, 2).contiguous(), w_hh.transpose(1, 2).contiguous()
+        b_ih, b_hh = b_ih.transpose(1, 2).contiguous(), b_hh.transpose(1, 2).contiguous()
+        emb = self.embedding(x).permute(1, 2, 0)  # (n_time, embedding_dim, batch)
+        emb_gates = torch.matmul(w_emb, emb)  # (n_time, gates*width, batch): block 0's input gates
+        ys = _WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_ih, b_hh, self)  # (lag + steps, layers, width, batch)
+        unit_layer, unit_row = self._fu_unit_layer, self._fu_unit_row  # (n_units,)
+        step = (self.max_lag + lengths - 1).unsqueeze(1) + unit_layer.unsqueeze(0)  # (batch, n_units)
+        last = ys[step, unit_layer.unsqueeze(0), unit_row.unsqueeze(0), torch.arange(batch, device=x.device).unsqueeze(1)]
+        return self.output_layer(last)
+
+    def forward_wavefront(self, x: torch.Tensor) -> torch.Tensor:
+        """Wavefront forward pass recorded op by op by autograd (the implementation before ``forward_fused``).
 
         Computes exactly what :meth:`forward_layered` computes, in another
         order (a wavefront). Every sub-layer (one per graph layer and one per
@@ -451,6 +524,201 @@ class RecurrentGraphNetwork(SparseNetwork):
     def n_hidden_layers(self) -> int:
         """Recurrent layers on the main path (the DAG's depth); skip layers not counted."""
         return len(self.node_layers)
+
+
+def _tanh(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``tanh(x)`` written to ``out`` (may be ``x`` itself) as ``2 sigmoid(2x) - 1``.
+
+    About three times faster than :func:`torch.tanh` on a CPU (float32,
+    1 thread, measured with torch 2.13); absolute error below 1e-6.
+    """
+    return torch.mul(x, 2.0, out=out).sigmoid_().mul_(2.0).sub_(1.0)
+
+
+class _Workspace:
+    """Buffers of :class:`_WavefrontRecurrence` reused from batch to batch (fresh large allocations are slow).
+
+    A buffer is lent by :meth:`take` and comes back by :meth:`give` after the
+    backward pass; a forward pass whose graph is dropped without a backward
+    pass simply never returns its buffers.
+    """
+
+    def __init__(self) -> None:
+        self.free: dict[str, torch.Tensor] = {}
+
+    def take(self, name: str, shape: tuple[int, ...], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(storage, view)``: a cached flat buffer (or a new one) and its first elements viewed as ``shape``."""
+        n = math.prod(shape)
+        buf = self.free.pop(name, None)
+        if buf is None or buf.numel() < n or buf.dtype != like.dtype or buf.device != like.device:
+            buf = like.new_empty(n)
+        return buf, buf[:n].view(shape)
+
+    def give(self, storages: dict[str, torch.Tensor]) -> None:
+        """Return buffers lent by :meth:`take`."""
+        self.free.update(storages)
+
+
+_WORKSPACES: "weakref.WeakKeyDictionary[nn.Module, _Workspace]" = weakref.WeakKeyDictionary()
+
+
+class _WavefrontRecurrence(torch.autograd.Function):
+    """The wavefront time loop of :meth:`RecurrentGraphNetwork.forward_fused`, with explicit back-propagation through time.
+
+    Layout: the batch is the innermost (contiguous) dimension everywhere.
+    ``emb_gates`` (n_time, gates*width, batch) holds block 0's input gates
+    from the embedding; ``w_ih``, ``w_hh`` (blocks, gates*width, width) the
+    masked block weights (gate-major rows); ``b_ih``, ``b_hh`` (blocks,
+    gates*width, 1). Returns the summed layer outputs of every step,
+    (max_lag + steps, layers, width, batch): slot ``max_lag + tau`` holds
+    step ``tau``, the first ``max_lag`` slots are zeros (the history before
+    the first step).
+    """
+
+    @staticmethod
+    def forward(ctx, emb_gates, w_ih, w_hh, b_ih, b_hh, net):
+        n_blocks, gates, width = net._wf_shape
+        n_layers, lag, cell = len(net.node_layers), net.max_lag, net.cell
+        n_time, gw, batch = emb_gates.shape
+        n_steps = n_time + n_layers - 1
+        w2 = 2 * width
+        save = any(ctx.needs_input_grad[:5])
+        ws = _WORKSPACES.setdefault(net, _Workspace()) if save else _Workspace()
+        ys = emb_gates.new_zeros(lag + n_steps, n_layers, width, batch)
+        ys_rows = ys.view(-1, width, batch)
+        src_rows = net._fu_src_base.unsqueeze(0) + n_layers * torch.arange(n_steps, device=ys.device).unsqueeze(1)  # (steps, blocks)
+        started = (net._wf_target.unsqueeze(0) <= torch.arange(n_layers - 1, device=ys.device).unsqueeze(1)).to(ys.dtype)
+        started = started.view(n_layers - 1, n_blocks, 1, 1)
+        n_keep = n_steps if save else 1  # steps kept for the backward pass (one slot reused otherwise)
+        store = {}
+        store["hs"], hs = ws.take("hs", (n_keep + 1, n_blocks, width, batch), ys)  # hs[tau]: state before step tau
+        store["srcs"], srcs = ws.take("srcs", (n_keep, n_blocks, width, batch), ys)
+        store["acts"], acts = ws.take("acts", (n_keep, n_blocks, gw, batch), ys)  # activated gates (GRU, LSTM)
+        ghs = cs = tcs = None
+        if cell == "gru":
+            store["ghs"], ghs = ws.take("ghs", (n_keep, n_blocks, gw, batch), ys)
+        if cell == "lstm":
+            store["cs"], cs = ws.take("cs", (n_keep + 1, n_blocks, width, batch), ys)
+            store["tcs"], tcs = ws.take("tcs", (n_keep, n_blocks, width, batch), ys)  # tanh(c)
+            cs[0].zero_()
+        hs[0].zero_()
+        b_in = b_ih if cell == "gru" else b_ih + b_hh  # outside GRU's n gate the two biases only appear summed
+        gi = ys.new_empty(n_blocks, gw, batch)  # per-step scratch (fresh large temporaries are slow)
+        tmp = ys.new_empty(n_blocks, width, batch)
+        for tau in range(n_steps):
+            k = tau if save else 0
+            h, h_new, a = hs[k], hs[k + 1], acts[k]
+            src = torch.index_select(ys_rows, 0, src_rows[tau], out=srcs[k])
+            torch.baddbmm(b_in, w_ih, src, out=gi)  # (blocks, gw, batch)
+            if tau < n_time:
+                gi[0].add_(emb_gates[tau])
+            if cell == "gru":
+                gh = torch.baddbmm(b_hh, w_hh, h, out=ghs[k])
+                torch.sigmoid(gi[:, :w2].add_(gh[:, :w2]), out=a[:, :w2])
+                r, z, n = a[:, :width], a[:, width:w2], a[:, w2:]
+                _tanh(gi[:, w2:].addcmul_(r, gh[:, w2:]), out=n)
+                torch.addcmul(n, z, torch.sub(h, n, out=tmp), out=h_new)
+            elif cell == "lstm":
+                torch.baddbmm(gi, w_hh, h, out=a)
+                a[:, :w2].sigmoid_()
+                _tanh(a[:, w2 : 3 * width], out=a[:, w2 : 3 * width])
+                a[:, 3 * width :].sigmoid_()
+                i, f, g, o = a[:, :width], a[:, width:w2], a[:, w2 : 3 * width], a[:, 3 * width :]
+                c_new = cs[k + 1]
+                torch.addcmul(torch.mul(f, cs[k], out=tmp), i, g, out=c_new)
+                if tau < n_layers - 1:
+                    c_new.mul_(started[tau])
+                torch.mul(o, _tanh(c_new, out=tcs[k]), out=h_new)
+            else:
+                gi.baddbmm_(w_hh, h)
+                if cell == "rnn_tanh":
+                    _tanh(gi, out=h_new)
+                else:
+                    torch.clamp(gi, min=0.0, out=h_new)
+            if tau < n_layers - 1 and cell != "lstm":
+                h_new.mul_(started[tau])
+            ys[lag + tau].index_add_(0, net._wf_target, h_new)
+            if not save:  # the next step reads its state from slot 0
+                hs[0].copy_(h_new)
+                if cs is not None:
+                    cs[0].copy_(cs[1])
+        if save:
+            ctx.save_for_backward(w_ih, w_hh, src_rows, started)
+            ctx.net, ctx.n_time, ctx.store, ctx.views = net, n_time, store, (hs, srcs, acts, ghs, cs, tcs)
+        return ys
+
+    @staticmethod
+    def backward(ctx, d_ys):
+        if ctx.store is None:
+            raise RuntimeError("the fused recurrent forward pass supports one backward pass per forward pass")
+        w_ih, w_hh, src_rows, started = ctx.saved_tensors
+        hs, srcs, acts, ghs, cs, tcs = ctx.views
+        net, n_time = ctx.net, ctx.n_time
+        n_blocks, gates, width = net._wf_shape
+        n_layers, lag, cell = len(net.node_layers), net.max_lag, net.cell
+        n_steps, batch, gw, w2 = srcs.shape[0], srcs.shape[3], acts.shape[2], 2 * width
+        ws = _WORKSPACES.setdefault(net, _Workspace())
+        d_rows = d_ys.contiguous().view(-1, width, batch).clone()  # accumulates into the summed layer outputs
+        w_ih_t, w_hh_t = w_ih.transpose(1, 2), w_hh.transpose(1, 2)
+        target = net._wf_target
+        d_w_ih, d_w_hh = torch.zeros_like(w_ih), torch.zeros_like(w_hh)
+        sum_dp = hs.new_zeros(n_blocks, gw, batch)  # summed over steps: bias gradients
+        sum_dg = hs.new_zeros(n_blocks, gw, batch) if cell == "gru" else sum_dp
+        d_emb = hs.new_empty(n_time, gw, batch)
+        new = hs.new_empty  # per-step scratch, reused (fresh large temporaries are slow)
+        d_h, d_h_next, t1, t2, d_src = (new(n_blocks, width, batch) for _ in range(5))
+        d_h.zero_()  # gradient reaching the state after the last step through later steps: none
+        dp = new(n_blocks, gw, batch)  # gradient of the gates' pre-activations
+        dg = new(n_blocks, gw, batch) if cell == "gru" else dp  # ... as seen by weight_hh (GRU: n-part times r)
+        d_c = hs.new_zeros(n_blocks, width, batch) if cell == "lstm" else None
+        tanh_bw, sigmoid_bw = torch.ops.aten.tanh_backward.grad_input, torch.ops.aten.sigmoid_backward.grad_input
+        for tau in range(n_steps - 1, -1, -1):
+            d_h.add_(torch.index_select(d_rows[(lag + tau) * n_layers : (lag + tau + 1) * n_layers], 0, target, out=t1))
+            masked = tau < n_layers - 1
+            a, h_prev = acts[tau], hs[tau]
+            if cell == "gru":
+                if masked:
+                    d_h.mul_(started[tau])
+                r, z, n = a[:, :width], a[:, width:w2], a[:, w2:]
+                d_n = tanh_bw(torch.addcmul(d_h, d_h, z, value=-1.0, out=t1), n, grad_input=dp[:, w2:])
+                sigmoid_bw(torch.mul(d_n, ghs[tau][:, w2:], out=t1), r, grad_input=dp[:, :width])
+                sigmoid_bw(torch.sub(h_prev, n, out=t1).mul_(d_h), z, grad_input=dp[:, width:w2])
+                dg[:, :w2].copy_(dp[:, :w2])
+                torch.mul(d_n, r, out=dg[:, w2:])
+                torch.mul(d_h, z, out=d_h_next).baddbmm_(w_hh_t, dg)
+                sum_dg.add_(dg)
+            else:
+                if cell == "lstm":
+                    i, f, g, o = a[:, :width], a[:, width:w2], a[:, w2 : 3 * width], a[:, 3 * width :]
+                    tc = tcs[tau]
+                    d_c.add_(tanh_bw(torch.mul(d_h, o, out=t1), tc, grad_input=t1))
+                    if masked:
+                        d_c.mul_(started[tau])
+                    sigmoid_bw(torch.mul(d_c, g, out=t1), i, grad_input=dp[:, :width])
+                    sigmoid_bw(torch.mul(d_c, cs[tau], out=t1), f, grad_input=dp[:, width:w2])
+                    tanh_bw(torch.mul(d_c, i, out=t1), g, grad_input=dp[:, w2 : 3 * width])
+                    sigmoid_bw(torch.mul(d_h, tc, out=t1), o, grad_input=dp[:, 3 * width :])
+                    d_c.mul_(f)
+                else:
+                    if masked:
+                        d_h.mul_(started[tau])
+                    if cell == "rnn_tanh":
+                        tanh_bw(d_h, hs[tau + 1], grad_input=dp)
+                    else:
+                        torch.ops.aten.threshold_backward.grad_input(d_h, hs[tau + 1], 0.0, grad_input=dp)
+                torch.bmm(w_hh_t, dp, out=d_h_next)
+            d_rows.index_add_(0, src_rows[tau], torch.bmm(w_ih_t, dp, out=d_src))
+            d_w_ih.baddbmm_(dp, srcs[tau].transpose(1, 2))
+            d_w_hh.baddbmm_(dg, h_prev.transpose(1, 2))
+            sum_dp.add_(dp)
+            if tau < n_time:
+                d_emb[tau].copy_(dp[0])
+            d_h, d_h_next = d_h_next, d_h
+        ws.give(ctx.store)
+        ctx.store = None
+        d_b_ih = sum_dp.sum(dim=2, keepdim=True)
+        d_b_hh = sum_dg.sum(dim=2, keepdim=True) if cell == "gru" else d_b_ih
+        return d_emb, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
 
 
 def build_recurrent_network(
