@@ -381,20 +381,23 @@ class RecurrentGraphNetwork(SparseNetwork):
         lengths = (x != 0).sum(dim=1)  # (batch,)
         if bool((lengths == 0).any()):
             raise ValueError("a row of the batch is all padding (id 0): every sequence needs at least one character")
-        x = x[:, : int(lengths.max())]
+        lengths, order = torch.sort(lengths, descending=True)  # longest first: step tau runs a prefix of the rows
+        x = x[order, : int(lengths[0])]
         batch, n_time = x.shape
         n_layers = len(self.node_layers)
+        n_steps = n_time + n_layers - 1
+        n_active = (lengths.unsqueeze(0) + (n_layers - 1) > torch.arange(n_steps, device=x.device).unsqueeze(1)).sum(dim=1).tolist()
         w_emb, w_ih, w_hh, b_ih, b_hh = self._block_weights()
         # batch-innermost layout: weights (blocks, gates*width, width), biases (blocks, gates*width, 1)
         w_ih, w_hh = w_ih.transpose(1, 2).contiguous(), w_hh.transpose(1, 2).contiguous()
         b_ih, b_hh = b_ih.transpose(1, 2).contiguous(), b_hh.transpose(1, 2).contiguous()
         emb = self.embedding(x).permute(1, 2, 0)  # (n_time, embedding_dim, batch)
         emb_gates = torch.matmul(w_emb, emb)  # (n_time, gates*width, batch): block 0's input gates
-        ys = _WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_ih, b_hh, self)  # (lag + steps, layers, width, batch)
+        ys = _WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_ih, b_hh, self, n_active)  # (lag + steps, layers, width, batch)
         unit_layer, unit_row = self._fu_unit_layer, self._fu_unit_row  # (n_units,)
         step = (self.max_lag + lengths - 1).unsqueeze(1) + unit_layer.unsqueeze(0)  # (batch, n_units)
         last = ys[step, unit_layer.unsqueeze(0), unit_row.unsqueeze(0), torch.arange(batch, device=x.device).unsqueeze(1)]
-        return self.output_layer(last)
+        return self.output_layer(last[torch.argsort(order)])  # back to the input's row order
 
     def forward_wavefront(self, x: torch.Tensor) -> torch.Tensor:
         """Wavefront forward pass recorded op by op by autograd (the implementation before ``forward_fused``).
@@ -576,7 +579,7 @@ class _WavefrontRecurrence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, emb_gates, w_ih, w_hh, b_ih, b_hh, net):
+    def forward(ctx, emb_gates, w_ih, w_hh, b_ih, b_hh, net, n_active):
         n_blocks, gates, width = net._wf_shape
         n_layers, lag, cell = len(net.node_layers), net.max_lag, net.cell
         n_time, gw, batch = emb_gates.shape
@@ -603,17 +606,18 @@ class _WavefrontRecurrence(torch.autograd.Function):
             cs[0].zero_()
         hs[0].zero_()
         b_in = b_ih if cell == "gru" else b_ih + b_hh  # outside GRU's n gate the two biases only appear summed
-        gi = ys.new_empty(n_blocks, gw, batch)  # per-step scratch (fresh large temporaries are slow)
-        tmp = ys.new_empty(n_blocks, width, batch)
+        gi_all = ys.new_empty(n_blocks, gw, batch)  # per-step scratch (fresh large temporaries are slow)
+        tmp_all = ys.new_empty(n_blocks, width, batch)
         for tau in range(n_steps):
-            k = tau if save else 0
-            h, h_new, a = hs[k], hs[k + 1], acts[k]
-            src = torch.index_select(ys_rows, 0, src_rows[tau], out=srcs[k])
-            torch.baddbmm(b_in, w_ih, src, out=gi)  # (blocks, gw, batch)
+            k, m = (tau if save else 0), n_active[tau]  # rows are sorted by length: the first m still run
+            h, h_new, a = hs[k][..., :m], hs[k + 1][..., :m], acts[k][..., :m]
+            gi, tmp = gi_all[..., :m], tmp_all[..., :m]
+            src = torch.index_select(ys_rows[..., :m], 0, src_rows[tau], out=srcs[k][..., :m])
+            torch.baddbmm(b_in, w_ih, src, out=gi)  # (blocks, gw, m)
             if tau < n_time:
-                gi[0].add_(emb_gates[tau])
+                gi[0].add_(emb_gates[tau][..., :m])
             if cell == "gru":
-                gh = torch.baddbmm(b_hh, w_hh, h, out=ghs[k])
+                gh = torch.baddbmm(b_hh, w_hh, h, out=ghs[k][..., :m])
                 torch.sigmoid(gi[:, :w2].add_(gh[:, :w2]), out=a[:, :w2])
                 r, z, n = a[:, :width], a[:, width:w2], a[:, w2:]
                 _tanh(gi[:, w2:].addcmul_(r, gh[:, w2:]), out=n)
@@ -624,11 +628,11 @@ class _WavefrontRecurrence(torch.autograd.Function):
                 _tanh(a[:, w2 : 3 * width], out=a[:, w2 : 3 * width])
                 a[:, 3 * width :].sigmoid_()
                 i, f, g, o = a[:, :width], a[:, width:w2], a[:, w2 : 3 * width], a[:, 3 * width :]
-                c_new = cs[k + 1]
-                torch.addcmul(torch.mul(f, cs[k], out=tmp), i, g, out=c_new)
+                c_new = cs[k + 1][..., :m]
+                torch.addcmul(torch.mul(f, cs[k][..., :m], out=tmp), i, g, out=c_new)
                 if tau < n_layers - 1:
                     c_new.mul_(started[tau])
-                torch.mul(o, _tanh(c_new, out=tcs[k]), out=h_new)
+                torch.mul(o, _tanh(c_new, out=tcs[k][..., :m]), out=h_new)
             else:
                 gi.baddbmm_(w_hh, h)
                 if cell == "rnn_tanh":
@@ -637,13 +641,14 @@ class _WavefrontRecurrence(torch.autograd.Function):
                     torch.clamp(gi, min=0.0, out=h_new)
             if tau < n_layers - 1 and cell != "lstm":
                 h_new.mul_(started[tau])
-            ys[lag + tau].index_add_(0, net._wf_target, h_new)
+            ys[lag + tau][..., :m].index_add_(0, net._wf_target, h_new)
             if not save:  # the next step reads its state from slot 0
-                hs[0].copy_(h_new)
+                hs[0][..., :m].copy_(h_new)
                 if cs is not None:
-                    cs[0].copy_(cs[1])
+                    cs[0][..., :m].copy_(cs[1][..., :m])
         if save:
             ctx.save_for_backward(w_ih, w_hh, src_rows, started)
+            ctx.n_active = n_active
             ctx.net, ctx.n_time, ctx.store, ctx.views = net, n_time, store, (hs, srcs, acts, ghs, cs, tcs)
         return ys
 
@@ -664,38 +669,43 @@ class _WavefrontRecurrence(torch.autograd.Function):
         d_w_ih, d_w_hh = torch.zeros_like(w_ih), torch.zeros_like(w_hh)
         sum_dp = hs.new_zeros(n_blocks, gw, batch)  # summed over steps: bias gradients
         sum_dg = hs.new_zeros(n_blocks, gw, batch) if cell == "gru" else sum_dp
-        d_emb = hs.new_empty(n_time, gw, batch)
+        d_emb = hs.new_zeros(n_time, gw, batch)
         new = hs.new_empty  # per-step scratch, reused (fresh large temporaries are slow)
-        d_h, d_h_next, t1, t2, d_src = (new(n_blocks, width, batch) for _ in range(5))
-        d_h.zero_()  # gradient reaching the state after the last step through later steps: none
-        dp = new(n_blocks, gw, batch)  # gradient of the gates' pre-activations
-        dg = new(n_blocks, gw, batch) if cell == "gru" else dp  # ... as seen by weight_hh (GRU: n-part times r)
-        d_c = hs.new_zeros(n_blocks, width, batch) if cell == "lstm" else None
+        dh_a, dh_b, t1_all, d_src_all = (new(n_blocks, width, batch) for _ in range(4))
+        dp_all = new(n_blocks, gw, batch)  # gradient of the gates' pre-activations
+        dg_all = new(n_blocks, gw, batch) if cell == "gru" else dp_all  # ... as seen by weight_hh (GRU: n-part times r)
+        d_c_all = hs.new_zeros(n_blocks, width, batch) if cell == "lstm" else None
         tanh_bw, sigmoid_bw = torch.ops.aten.tanh_backward.grad_input, torch.ops.aten.sigmoid_backward.grad_input
+        n_active, m_prev = ctx.n_active, 0
         for tau in range(n_steps - 1, -1, -1):
-            d_h.add_(torch.index_select(d_rows[(lag + tau) * n_layers : (lag + tau + 1) * n_layers], 0, target, out=t1))
+            m = n_active[tau]  # rows still running at step tau (non-increasing in tau)
+            dh_a[..., m_prev:m].zero_()  # rows that start to run (backwards) get no gradient from later steps
+            m_prev = m
+            d_h, d_h_next, t1, d_src, dp, dg = (t[..., :m] for t in (dh_a, dh_b, t1_all, d_src_all, dp_all, dg_all))
+            d_h.add_(torch.index_select(d_rows[(lag + tau) * n_layers : (lag + tau + 1) * n_layers, :, :m], 0, target, out=t1))
             masked = tau < n_layers - 1
-            a, h_prev = acts[tau], hs[tau]
+            a, h_prev = acts[tau][..., :m], hs[tau][..., :m]
             if cell == "gru":
                 if masked:
                     d_h.mul_(started[tau])
                 r, z, n = a[:, :width], a[:, width:w2], a[:, w2:]
                 d_n = tanh_bw(torch.addcmul(d_h, d_h, z, value=-1.0, out=t1), n, grad_input=dp[:, w2:])
-                sigmoid_bw(torch.mul(d_n, ghs[tau][:, w2:], out=t1), r, grad_input=dp[:, :width])
+                sigmoid_bw(torch.mul(d_n, ghs[tau][:, w2:, :m], out=t1), r, grad_input=dp[:, :width])
                 sigmoid_bw(torch.sub(h_prev, n, out=t1).mul_(d_h), z, grad_input=dp[:, width:w2])
                 dg[:, :w2].copy_(dp[:, :w2])
                 torch.mul(d_n, r, out=dg[:, w2:])
                 torch.mul(d_h, z, out=d_h_next).baddbmm_(w_hh_t, dg)
-                sum_dg.add_(dg)
+                sum_dg[..., :m].add_(dg)
             else:
                 if cell == "lstm":
+                    d_c = d_c_all[..., :m]
                     i, f, g, o = a[:, :width], a[:, width:w2], a[:, w2 : 3 * width], a[:, 3 * width :]
-                    tc = tcs[tau]
+                    tc = tcs[tau][..., :m]
                     d_c.add_(tanh_bw(torch.mul(d_h, o, out=t1), tc, grad_input=t1))
                     if masked:
                         d_c.mul_(started[tau])
                     sigmoid_bw(torch.mul(d_c, g, out=t1), i, grad_input=dp[:, :width])
-                    sigmoid_bw(torch.mul(d_c, cs[tau], out=t1), f, grad_input=dp[:, width:w2])
+                    sigmoid_bw(torch.mul(d_c, cs[tau][..., :m], out=t1), f, grad_input=dp[:, width:w2])
                     tanh_bw(torch.mul(d_c, i, out=t1), g, grad_input=dp[:, w2 : 3 * width])
                     sigmoid_bw(torch.mul(d_h, tc, out=t1), o, grad_input=dp[:, 3 * width :])
                     d_c.mul_(f)
@@ -703,22 +713,22 @@ class _WavefrontRecurrence(torch.autograd.Function):
                     if masked:
                         d_h.mul_(started[tau])
                     if cell == "rnn_tanh":
-                        tanh_bw(d_h, hs[tau + 1], grad_input=dp)
+                        tanh_bw(d_h, hs[tau + 1][..., :m], grad_input=dp)
                     else:
-                        torch.ops.aten.threshold_backward.grad_input(d_h, hs[tau + 1], 0.0, grad_input=dp)
+                        torch.ops.aten.threshold_backward.grad_input(d_h, hs[tau + 1][..., :m], 0.0, grad_input=dp)
                 torch.bmm(w_hh_t, dp, out=d_h_next)
-            d_rows.index_add_(0, src_rows[tau], torch.bmm(w_ih_t, dp, out=d_src))
-            d_w_ih.baddbmm_(dp, srcs[tau].transpose(1, 2))
+            d_rows[..., :m].index_add_(0, src_rows[tau], torch.bmm(w_ih_t, dp, out=d_src))
+            d_w_ih.baddbmm_(dp, srcs[tau][..., :m].transpose(1, 2))
             d_w_hh.baddbmm_(dg, h_prev.transpose(1, 2))
-            sum_dp.add_(dp)
+            sum_dp[..., :m].add_(dp)
             if tau < n_time:
-                d_emb[tau].copy_(dp[0])
-            d_h, d_h_next = d_h_next, d_h
+                d_emb[tau][..., :m].copy_(dp[0])
+            dh_a, dh_b = dh_b, dh_a
         ws.give(ctx.store)
         ctx.store = None
         d_b_ih = sum_dp.sum(dim=2, keepdim=True)
         d_b_hh = sum_dg.sum(dim=2, keepdim=True) if cell == "gru" else d_b_ih
-        return d_emb, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
+        return d_emb, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None, None
 
 
 def build_recurrent_network(
