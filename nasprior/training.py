@@ -57,6 +57,11 @@ class TrainConfig:
         (:class:`~nasprior.set_rewiring.SETCallback`, seeded by ``seed``);
         density stays fixed. 0 (the default) keeps the masks static. The
         record's features describe the initial topology.
+    bucket_by_length : bool
+        For right-padded id sequences (2-d integer inputs, padding id 0):
+        draw each epoch's batches from strings of similar length
+        (:func:`length_bucketed_batches`), so a recurrent network computes
+        few padded steps. False (the default) draws uniformly random batches.
     """
 
     epochs: int = 3
@@ -69,6 +74,7 @@ class TrainConfig:
     grad_clip: float = 0.0
     set_zeta: float = 0.0
     device: str = "auto"
+    bucket_by_length: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lr", "weight_decay", "grad_clip", "set_zeta"):
@@ -140,6 +146,37 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def length_bucketed_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """One epoch's batches of example indices, each holding examples of similar length.
+
+    Shuffles the examples, sorts them by length (stably, so examples of one
+    length stay in random order), cuts the sorted order into batches of
+    ``batch_size`` and shuffles the order of the batches. Every example is
+    used once per epoch, as with uniformly random batches; a batch of
+    strings padded only to its own longest string costs a recurrent network
+    few padded time steps ("bucketing", e.g. Khomenko et al. 2016).
+
+    Parameters
+    ----------
+    lengths : torch.Tensor of int, shape (n,)
+        Length of each example.
+    batch_size : int
+        Examples per batch (>= 1); the last batch of the sorted order may be smaller.
+    generator : torch.Generator
+        Source of both shuffles.
+
+    Returns
+    -------
+    list of torch.Tensor of int64
+        Index batches covering ``range(n)`` exactly once.
+    """
+    order = torch.randperm(len(lengths), generator=generator)
+    order = order[torch.sort(lengths[order], stable=True).indices]
+    batches = list(torch.split(order, batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+@torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
     """Fraction of examples whose arg-max logit equals the label.
 
@@ -207,12 +244,19 @@ def train(
         callbacks.append(SETCallback(config.set_zeta, seed=config.seed))
     best_acc, best_state, since_best = -1.0, None, 0
     curve = []
+    if config.bucket_by_length:
+        if x_train.ndim != 2 or x_train.is_floating_point():
+            raise ConfigError("bucket_by_length needs right-padded id sequences (2-d integer inputs): "
+                              f"got {x_train.ndim}-d {x_train.dtype} inputs; set bucket_by_length = false")
+        lengths = (x_train != 0).sum(dim=1)
     for epoch in range(1, config.epochs + 1):
         model.train()
-        order = torch.randperm(len(x_train), generator=generator)
+        if config.bucket_by_length:
+            batches = length_bucketed_batches(lengths, config.batch_size, generator)
+        else:
+            batches = torch.randperm(len(x_train), generator=generator).split(config.batch_size)
         total_loss = 0.0
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i : i + config.batch_size]
+        for idx in batches:
             loss = F.cross_entropy(model(x_train[idx].to(device)), y_train[idx].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -222,7 +266,7 @@ def train(
             apply_masks()
             total_loss += loss.item() * len(idx)
         val_acc = accuracy(model, x_val, y_val)
-        curve.append({"epoch": epoch, "train_loss": total_loss / len(order), "val_acc": val_acc})
+        curve.append({"epoch": epoch, "train_loss": total_loss / len(x_train), "val_acc": val_acc})
         if val_acc > best_acc:
             best_acc, best_state, since_best = val_acc, copy.deepcopy(model.state_dict()), 0
         else:

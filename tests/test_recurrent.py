@@ -12,7 +12,7 @@ from nasprior.genome import Genome
 from nasprior.features import size_features
 from nasprior.networks import SparseNetwork
 from nasprior.tasks.reber import encode, generate_dataset, load_reber_task
-from nasprior.networks.recurrent import CELL_GATES, MaskedRecurrentLayer, RecurrentGraphNetwork, build_recurrent_network
+from nasprior.networks.recurrent import CELL_GATES, CELLS, MaskedRecurrentLayer, RecurrentGraphNetwork, build_recurrent_network
 from nasprior.training import TrainConfig, accuracy, train
 
 CELLS = ("rnn_tanh", "rnn_relu", "gru", "lstm")
@@ -172,3 +172,50 @@ def test_evaluator_trains_a_reber_candidate(tmp_path: Path):
     recombined = sum(m[f"test_acc_{g}"] * int(groups[g].sum()) for g in groups) / len(data.y_test)
     assert recombined == pytest.approx(m["test_acc"])
     assert evaluation.network is not None and record["fidelity"] == "screen"
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("hidden_mask", [False, True])
+def test_fused_forward_and_gradients_equal_the_autograd_paths(cell, hidden_mask):
+    torch.manual_seed(3)
+    genome = Genome(prior="watts_strogatz", n_nodes=14, k=4, p=1.0, cell=cell, seed=1)
+    net = build_recurrent_network(genome, 28, 2, hidden_mask=hidden_mask)
+    assert net.fused and len(net.skip_pairs) > 0
+    x, _ = batch(24, seed=2)
+    weights = torch.randn(24, 2, generator=torch.Generator().manual_seed(0))
+    results = []
+    for forward in (net.forward_fused, net.forward_wavefront, net.forward_layered):
+        net.zero_grad()
+        out = forward(x)
+        (out * weights).sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in net.parameters()]))
+    (fused, fused_grads), *others = results
+    for out, grads in others:
+        torch.testing.assert_close(fused, out, rtol=1e-4, atol=1e-5)
+        for a, b in zip(fused_grads, grads):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    for layer in net.recurrent_layers():  # absent weights get exactly zero gradient on the fused path too
+        net.zero_grad()
+        net.forward_fused(x).sum().backward()
+        assert (layer.weight_ih.grad[~layer.mask_ih] == 0).all()
+    with torch.no_grad():
+        torch.testing.assert_close(net.forward_fused(x), fused)
+    net.fused = False
+    torch.testing.assert_close(net(x), results[1][0])
+
+
+def test_fused_path_handles_interleaved_forward_passes_and_one_layer_graphs():
+    torch.manual_seed(0)
+    net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=12, m=2, cell="gru", seed=4), 28, 2)
+    x1, _ = batch(16, seed=1)
+    x2, _ = batch(8, seed=2)
+    (net(x1).sum() + net(x2).sum()).backward()  # two graphs alive at once: separate buffers
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    (net.forward_wavefront(x1).sum() + net.forward_wavefront(x2).sum()).backward()
+    for a, b in zip(grads, [p.grad for p in net.parameters()]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    flat = RecurrentGraphNetwork(dag([], n=3), 28, 2, cell="lstm", embedding_dim=4)  # one layer, no edges
+    torch.testing.assert_close(flat(x1), flat.forward_layered(x1), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="all padding"):
+        net(torch.zeros(2, 5, dtype=torch.long))

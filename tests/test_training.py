@@ -55,3 +55,23 @@ def test_set_zeta_rewires_masks_at_fixed_density():
     assert net.output_layer.mask.all()
     with pytest.raises(ConfigError, match="'set_zeta'.*fraction"):
         TrainConfig(set_zeta=1.5)
+
+
+def test_length_bucketed_batches_cover_every_example_once_with_similar_lengths():
+    from nasprior.training import length_bucketed_batches
+
+    lengths = torch.randint(1, 40, (1000,), generator=torch.Generator().manual_seed(0))
+    batches = length_bucketed_batches(lengths, 64, torch.Generator().manual_seed(1))
+    assert sorted(torch.cat(batches).tolist()) == list(range(1000))
+    assert max(len(b) for b in batches) == 64
+    spread = [int(lengths[b].max() - lengths[b].min()) for b in batches]
+    assert max(spread) <= 3  # ~25 examples per length: a batch of 64 spans at most 4 lengths
+    again = length_bucketed_batches(lengths, 64, torch.Generator().manual_seed(1))
+    assert all(torch.equal(a, b) for a, b in zip(batches, again))  # seeded
+
+
+def test_bucket_by_length_needs_id_sequences():
+    x = torch.randn(20, 3)
+    y = torch.zeros(20, dtype=torch.long)
+    with pytest.raises(ConfigError, match="bucket_by_length"):
+        train(torch.nn.Linear(3, 2), x, y, x, y, TrainConfig(epochs=1, bucket_by_length=True))

@@ -26,7 +26,7 @@ and layered by longest path (:func:`~nasprior.topology.layer_nodes`). Here:
   output layer of :class:`~nasprior.networks.GraphNetwork`.
 
 Inputs are int64 character ids of shape (batch, max_len), right-padded with 0
-(:func:`nasprior.reber.encode`). The forward pass packs the batch by true
+(:func:`nasprior.tasks.reber.encode`). The forward pass packs the batch by true
 length (:func:`torch.nn.utils.rnn.pack_padded_sequence`) and runs torch's
 fused recurrent kernels on it, so padding never changes a prediction and the
 time loop runs in C++, not Python.
@@ -36,6 +36,12 @@ when masked) by its mask, so absent connections get no gradient (and do not
 count in gradient clipping or Adam's moments), and :meth:`MaskedRecurrentLayer.apply_mask`
 zeroes them again after each optimiser step. ``weight_ih`` is initialised for
 each unit's real fan-in (:func:`~nasprior.networks.sparse_init_`, gain 1).
+
+Why this module is long: the network keeps three forward passes side by side
+(``forward_fused``, the fast default with the kernels of
+:mod:`nasprior.networks.wavefront`; ``forward_wavefront`` and
+``forward_layered``, the autograd references the tests compare it with), and
+they share the network's block layout.
 
 References
 ----------
@@ -68,6 +74,7 @@ from ..priors import make_graph
 from ..topology import layer_nodes, to_dag
 from .layers import MaskedLinear, SparseNetwork, sparse_init_
 from .registry import Mapping, register_mapping
+from .wavefront import WavefrontRecurrence
 
 if TYPE_CHECKING:
     from ..genome import Genome
@@ -225,6 +232,11 @@ class RecurrentGraphNetwork(SparseNetwork):
     hidden_mask : bool
         Identity-masked instead of dense hidden-to-hidden weights (see the
         module notes).
+    fused : bool
+        Forward pass: :meth:`forward_fused` (True, the default: hand-written
+        backward pass) or :meth:`forward_wavefront` (False: the autograd
+        wavefront used before). Same parameters, same outputs to rounding;
+        may be switched on a built network (``net.fused = False``).
 
     Attributes
     ----------
@@ -253,11 +265,12 @@ class RecurrentGraphNetwork(SparseNetwork):
         cell: str = "gru",
         embedding_dim: int = 16,
         hidden_mask: bool = False,
+        fused: bool = True,
     ):
         super().__init__()
         if dag.number_of_nodes() == 0:
             raise ValueError("the graph has no nodes: a recurrent network needs at least one node")
-        self.cell, self.hidden_mask = cell, hidden_mask
+        self.cell, self.hidden_mask, self.fused = cell, hidden_mask, fused
         self.node_layers = layer_nodes(dag)
         layer_of = {node: l for l, nodes in enumerate(self.node_layers) for node in nodes}
         row = {node: i for nodes in self.node_layers for i, node in enumerate(nodes)}  # index within its layer
@@ -306,6 +319,11 @@ class RecurrentGraphNetwork(SparseNetwork):
         self.register_buffer("_wf_unit_cols", as_long(unit_cols), persistent=False)  # (n_units,) in layer-major padded order
         self._wf_subs = [layer for _, _, layer in subs]
         self._wf_shape = (len(subs), gates, width)
+        # fused path: row of each block's source in the flattened (lag slot, layer) history, and each unit's (layer, row)
+        self.register_buffer("_fu_src_base", as_long([(self.max_lag - 1 - (t - s - 1 if s >= 0 else 0)) * len(widths) + max(s, 0)
+                                                      for t, s, _ in subs]), persistent=False)
+        self.register_buffer("_fu_unit_layer", as_long(np.repeat(np.arange(len(widths)), widths)), persistent=False)
+        self.register_buffer("_fu_unit_row", as_long(np.concatenate([np.arange(w) for w in widths])), persistent=False)
 
     def _block_weights(self) -> tuple[torch.Tensor, ...]:
         """Masked weights of all sub-layers, zero-padded into per-block stacks for batched matmuls."""
@@ -331,6 +349,70 @@ class RecurrentGraphNetwork(SparseNetwork):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape (batch, n_outputs) for ids of shape (batch, max_len).
+
+        Runs :meth:`forward_fused` (the default, ``fused=True``) or
+        :meth:`forward_wavefront` (``fused=False``); both compute what
+        :meth:`forward_layered` computes, to rounding.
+
+        Raises
+        ------
+        ValueError
+            If a row of ``x`` is all padding (id 0).
+        """
+        return self.forward_fused(x) if self.fused else self.forward_wavefront(x)
+
+    def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """Wavefront forward pass with a hand-written backward pass (the fast path).
+
+        The same wavefront schedule as :meth:`forward_wavefront`, run by
+        :class:`WavefrontRecurrence`: a :class:`torch.autograd.Function`
+        whose forward loop writes into preallocated buffers with the batch
+        as the innermost (contiguous) dimension, and whose backward pass is
+        explicit back-propagation through time (about 17 tensor operations
+        per step instead of an autograd graph of ~40 nodes per step); weight
+        gradients are summed over all steps in one batched matmul at the end.
+        Gradients reach every layer's ``weight_ih``/``weight_hh``/biases (and
+        the embedding) through the masked block weights, so absent weights
+        get exactly zero gradient, as before.
+
+        Parameters
+        ----------
+        x : torch.Tensor of int64, shape (batch, max_len)
+            Right-padded with 0; every row holds at least one id > 0.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_outputs)
+
+        Raises
+        ------
+        ValueError
+            If a row of ``x`` is all padding.
+        """
+        n_blocks, gates, width = self._wf_shape
+        lengths = (x != 0).sum(dim=1)  # (batch,)
+        if bool((lengths == 0).any()):
+            raise ValueError("a row of the batch is all padding (id 0): every sequence needs at least one character")
+        lengths, order = torch.sort(lengths, descending=True)  # longest first: step tau runs a prefix of the rows
+        x = x[order, : int(lengths[0])]
+        batch, n_time = x.shape
+        n_layers = len(self.node_layers)
+        n_steps = n_time + n_layers - 1
+        n_active = (lengths.unsqueeze(0) + (n_layers - 1) > torch.arange(n_steps, device=x.device).unsqueeze(1)).sum(dim=1).tolist()
+        w_emb, w_ih, w_hh, b_ih, b_hh = self._block_weights()
+        # batch-innermost layout: weights (blocks, gates*width, width), biases (blocks, gates*width, 1)
+        w_ih, w_hh = w_ih.transpose(1, 2).contiguous(), w_hh.transpose(1, 2).contiguous()
+        b_ih, b_hh = b_ih.transpose(1, 2).contiguous(), b_hh.transpose(1, 2).contiguous()
+        emb = self.embedding(x).permute(1, 2, 0)  # (n_time, embedding_dim, batch)
+        emb_gates = torch.matmul(w_emb, emb)  # (n_time, gates*width, batch): block 0's input gates
+        ys = WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_ih, b_hh, self, n_active)  # (lag + steps, layers, width, batch)
+        unit_layer, unit_row = self._fu_unit_layer, self._fu_unit_row  # (n_units,)
+        step = (self.max_lag + lengths - 1).unsqueeze(1) + unit_layer.unsqueeze(0)  # (batch, n_units)
+        last = ys[step, unit_layer.unsqueeze(0), unit_row.unsqueeze(0), torch.arange(batch, device=x.device).unsqueeze(1)]
+        return self.output_layer(last[torch.argsort(order)])  # back to the input's row order
+
+    def forward_wavefront(self, x: torch.Tensor) -> torch.Tensor:
+        """Wavefront forward pass recorded op by op by autograd (the implementation before ``forward_fused``).
 
         Computes exactly what :meth:`forward_layered` computes, in another
         order (a wavefront). Every sub-layer (one per graph layer and one per

@@ -35,7 +35,7 @@ reported on the hard negatives (:data:`GROUPS`).
 Strings become integer ids over one fixed vocabulary (:data:`VOCAB`): 0 is
 padding, 1 any unknown character, 2-27 the letters ``A``-``Z`` (the union
 alphabet of the released set). :func:`encode` right-pads with 0; the recurrent
-networks (:mod:`nasprior.recurrent`) read each string's true length from the
+networks (:mod:`nasprior.networks.recurrent`) read each string's true length from the
 padding and pack the batch, so padding never changes a prediction.
 
 References
