@@ -188,6 +188,8 @@ class Evaluator:
         self.data, self.train_config, self.run_id, self.seed = data, train_config, run_id, seed
         self.fidelity = fidelity
         self.shape = data.shape
+        #: ``progress(epoch, epochs, val_acc)`` after each training epoch (a live display), or None.
+        self.progress: Any = None
 
     def features(self, genome: Genome) -> dict[str, float]:
         """:func:`candidate_features` of a genome for this task."""
@@ -232,7 +234,8 @@ class Evaluator:
             torch.manual_seed(self.seed)
             net = self.build(genome)
             d = self.data
-            result = train(net, d.x_train, d.y_train, d.x_val, d.y_val, self.train_config, d.x_test, d.y_test)
+            result = train(net, d.x_train, d.y_train, d.x_val, d.y_val, self.train_config, d.x_test, d.y_test,
+                           progress=self.progress)
             metrics = {"val_acc": result.val_acc, "test_acc": result.test_acc}
             for group, mask in d.test_groups.items():  # e.g. Reber: test_acc_hard_neg, test_acc_pos, test_acc_soft_neg
                 metrics[f"test_acc_{group}"] = accuracy(net, d.x_test[mask], d.y_test[mask])

@@ -207,6 +207,7 @@ def train(
     x_test: torch.Tensor | None = None,
     y_test: torch.Tensor | None = None,
     epoch_callback: Callable[[nn.Module, int], None] | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> TrainResult:
     """Train a classifier with early stopping on validation accuracy.
 
@@ -225,6 +226,9 @@ def train(
         ``epoch_callback(model, epoch)`` after each epoch's validation (epoch
         from 1), unless training stops there; e.g.
         :class:`nasprior.set_rewiring.SETCallback` (SET rewiring).
+    progress : callable, optional
+        ``progress(epoch, epochs, val_acc)`` after each epoch's validation,
+        for a live display (:mod:`nasprior.progress`).
 
     Returns
     -------
@@ -267,6 +271,8 @@ def train(
             total_loss += loss.item() * len(idx)
         val_acc = accuracy(model, x_val, y_val)
         curve.append({"epoch": epoch, "train_loss": total_loss / len(x_train), "val_acc": val_acc})
+        if progress is not None:
+            progress(epoch, config.epochs, val_acc)
         if val_acc > best_acc:
             best_acc, best_state, since_best = val_acc, copy.deepcopy(model.state_dict()), 0
         else:

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nasprior"
 
 #: Layers from the bottom up; a module may import only from its own layer or below.
 LAYERS = [
-    {"nasprior._version", "nasprior.errors", "nasprior.genes", "nasprior.topology", "nasprior.validation", "nasprior.nnstd"},
+    {"nasprior._version", "nasprior.errors", "nasprior.genes", "nasprior.topology", "nasprior.validation", "nasprior.nnstd",
+     "nasprior.progress"},
     {"nasprior.priors", "nasprior.features"},
     {"nasprior.networks", "nasprior.set_rewiring", "nasprior.training"},
     {"nasprior.genome", "nasprior.tasks"},
@@ -19,6 +20,7 @@ LAYERS = [
     {"nasprior.evaluation"},
     {"nasprior.predictors", "nasprior.experiments"},
     {"nasprior.search", "nasprior.sampling"},
+    {"nasprior.report", "nasprior.export"},
     {"nasprior.cli", "nasprior.__main__", "nasprior"},
 ]
 

@@ -10,7 +10,7 @@ from deap import algorithms, tools
 from nasprior.errors import ConfigError
 from nasprior.records import RecordLog
 from nasprior.search import run_search
-from nasprior.search.ga import Individual, dominates, fitness_class, make_toolbox, select_pareto_tournament
+from nasprior.search.operators import Individual, dominates, fitness_class, make_toolbox, select_pareto_tournament
 from nasprior.space import SearchSpace
 from nasprior.tasks import load_task
 

@@ -2,6 +2,7 @@
 
 * :mod:`~nasprior.cli.search`: ``search``;
 * :mod:`~nasprior.cli.predictor`: ``sample``, ``predictor fit``, ``predict``;
+* :mod:`~nasprior.cli.results`: ``report``, ``export``;
 * :mod:`~nasprior.cli.experiments`: ``prune-mnist``, ``nnstd``.
 
 Every user error (:class:`~nasprior.errors.NaspriorError`) is printed as one
@@ -15,11 +16,11 @@ import sys
 from typing import Sequence
 
 from ..errors import NaspriorError
-from . import experiments, predictor, search
+from . import experiments, predictor, results, search
 from .base import COMMANDS
 
 #: Modules whose ``add_commands(subparsers)`` adds subcommands, in ``--help`` order.
-COMMAND_MODULES = (search, predictor, experiments)
+COMMAND_MODULES = (search, predictor, results, experiments)
 
 
 def build_parser() -> argparse.ArgumentParser:

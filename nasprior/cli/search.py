@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..errors import NaspriorError
+from ..progress import SearchProgress
 from ..records import RECORDS_FILE, quarantine_bad_tail, read_config
 from ..search import OBJECTIVES, STRATEGIES, SearchConfig, check_space_search_table, run_search
 from ..space import SearchSpace, default_space_path
@@ -121,7 +122,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     config, run_dir = resumed_config(args) if args.resume else new_config(args)
     print(f"run directory: {run_dir}", flush=True)
     start = time.perf_counter()
-    result = run_search(config, run_dir, resume=bool(args.resume), log=lambda line: print(line, flush=True))
+    with SearchProgress(config.population * (config.generations + 1)) as progress:
+        result = run_search(config, run_dir, resume=bool(args.resume), log=progress.log, progress=progress)
     elapsed = time.perf_counter() - start
     print(f"\nsearch finished in {elapsed:.0f} s: {result.n_trained} trained, {result.n_skipped} skipped by the "
           f"predictor, {result.n_failed} failed")

@@ -86,9 +86,12 @@ class MaskedLinear(nn.Module):
         """Number of outputs ``n_out``."""
         return self.mask.shape[0]
 
+    #: True once the mask is folded into the weight for export (:func:`nasprior.export.fold_masks`).
+    folded = False
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (batch, n_in) -> (batch, n_out)."""
-        return F.linear(x, self.weight * self.mask, self.bias)
+        return F.linear(x, self.weight if self.folded else self.weight * self.mask, self.bias)
 
     @torch.no_grad()
     def apply_mask(self) -> None:

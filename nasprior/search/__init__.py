@@ -7,9 +7,10 @@
 """
 
 from .config import OBJECTIVES, STRATEGIES, SearchConfig, SearchResult, check_space_search_table
-from .ga import GeneticSearch, fitness_of, layered_diversity, make_toolbox, make_unique, run_search
+from .ga import GeneticSearch, layered_diversity, run_search
+from .operators import fitness_of, make_toolbox, make_unique, objective_values, select_pareto_tournament
 
 __all__ = [
     "GeneticSearch", "OBJECTIVES", "STRATEGIES", "SearchConfig", "SearchResult", "check_space_search_table", "fitness_of",
-    "layered_diversity", "make_toolbox", "make_unique", "run_search",
+    "layered_diversity", "make_toolbox", "make_unique", "objective_values", "run_search", "select_pareto_tournament",
 ]

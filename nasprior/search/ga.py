@@ -52,43 +52,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from deap import algorithms, base, tools
+from deap import algorithms, tools
 
-from ..evaluation import CANDIDATE_FEATURES, Evaluation, Evaluator
+from ..evaluation import CANDIDATE_FEATURES, Evaluator
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
-from ..errors import ConfigError
 from ..predictors import Predictor, PredictorLike, RunPredictor, SkipRule
+from ..progress import SearchProgress
 from ..records import RECORDS_FILE, RecordLog, create_run_dir, status_text, write_config
 from ..space import SearchSpace
 from ..tasks import TaskData, load_task
 from ..training import TrainConfig
 from .config import SearchConfig, SearchResult
-
-_FITNESS_CLASSES: dict[tuple[float, ...], type] = {}
-
-
-def fitness_class(weights: tuple[float, ...]) -> type:
-    """A DEAP fitness class with the given weights (one per objective; +1 maximise, -1 minimise)."""
-    if weights not in _FITNESS_CLASSES:
-        _FITNESS_CLASSES[weights] = type(f"Fitness{len(weights)}", (base.Fitness,), {"weights": weights})
-    return _FITNESS_CLASSES[weights]
-
-
-class Individual(list):
-    """An encoded genome (floats in [0, 1], order :attr:`nasprior.space.SearchSpace.gene_order`) with a fitness.
-
-    Parameters
-    ----------
-    genes : iterable of float
-    fitness_cls : type, optional
-        DEAP fitness class (default: one maximised objective).
-    """
-
-    def __init__(self, genes: Any = (), fitness_cls: type | None = None):
-        super().__init__(genes)
-        self.fitness = (fitness_cls or fitness_class((1.0,)))()
-
+from .operators import Individual, dominates, fitness_class, make_toolbox, make_unique, objective_values
 
 def save_best(best_dir: Path, net: torch.nn.Module, genome: Genome, record: dict) -> None:
     """Write the best network's weights (``model.pt``), genome and record to ``best_dir``."""
@@ -97,116 +73,6 @@ def save_best(best_dir: Path, net: torch.nn.Module, genome: Genome, record: dict
     (best_dir / "model.pt.tmp").replace(best_dir / "model.pt")
     (best_dir / "genome.json").write_text(genome.to_json() + "\n", encoding="utf-8")
     (best_dir / "record.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def fitness_of(record: dict) -> float:
-    """Fitness the GA gives a record: validation accuracy, the prediction if skipped, 0 if failed."""
-    metrics = record.get("metrics", {})
-    if record["status"] == "trained":
-        return float(metrics["val_acc"])
-    if record["status"] == "skipped":
-        return float(metrics["predicted_val_acc"])
-    return 0.0
-
-
-#: Record feature of each size objective.
-SIZE_OBJECTIVES = {"weights": "n_weights", "flops": "n_flops"}
-
-
-def objective_values(record: dict, objectives: list[str]) -> tuple[float, ...]:
-    """Fitness values of a record, one per objective (accuracy as :func:`fitness_of`, sizes from its features).
-
-    A failed record (no features) gets accuracy 0 and infinite sizes.
-
-    Raises
-    ------
-    ConfigError
-        If a size objective's feature is missing from a record with features
-        (e.g. ``flops`` for a network whose mapping does not count them).
-    """
-    values = [fitness_of(record)]
-    for objective in objectives[1:]:
-        name = SIZE_OBJECTIVES[objective]
-        features = record.get("features") or {}
-        if not features:
-            values.append(float("inf"))
-        elif features.get(name) is None:
-            raise ConfigError(f"objective {objective!r} needs the feature {name!r}, which candidate {record['key']} "
-                              "lacks: drop that objective for this search space")
-        else:
-            values.append(float(features[name]))
-    return tuple(values)
-
-
-def dominates(a: tuple[float, ...], b: tuple[float, ...], weights: tuple[float, ...]) -> bool:
-    """Whether objective values ``a`` Pareto-dominate ``b`` under DEAP ``weights`` (+1 maximise, -1 minimise)."""
-    wa = [x * w for x, w in zip(a, weights)]
-    wb = [x * w for x, w in zip(b, weights)]
-    return all(x >= y for x, y in zip(wa, wb)) and any(x > y for x, y in zip(wa, wb))
-
-
-def select_pareto_tournament(individuals: list, k: int) -> list:
-    """``k`` binary tournaments on Pareto rank, then crowding distance (NSGA-II's parent selection).
-
-    Works for any population size (DEAP's :func:`~deap.tools.selTournamentDCD`
-    needs a multiple of 4). Draws from DEAP's global ``random`` state.
-
-    Parameters
-    ----------
-    individuals : list of Individual
-        With valid multi-objective fitnesses.
-    k : int
-        Parents to draw.
-
-    Returns
-    -------
-    list of Individual
-        The winners (not copies).
-    """
-    rank: dict[int, int] = {}
-    for r, front in enumerate(tools.sortNondominated(individuals, len(individuals))):
-        tools.emo.assignCrowdingDist(front)
-        for ind in front:
-            rank[id(ind)] = r
-    chosen = []
-    for _ in range(k):
-        a, b = random.choice(individuals), random.choice(individuals)
-        key_a, key_b = (-rank[id(a)], a.fitness.crowding_dist), (-rank[id(b)], b.fitness.crowding_dist)
-        chosen.append(a if key_a >= key_b else b)
-    return chosen
-
-
-def make_toolbox(space: SearchSpace, rng: random.Random, config: SearchConfig | None = None,
-                 evaluate: Callable[[tuple[Genome, dict]], Evaluation] | None = None) -> base.Toolbox:
-    """DEAP toolbox of a search.
-
-    Registers ``individual`` and ``population`` (uniform random individuals
-    from ``rng``), ``mate`` (uniform crossover), ``mutate`` (bounded
-    polynomial mutation), ``select`` (tournament of 3; with several
-    objectives :func:`select_pareto_tournament`), ``replace`` (the best of
-    parents and offspring; with several objectives :func:`deap.tools.selNSGA2`),
-    ``map`` (the builtin ``map``) and, when given,
-    ``evaluate`` (a ``(genome, features)`` pair to an
-    :class:`~nasprior.evaluation.Evaluation`).
-    """
-    fitness_cls = fitness_class(config.weights if config is not None else (1.0,))
-    several = len(fitness_cls.weights) > 1
-    toolbox = base.Toolbox()
-    toolbox.register("individual", lambda: Individual(space.random_individual(rng), fitness_cls))
-    toolbox.register("population", tools.initRepeat, list, toolbox.individual)
-    toolbox.register("mate", tools.cxUniform, indpb=0.5)
-    toolbox.register("mutate", tools.mutPolynomialBounded, eta=15.0, low=0.0, up=1.0,
-                     indpb=2.0 / len(space.gene_order))
-    if several:  # NSGA-II
-        toolbox.register("select", select_pareto_tournament)
-        toolbox.register("replace", tools.selNSGA2)
-    else:
-        toolbox.register("select", tools.selTournament, tournsize=3)
-        toolbox.register("replace", tools.selBest)
-    toolbox.register("map", map)
-    if evaluate is not None:
-        toolbox.register("evaluate", evaluate)
-    return toolbox
 
 
 class GeneticSearch:
@@ -221,17 +87,20 @@ class GeneticSearch:
         Records already logged (a resumed run).
     log : callable
         Receives one line of progress text at a time.
+    progress : SearchProgress, optional
+        A live display told of each candidate and each training epoch.
     """
 
     def __init__(self, config: SearchConfig, run_dir: Path, data: TaskData, previous: list[dict],
-                 log: Callable[[str], None]):
-        self.config, self.run_dir, self.data, self.log = config, run_dir, data, log
+                 log: Callable[[str], None], progress: SearchProgress | None = None):
+        self.config, self.run_dir, self.data, self.log, self.progress = config, run_dir, data, log, progress
         self.record_log = RecordLog(run_dir / RECORDS_FILE)
         self.space = SearchSpace.from_dict(config.space)
         self.rule = SkipRule(**config.skip)
         self.skipping = self.rule.enabled and config.strategy == "ga-skip"
         self.screened: list[dict] = []
         self.evaluator = Evaluator(data, TrainConfig(**config.train), config.run_id, config.seed, fidelity="screen")
+        self.evaluator.progress = progress.epoch if progress is not None else None
         self.records: list[dict] = []  # records known to the GA so far (a replay adds logged ones as it meets them)
         self.known: set[str] = set()
         self.cache: dict[str, dict] = {}
@@ -368,6 +237,8 @@ class GeneticSearch:
                          "predictor_cv_r2": source.cv_r2_}, generation, extra={"predictor": source_name},
                     )
                 else:
+                    if self.progress is not None:
+                        self.progress.candidate(describe(genome), self.evaluator.train_config.epochs)
                     evaluation = next(trained)
                     record = {**evaluation.record, "generation": generation}
                     self.keep_if_best(genome, record, evaluation.network)
@@ -375,6 +246,8 @@ class GeneticSearch:
                 self.cache[key] = record
                 done += 1
                 self.log(f"  [gen {generation}] {done}/{len(new)} {describe(genome)}: {status_text(record)}")
+                if self.progress is not None:
+                    self.progress.done()
             self.records.append(record)
             self.known.add(key)
         for ind, genome in zip(individuals, genomes):
@@ -394,13 +267,16 @@ class GeneticSearch:
             "generation": generation,
             "best_val_acc": max(fits),
             "median_val_acc": statistics.median(fits),
+            "worst_val_acc": min(fits),
             "n_trained": sum(r["status"] == "trained" for r in gen_records),
             "n_skipped": sum(r["status"] == "skipped" for r in gen_records),
             "elapsed_s": round(time.perf_counter() - self.start, 1),
         }
         diversity, n_compared = layered_diversity([self.space.decode(ind) for ind in population], self.evaluator)
-        summary.update(nnstd_diversity=diversity, n_diversity=n_compared)
+        summary.update(nnstd_diversity=diversity, n_diversity=n_compared, screen=self.screened)
+        self.screened = []
         self.summaries.append(summary)
+        write_json(self.run_dir / "generations.json", self.summaries)
         text = f", NNSTD diversity {diversity:.3f} over {n_compared} layered" if n_compared else ""
         self.log(f"generation {generation}: best {summary['best_val_acc']:.4f}, median {summary['median_val_acc']:.4f}, "
                  f"trained {summary['n_trained']}, skipped {summary['n_skipped']}{text}, elapsed {summary['elapsed_s']:.0f} s")
@@ -486,6 +362,7 @@ def run_search(
     resume: bool = False,
     data: TaskData | None = None,
     log: Callable[[str], None] = print,
+    progress: SearchProgress | None = None,
 ) -> SearchResult:
     """Run (or resume) a genetic search and log every candidate.
 
@@ -502,6 +379,8 @@ def run_search(
         Preloaded task data (else loaded from ``config.data_dir``).
     log : callable
         Receives one line of progress text at a time.
+    progress : SearchProgress, optional
+        A live display (:mod:`nasprior.progress`).
 
     Returns
     -------
@@ -525,47 +404,13 @@ def run_search(
         data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
     if not resume:
         write_config(run_dir, config.to_dict())
-    search = GeneticSearch(config, run_dir, data, previous, log)
+    search = GeneticSearch(config, run_dir, data, previous, log, progress)
     if search.stored is not None:
         log(f"stored predictor {config.predictor}: CV R2 {search.stored.cv_r2_:.3f} "
             f"({search.stored.card['n_train']} trained records)")
     if resume:
         log(f"resuming {run_dir}: {len(previous)} candidates already logged")
     return search.run()
-
-
-def make_unique(offspring: list[Individual], toolbox: base.Toolbox, key: Callable[[Individual], str],
-                seen: set[str], max_tries: int = 20) -> None:
-    """Mutate offspring that repeat a visited genome until they are new, in place.
-
-    An offspring whose genome was already visited by the search (or repeats
-    an earlier offspring of the same generation) would only replay a known
-    result; it is mutated again with ``toolbox.mutate`` up to ``max_tries``
-    times. Its fitness is invalidated, so it is evaluated. Uses DEAP's
-    (seeded) global random state, so a resumed search replays it exactly.
-
-    Parameters
-    ----------
-    offspring : list of Individual
-    toolbox : deap.base.Toolbox
-        Must provide ``mutate``.
-    key : callable
-        Individual to the key of its genome.
-    seen : set of str
-        Keys visited so far; not modified.
-    max_tries : int
-        Mutations tried per offspring before a repeat is accepted.
-    """
-    batch: set[str] = set()
-    for ind in offspring:
-        tries = 0
-        while key(ind) in seen or key(ind) in batch:
-            if tries == max_tries:
-                break
-            toolbox.mutate(ind)
-            del ind.fitness.values
-            tries += 1
-        batch.add(key(ind))
 
 
 def layered_diversity(genomes: list[Genome], evaluator: Evaluator, max_networks: int = 8) -> tuple[float | None, int]:
