@@ -18,6 +18,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..genes import Gene, registered_gene
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from ..genome import Genome
@@ -70,7 +71,7 @@ class Mapping:
 
 
 #: Registry of mappings by name, in registration order.
-MAPPINGS: dict[str, Mapping] = {}
+MAPPINGS = Registry("mapping")
 
 
 def register_mapping(mapping: Mapping) -> Mapping:
@@ -82,14 +83,11 @@ def register_mapping(mapping: Mapping) -> Mapping:
         If the name is taken, the input kind unknown, or a gene clashes with
         a registered gene of the same name.
     """
-    if mapping.name in MAPPINGS:
-        raise ConfigError(f"a mapping named {mapping.name!r} is already registered: choose another name")
     if mapping.inputs not in INPUT_KINDS:
         raise ConfigError(f"mapping {mapping.name!r}: inputs {mapping.inputs!r} is not one of {', '.join(INPUT_KINDS)}")
     for gene in mapping.genes:
         registered_gene(gene)
-    MAPPINGS[mapping.name] = mapping
-    return mapping
+    return MAPPINGS.add(mapping)
 
 
 def get_mapping(name: str) -> Mapping:
@@ -100,10 +98,7 @@ def get_mapping(name: str) -> Mapping:
     ConfigError
         If no mapping has that name; the message lists the known ones.
     """
-    try:
-        return MAPPINGS[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"unknown mapping {name!r}: use one of {', '.join(MAPPINGS)}") from None
+    return MAPPINGS.lookup(name)
 
 
 def check_task_fits(genome: "Genome", shape: Any) -> None:

@@ -18,7 +18,7 @@ from sklearn.linear_model import BayesianRidge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..errors import ConfigError
+from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Regressor:
 
 
 #: Registry of regressors by name, in registration order.
-REGRESSORS: dict[str, Regressor] = {}
+REGRESSORS = Registry("predictor model")
 
 
 def register_regressor(regressor: Regressor) -> Regressor:
@@ -57,10 +57,7 @@ def register_regressor(regressor: Regressor) -> Regressor:
     ConfigError
         If the name is taken.
     """
-    if regressor.name in REGRESSORS:
-        raise ConfigError(f"a regressor named {regressor.name!r} is already registered: choose another name")
-    REGRESSORS[regressor.name] = regressor
-    return regressor
+    return REGRESSORS.add(regressor)
 
 
 register_regressor(Regressor(
@@ -101,10 +98,7 @@ def get_regressor(name: str) -> Regressor:
     ConfigError
         If the name is unknown; the message lists the known ones.
     """
-    try:
-        return REGRESSORS[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"unknown predictor model {name!r}: use one of {', '.join(REGRESSORS)}") from None
+    return REGRESSORS.lookup(name)
 
 
 def make_pipeline(model: str, params: Mapping[str, Any], seed: int = 0) -> Pipeline:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..genes import Gene, registered_gene
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from ..genome import Genome
@@ -90,7 +91,7 @@ class Prior:
 
 
 #: Registry of graph priors by name, in registration order.
-PRIORS: dict[str, Prior] = {}
+PRIORS = Registry("prior")
 
 
 def register_prior(prior: Prior) -> Prior:
@@ -102,12 +103,9 @@ def register_prior(prior: Prior) -> Prior:
         If a prior of that name exists, or one of its genes clashes with an
         already registered gene of the same name (another type or range).
     """
-    if prior.name in PRIORS:
-        raise ConfigError(f"a prior named {prior.name!r} is already registered: choose another name")
     for gene in prior.genes:
         registered_gene(gene)
-    PRIORS[prior.name] = prior
-    return prior
+    return PRIORS.add(prior)
 
 
 def get_prior(name: str) -> Prior:
@@ -118,10 +116,7 @@ def get_prior(name: str) -> Prior:
     ConfigError
         If no prior has that name; the message lists the known priors.
     """
-    try:
-        return PRIORS[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"unknown prior {name!r}: use one of {', '.join(PRIORS)}") from None
+    return PRIORS.lookup(name)
 
 
 def make_graph(genome: "Genome") -> nx.Graph:

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Task:
 
 
 #: Registry of tasks by name, in registration order.
-TASKS: dict[str, Task] = {}
+TASKS = Registry("task")
 
 
 def register_task(task: Task) -> Task:
@@ -125,10 +125,7 @@ def register_task(task: Task) -> Task:
     ConfigError
         If a task of that name is registered already.
     """
-    if task.name in TASKS:
-        raise ConfigError(f"a task named {task.name!r} is already registered: choose another name")
-    TASKS[task.name] = task
-    return task
+    return TASKS.add(task)
 
 
 def get_task(name: str) -> Task:
@@ -139,10 +136,7 @@ def get_task(name: str) -> Task:
     ConfigError
         If the task is unknown; the message lists the known tasks.
     """
-    try:
-        return TASKS[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"unknown task {name!r}: use one of {', '.join(TASKS)}") from None
+    return TASKS.lookup(name)
 
 
 def check_task(name: str) -> str:
