@@ -8,9 +8,8 @@ normalises them for :func:`nasprior.evaluation.graph_candidate_features`:
   (:func:`networkx.read_gml`): directed or undirected as the file declares;
 * ``.json``: node-link data (:func:`networkx.node_link_data`, ``"edges"`` or
   the older ``"links"`` key), directed as its ``"directed"`` field says;
-* ``.edgelist``, ``.edges``, ``.txt``, ``.csv``, ``.tsv``: one edge per line,
-  ``u v`` (whitespace; ``.csv`` commas; ``.tsv`` tabs), ``#`` comments;
-  read as *undirected* (give a DAG whose arcs do not all run from a lower
+* ``.edgelist``, ``.edges``, ``.txt``: one edge per line, ``u v``
+  (whitespace-separated), ``#`` comments; read as *undirected* (give a DAG whose arcs do not all run from a lower
   to a higher node number as GraphML, GML or JSON, which carry direction).
 
 Node labels: when every label is an integer (or a string of one) the integers
@@ -36,7 +35,7 @@ from .errors import DataError
 #: Graph file suffixes read by :func:`read_graph`, by format.
 GRAPH_SUFFIXES = {
     ".graphml": "graphml", ".gml": "gml", ".json": "node-link",
-    ".edgelist": "edgelist", ".edges": "edgelist", ".txt": "edgelist", ".csv": "edgelist", ".tsv": "edgelist",
+    ".edgelist": "edgelist", ".edges": "edgelist", ".txt": "edgelist",
 }
 #: Suffixes of pickle files, always refused.
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".gpickle", ".p", ".pck", ".joblib")
@@ -82,8 +81,7 @@ def read_graph(path: str | os.PathLike) -> nx.Graph | nx.DiGraph:
             edges = "links" if isinstance(data, dict) and "links" in data and "edges" not in data else "edges"
             graph = nx.node_link_graph(data, edges=edges)
         else:
-            delimiter = {".csv": ",", ".tsv": "\t"}.get(suffix)
-            graph = nx.read_edgelist(path, delimiter=delimiter, nodetype=str, data=False, create_using=nx.Graph)
+            graph = nx.read_edgelist(path, nodetype=str, data=False, create_using=nx.Graph)
     except DataError:
         raise
     except Exception as exc:  # parsers raise assorted errors on malformed files

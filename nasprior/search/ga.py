@@ -36,7 +36,7 @@ from deap import algorithms, base, tools
 from ..evaluation import CANDIDATE_FEATURES, Evaluation, Evaluator
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
-from ..predictors import Predictor, PredictorLike, RunPredictor, SkipRule
+from ..predictors import Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
 from ..records import RECORDS_FILE, RecordLog, create_run_dir, status_text, write_config
 from ..space import SearchSpace
 from ..tasks import TaskData, load_task
@@ -175,12 +175,20 @@ class GeneticSearch:
         if source is None:
             return {}, None, name
         keys = list(features)
-        predicted = source.predict([features[k] for k in keys])
+        rows = [features[k] for k in keys]
+        predicted = source.predict(rows)
+        compared, basis = predicted, "prediction"
+        if self.rule.interval:  # skip only when even the optimistic bound is below the threshold
+            try:
+                _, _, compared = source.predict_interval(rows, self.rule.interval)
+                basis = f"upper bound of the {self.rule.interval:.0%} interval"
+            except PredictorError as exc:
+                self.log(f"  predictor: {exc}; comparing the point prediction")
         threshold = self.rule.threshold(population_fitness)
-        skips = {k: float(p) for k, p in zip(keys, predicted) if p < threshold}
+        skips = {k: float(p) for k, p, c in zip(keys, predicted, compared) if c < threshold}
         trained_on = f"{self.predictor.n_train_} trained" if source is self.predictor else f"stored {name}"
         self.log(f"  predictor: CV R2 {source.cv_r2_:.3f} on {trained_on}; "
-                 f"skip below {threshold:.4f}: {len(skips)} of {len(keys)} offspring skipped")
+                 f"skip when the {basis} is below {threshold:.4f}: {len(skips)} of {len(keys)} offspring skipped")
         return skips, source, name
 
     # -- evaluation of a generation ----------------------------------------------
