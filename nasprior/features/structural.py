@@ -194,11 +194,12 @@ def structural_features(graph: nx.Graph | nx.DiGraph) -> dict[str, float]:
     arXiv:1706.05683). Spectra use :func:`numpy.linalg.eigvalsh` up to
     :data:`DENSE_SPECTRUM_MAX_NODES` nodes and ARPACK at machine precision
     (``tol=0``) above, falling back to the dense solver if ARPACK does not
-    converge. With rustworkx, one graph of 512 nodes and 15,000-20,000 edges
-    took 0.3-0.5 CPU seconds, one of 1,000 nodes and 30,000 edges 1.1-1.6
-    (two cores shared with other jobs; ``benchmarks/bench_features.py``);
-    about three quarters of that is edge betweenness. Without rustworkx,
-    about 6 and 25 CPU seconds.
+    converge. Betweenness is exact (rustworkx, else networkx) up to
+    ``n_nodes * n_edges`` = :data:`BETWEENNESS_EXACT_MAX_WORK` and estimated
+    from :func:`betweenness_pivots` sources above (Brandes & Pich 2007;
+    :func:`sampled_betweenness`), because exact edge betweenness dominated
+    the cost (2.6 s of features at 2,000 nodes / 50,000 edges); see
+    ``benchmarks/bench_features.py`` for current timings.
 
     Examples
     --------
