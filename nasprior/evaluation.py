@@ -27,19 +27,25 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
-from .features import (FEATURE_NAMES, SIZE_FEATURE_NAMES, TOPOLOGY_SCORE_NAMES, network_topology_scores,
-                       size_features, structural_features)
+from .features import (FEATURE_NAMES, GRAPH_FEATURE_NAMES, PROFILE_FEATURE_NAMES, SIZE_FEATURE_NAMES,
+                       TOPOLOGY_SCORE_NAMES, WL_FEATURE_NAMES, graph_arrays, graph_features, graph_size_features,
+                       network_topology_scores, size_features)
 from .genome import Genome
-from .networks import build_network
+from .networks import GraphNetwork, build_network
 from .networks.registry import check_task_fits
 from .priors import get_prior, make_graph
 from .records import make_record
 from .tasks import TaskData, TaskShape
+from .topology import to_dag
 from .training import TrainConfig, accuracy, train
 
 #: Feature columns of every candidate, in order: structural features of the
-#: graph, size features and data-free topology scores of the network.
-CANDIDATE_FEATURES = tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES + TOPOLOGY_SCORE_NAMES
+#: graph, size features and data-free topology scores of the network, then the
+#: graph's profile and Weisfeiler-Lehman features (added later: records of older
+#: versions lack them, and fitting drops columns missing in some record).
+CANDIDATE_FEATURES = tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES + TOPOLOGY_SCORE_NAMES + PROFILE_FEATURE_NAMES + WL_FEATURE_NAMES
+#: Feature columns of a graph without a task (:func:`graph_candidate_features` with ``shape=None``).
+GRAPH_CANDIDATE_FEATURES = tuple(GRAPH_FEATURE_NAMES) + SIZE_FEATURE_NAMES
 #: Default memory limit of :func:`check_cost`, in GiB (override with ``$NASPRIOR_MAX_MEMORY_GB``).
 DEFAULT_MAX_MEMORY_GB = 8.0
 #: Default limit of the estimated feature time of :func:`check_cost`, in s (``$NASPRIOR_MAX_FEATURE_S``).
@@ -147,7 +153,53 @@ def candidate_features(genome: Genome, shape: TaskShape, graph: nx.Graph | None 
     check_cost(genome, shape)
     graph = make_graph(genome) if graph is None else graph
     net = build_network(genome, shape, graph=graph)
-    return {**structural_features(graph), **size_features(net), **network_topology_scores(net)}
+    return _ordered({**graph_features(graph), **size_features(net), **network_topology_scores(net)}, CANDIDATE_FEATURES)
+
+
+def graph_candidate_features(graph: nx.Graph | nx.DiGraph, shape: TaskShape | None = None) -> dict[str, float]:
+    """Features of a graph from any source, as a candidate of the graph-as-network mapping.
+
+    Parameters
+    ----------
+    graph : networkx.Graph or networkx.DiGraph
+        An undirected graph with sortable node labels, oriented lower ->
+        higher label (:func:`nasprior.topology.to_dag`), or a DAG used as
+        given; see :func:`nasprior.graph_io.read_graph` for graphs in files.
+    shape : TaskShape, optional
+        A feedforward task (``n_inputs > 0``, no vocabulary): the graph
+        becomes the :class:`~nasprior.networks.GraphNetwork` of that task
+        (Stier et al. 2021; input fully connected to the sources, sinks to the
+        output), whose size features and topology scores are added, exactly
+        as for a genome of mapping ``graph``. None: the graph alone defines
+        the network (:func:`nasprior.features.graph_size_features`).
+
+    Returns
+    -------
+    dict of str to float
+        Keys :data:`CANDIDATE_FEATURES` with a task, :data:`GRAPH_CANDIDATE_FEATURES` without.
+
+    Raises
+    ------
+    ConfigError
+        If the graph is invalid (see :func:`nasprior.features.graph_arrays`),
+        or ``shape`` is a sequence task (a recurrent network needs its
+        genome's cell type: predict from the genome instead).
+    """
+    arrays = graph_arrays(graph)
+    features = graph_features(graph)
+    if shape is None:
+        return _ordered({**features, **graph_size_features(graph, arrays)}, GRAPH_CANDIDATE_FEATURES)
+    if shape.vocab_size or shape.n_inputs <= 0:
+        raise ConfigError(f"task {shape.name!r} is a sequence task: a graph alone does not define its recurrent "
+                          "network; predict from genomes, or use a predictor fitted on graphs (predictor fit --graphs)")
+    dag = graph if graph.is_directed() else to_dag(graph)
+    net = GraphNetwork(dag, shape.n_inputs, shape.n_classes)
+    return _ordered({**features, **size_features(net), **network_topology_scores(net)}, CANDIDATE_FEATURES)
+
+
+def _ordered(features: dict[str, float], names: tuple[str, ...]) -> dict[str, float]:
+    """``features`` restricted to ``names``, in that order."""
+    return {name: features[name] for name in names}
 
 
 @dataclass

@@ -51,7 +51,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
-from .features import size_features, structural_features
+from .features import graph_features, size_features
 from .genome import Genome
 from .networks import SparseNetwork, build_network
 from .pruning import SCHEMES, compression_schedule, iterative_prune, masks_to_graph, network_masks, save_masks
@@ -206,7 +206,7 @@ def run_prune_experiment(
     dense_structure: dict[str, float] = {}  # the unpruned records carry the features the pruned ones carry
     if structural:
         dense_masks = network_masks(build_network(genome, d.shape))
-        dense_structure = structural_features(masks_to_graph(dense_masks))
+        dense_structure = graph_features(masks_to_graph(dense_masks))
     for seed in config.seeds:
         t0 = time.perf_counter()
         torch.manual_seed(seed)
@@ -352,7 +352,7 @@ def pruned_record(
     curve : list of dict, optional
     wall_time_s : float
     with_structural_features : bool
-        Compute :func:`nasprior.features.structural_features` of the pruned
+        Compute :func:`nasprior.features.graph_features` of the pruned
         unit graph (:func:`masks_to_graph`) besides the size features.
 
     Returns
@@ -364,7 +364,7 @@ def pruned_record(
     masks = network_masks(network)
     features: dict[str, float] = {}
     if with_structural_features:
-        features.update(structural_features(masks_to_graph(masks)))
+        features.update(graph_features(masks_to_graph(masks)))
     features.update(size_features(network))
     return make_record(
         run_id=run_id, genome=genome, task=task, status="trained", features=features, metrics=metrics, seed=seed,

@@ -70,6 +70,56 @@ def test_nested_scores_separate_informative_from_noise_columns():
     assert scores["size_only"]["kendall"]["mean"] < scores["structural"]["kendall"]["mean"]
     assert len(scores["structural"]["r2"]["values"]) == 2
     assert sum(scores["outer_models"].values()) == 6  # 2 repeats x 3 folds, tuned per outer fold
+    assert sum(scores["size_only_models"].values()) == 6  # the baseline is tuned on its own
+    assert scores["importance"][0]["feature"] == "x0"  # the informative column, by permutation importance
+    assert set(scores["coverage"]) == {"0.8", "0.9"}
+
+
+def test_size_only_columns_hold_no_structural_feature():
+    """Size = counts of nodes, edges, weights and parameters; shape features are structure."""
+    from nasprior.features import PROFILE_FEATURE_NAMES, TOPOLOGY_SCORE_NAMES, WL_FEATURE_NAMES
+    from nasprior.predictors import SIZE_ONLY_FEATURES
+
+    assert set(SIZE_ONLY_FEATURES) == {"n_nodes", "n_edges", "n_weights", "n_params"}
+    structure = {"first_layer_width", "n_hidden_layers", "n_layers", "n_sources", "n_sinks", "network_density",
+                 "density", "max_degree", *PROFILE_FEATURE_NAMES, *TOPOLOGY_SCORE_NAMES, *WL_FEATURE_NAMES}
+    assert not structure & set(SIZE_ONLY_FEATURES)
+    assert all(name.startswith("n_") for name in SIZE_ONLY_FEATURES)
+
+
+def test_conformal_interval_covers_at_the_nominal_rate_when_the_noise_is_known():
+    from sklearn.linear_model import BayesianRidge
+    from sklearn.model_selection import KFold
+
+    from nasprior.predictors import conformal_half_widths
+
+    rng = np.random.default_rng(0)
+    sigma = 0.1
+    X = rng.uniform(0, 1, (400, 3))
+    y = X @ [0.5, -0.3, 0.2] + rng.normal(0, sigma, 400)
+    X_new = rng.uniform(0, 1, (20000, 3))
+    y_new = X_new @ [0.5, -0.3, 0.2] + rng.normal(0, sigma, 20000)
+    half = conformal_half_widths(BayesianRidge(), X, y, KFold(5, shuffle=True, random_state=0))
+    predicted = BayesianRidge().fit(X, y).predict(X_new)
+    for level, z in ((0.8, 1.2816), (0.9, 1.6449)):
+        covered = np.mean(np.abs(y_new - predicted) <= half[f"{level:g}"])
+        assert abs(covered - level) < 0.03, (level, covered)
+        assert half[f"{level:g}"] == pytest.approx(z * sigma, rel=0.15)  # the Gaussian quantile of the known noise
+
+
+def test_run_predictor_interval_and_skip_rule_upper_bound():
+    from nasprior.predictors import RunPredictor, SkipRule
+
+    rng = np.random.default_rng(1)
+    records = [_record("trained", {"a": float(a), "b": float(b)}, float(0.5 + 0.3 * a + rng.normal(0, 0.02)), seed=i)
+               for i, (a, b) in enumerate(rng.uniform(0, 1, (40, 2)))]
+    predictor = RunPredictor(["a", "b"]).fit(records)
+    features = [{"a": 0.5, "b": 0.5}]
+    point, lower, upper = predictor.predict_interval(features, 0.8)
+    assert lower[0] < point[0] < upper[0] and point[0] == pytest.approx(predictor.predict(features)[0])
+    assert SkipRule(interval=0.8).interval == 0.8
+    with pytest.raises(ConfigError, match="interval"):
+        SkipRule(interval=1.5)
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +143,23 @@ def _copy(fitted, tmp_path):
 def test_fit_writes_model_and_card(fitted):
     path = fitted / "predictors" / "digits-test"
     card = json.loads((path / CARD_FILE).read_text())
-    assert card["schema"] == 1 and card["target"] == "val_acc"
+    assert card["schema"] == 2 and card["target"] == "val_acc" and card["source"] == "runs"
     assert card["task"] == {"name": "digits", "n_inputs": 64, "n_classes": 10, "vocab_size": 0}
     assert card["training_runs"][0]["run_id"] == "digits-sample" and card["training_runs"][0]["n_records"] == 12
     assert card["n_train"] == card["training_runs"][0]["n_trained"]
     assert card["training_runs"][0]["train"]["epochs"] == 1  # the budget behind the target is in the card
-    assert card["features"]["size_only"] == ["n_params", "n_edges", "first_layer_width"]
+    assert card["features"]["size_only"] == ["n_nodes", "n_edges", "n_weights", "n_params"]
     assert {"n_edges", "n_params", "degree_mean"} <= set(card["features"]["names"])
     for kind in ("structural", "size_only"):
         for metric in ("r2", "spearman", "kendall"):
             assert set(card["scores"][kind][metric]) == {"mean", "std", "values"}
     assert card["model"]["class"] in ("bayesian_ridge", "random_forest", "gradient_boosting")
+    assert sum(card["scores"]["size_only_models"].values()) == 3  # the baseline chose its own class in each fold
+    assert set(card["intervals"]["half_width"]) == set(card["intervals"]["coverage"]) == {"0.8", "0.9"}
+    assert 0.0 <= card["intervals"]["coverage"]["0.8"]["mean"] <= 1.0
+    importance = card["importance"]
+    assert {item["feature"] for item in importance} == set(card["features"]["names"])
+    assert [item["mean"] for item in importance] == sorted((item["mean"] for item in importance), reverse=True)
     assert len(card["model_sha256"]) == 64 and {"sklearn", "skops", "torch"} <= set(card["versions"])
     # min/max are those of the training records
     records = [json.loads(line) for line in (fitted / "runs" / "digits-sample" / "records.jsonl").read_text().splitlines()]
@@ -166,7 +222,8 @@ def test_predict_command_warns_on_out_of_range_genome(fitted, capsys):
     big = json.dumps({"prior": "gnp", "n_nodes": 200, "p": 0.5, "seed": 1})
     assert main(["predict", "--predictor", path, "--genome", big]) == 0
     out, err = capsys.readouterr()
-    value = float(out.split("predicted val_acc ")[1].split()[0])
+    value = float(out.split("predicted val_acc ")[1].split(",")[0].split()[0])
+    assert "80% interval [" in out
     assert math.isfinite(value) and "CV R2" in out
     assert "outside the training range" in err and "n_edges=" in err
     predictor = Predictor.load(path)
@@ -202,6 +259,10 @@ def test_shipped_predictor_predicts_a_possible_accuracy_far_outside_its_range():
     """predictors/reber-gru loads after install; far outside its range it warns and stays in [0, 1]."""
     path = Path(__file__).resolve().parents[1] / "predictors" / "reber-gru"
     predictor = Predictor.load(path)
+    if predictor.card.get("migrated_from_schema") == 1:  # fitted before intervals: loads and predicts without them
+        assert predictor.interval_levels == [] and predictor.source == "runs"
+        with pytest.raises(PredictorError, match="fitted before intervals"):
+            predictor.predict_interval([], 0.9)
     genomes = [Genome(prior="barabasi_albert", n_nodes=n, m=3, cell="gru") for n in (30, 400)]
     features = genome_features(genomes, predictor.task)
     assert predictor.out_of_range(features[0]) == [] and "n_nodes" in predictor.out_of_range(features[1])
@@ -229,3 +290,85 @@ def test_fit_does_not_depend_on_the_order_of_the_log(fitted, tmp_path):
     refit = fit_predictor([run], "digits-test", **options).card
     assert refit["scores"]["structural"] == card["scores"]["structural"]
     assert refit["model"]["params"] == card["model"]["params"]
+
+
+# ------------------------------------------------------------------ graphs from other tools
+
+
+@pytest.fixture(scope="module")
+def graph_set(tmp_path_factory):
+    """GraphML files of other tools' graphs (undirected and DAGs) with a target table and groups."""
+    import csv
+
+    import networkx as nx
+
+    root = tmp_path_factory.mktemp("graphs")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(18):
+        n = int(rng.integers(10, 30))
+        graph = nx.connected_watts_strogatz_graph(n, 4, float(rng.uniform(0.05, 1.0)), seed=i)
+        if i % 3 == 0:  # a DAG as another tool would write it, with string labels
+            graph = nx.relabel_nodes(nx.DiGraph((min(e), max(e)) for e in graph.edges), lambda v: f"n{v}")
+        nx.write_graphml(graph, root / f"g{i:02d}.graphml")
+        rows.append({"file": f"g{i:02d}.graphml", "acc": 0.3 + 0.02 * n + rng.normal(0, 0.01), "group": i // 2})
+    with open(root / "targets.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["file", "acc", "group"])
+        writer.writeheader()
+        writer.writerows(rows)
+    code = main(["predictor", "fit", "--graphs", str(root), "--targets", str(root / "targets.csv"), "--graph-column",
+                 "file", "--name", "ext", "--out", str(root / "predictors"), "--n-trials", "2", "--repeats", "1",
+                 "--folds", "3", "--inner-folds", "2"])
+    assert code == 0
+    return root
+
+
+def test_fit_from_graph_files_and_predict_them_round_trip(graph_set, capsys):
+    import networkx as nx
+
+    from nasprior.graph_io import read_graph
+
+    path = graph_set / "predictors" / "ext"
+    card = json.loads((path / CARD_FILE).read_text())
+    assert card["source"] == "graphs" and card["target"] == "acc" and card["n_train"] == 18
+    assert card["training_runs"][0]["group_column"] == "group" and card["scores"]["protocol"]["grouped"]
+    assert {"last_layer_width", "wl_hist_00", "n_params"} <= set(card["features"]["names"]) | set(
+        card["features"]["dropped_constant"])
+    predictor = Predictor.load(path)
+    files = sorted(graph_set.glob("*.graphml"))
+    graphs = [read_graph(f) for f in files]
+    direct = predictor.predict_graphs(graphs)
+    assert direct.shape == (18,) and np.all(np.isfinite(direct))
+    capsys.readouterr()
+    assert main(["predict", "--predictor", str(path), "--graph", str(files[4])]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("g04.graphml predicted acc ") and "80% interval [" in out and "90% interval [" in out
+    assert float(out.split("predicted acc ")[1].split(",")[0]) == pytest.approx(direct[4], abs=1e-4)
+    assert main(["predict", "--predictor", str(path), "--graphs", str(graph_set)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "graph,predicted_acc,lower_80,upper_80,lower_90,upper_90" and len(lines) == 19
+    row = lines[5].split(",")
+    assert row[0] == "g04.graphml" and float(row[2]) <= float(row[1]) <= float(row[3])
+    assert float(row[4]) <= float(row[2]) and float(row[5]) >= float(row[3])  # the 90% interval holds the 80% one
+    # the Python API takes networkx graphs directly (an undirected one is oriented by node order)
+    assert predictor.predict_graphs([nx.path_graph(12)]).shape == (1,)
+
+
+def test_predict_refuses_a_pickled_graph(graph_set, tmp_path, capsys):
+    import pickle
+
+    import networkx as nx
+
+    (tmp_path / "g.gpickle").write_bytes(pickle.dumps(nx.path_graph(5)))
+    code = main(["predict", "--predictor", str(graph_set / "predictors" / "ext"), "--graph", str(tmp_path / "g.gpickle")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "pickle file, which nasprior never loads" in err and len(err.strip().splitlines()) == 1
+
+
+def test_fit_options_are_checked(graph_set, tmp_path):
+    assert main(["predictor", "fit", "--graphs", str(graph_set), "--name", "x", "--out", str(tmp_path)]) == 2
+    assert main(["predictor", "fit", "--name", "x", "--out", str(tmp_path)]) == 2
+    (tmp_path / "t.csv").write_text("graph,acc\ng00.graphml,high\n")
+    assert main(["predictor", "fit", "--graphs", str(graph_set), "--targets", str(tmp_path / "t.csv"), "--name", "x",
+                 "--out", str(tmp_path)]) == 2

@@ -3,12 +3,14 @@
 ``nasprior sample``
     Train a random (optionally prior- and cell-stratified) sample of a search
     space in parallel, as a resumable run (:mod:`nasprior.sampling`).
-``nasprior predictor fit RUN_DIR [RUN_DIR ...]``
-    Fit, tune and score a predictor on runs' trained records and store it
-    under ``predictors/<name>/`` with its model card (:mod:`nasprior.predictors`).
-``nasprior predict``
-    Predict a genome's metric with a stored predictor, warning about features
-    outside the training range.
+``nasprior predictor fit RUN_DIR [RUN_DIR ...]`` or ``nasprior predictor fit --graphs DIR --targets FILE.csv``
+    Fit, tune and score a predictor on runs' trained records, or on graph
+    files from any tool and a table of their targets, and store it under
+    ``predictors/<name>/`` with its model card (:mod:`nasprior.predictors`).
+``nasprior predict --genome ... | --graph FILE | --graphs DIR``
+    Predict the metric of genomes or graph files with a stored predictor,
+    with conformal prediction intervals, warning about features outside the
+    training range; ``--graphs`` prints a CSV table.
 
 References
 ----------
@@ -26,7 +28,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..genome import Genome
-from ..predictors import Predictor, PredictorError, fit_predictor, format_scores, genome_features
+from ..graph_io import graph_files, read_graph
+from ..predictors import Predictor, PredictorError, fit_predictor, fit_predictor_from_graphs, format_scores
 from ..sampling import SampleConfig, run_sample
 from ..space import SearchSpace, default_space_path
 from ..tasks import get_task
@@ -60,11 +63,20 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     f = psub.add_parser(
         "fit", help="fit, tune and score a predictor; store it with its model card",
         description="Fit a StandardScaler + regressor pipeline (Bayesian ridge, random forest or gradient boosting, "
-        "chosen with optuna) on the trained records of RUN_DIRs, score it by nested repeated k-fold CV next to a "
-        "size-only baseline, and write <out>/<name>/model.skops and model_card.json.")
-    f.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories (runs/<id>) of one task")
+        "chosen with optuna) on the trained records of RUN_DIRs, or on graph files (--graphs DIR) with a table of "
+        "their targets (--targets FILE.csv), score it by nested repeated k-fold CV next to a size-only baseline "
+        "(nodes, edges, weights, parameters; its own tuned model), calibrate 80%%/90%% conformal intervals and "
+        "measure their coverage, rank features by permutation importance, and write <out>/<name>/model.skops and "
+        "model_card.json.")
+    f.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories (runs/<id>) of one task")
+    f.add_argument("--graphs", metavar="DIR", help="folder of graph files (GraphML, GML, edge list, node-link JSON)")
+    f.add_argument("--targets", metavar="FILE.csv",
+                   help="with --graphs: CSV with a column naming each graph file, one target column, optional group column")
+    f.add_argument("--graph-column", default="graph", help="column of --targets naming the graph files (default graph)")
+    f.add_argument("--group-column", default="group",
+                   help="column of --targets grouping rows that must share a fold, used if present (default group)")
     f.add_argument("--name", required=True, help="predictor name (its directory under --out)")
-    f.add_argument("--target", default="val_acc", help="metric to predict (default val_acc)")
+    f.add_argument("--target", help="metric to predict (default val_acc for runs; with --targets, its one target column)")
     f.add_argument("--out", default="predictors", help="parent directory of predictors (default: predictors)")
     f.add_argument("--n-trials", type=int, default=20, help="optuna trials per tuning (default 20)")
     f.add_argument("--folds", type=int, default=5, help="outer CV folds (default 5)")
@@ -74,12 +86,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--force", action="store_true", help="replace an existing predictor of that name")
 
     p = subparsers.add_parser(
-        "predict", help="predict a genome's metric with a stored predictor",
-        description="Build the genome's features as the search does and print the predictor's prediction, its "
-        "cross-validated R2, and a warning for features outside the training range.")
+        "predict", help="predict the metric of genomes or graph files with a stored predictor",
+        description="Build the features of genomes (as the search does) or of graph files and print the predictor's "
+        "prediction with its 80%% and 90%% conformal intervals, its cross-validated R2, and a warning for features "
+        "outside the training range. --graphs prints a CSV table.")
     p.add_argument("--predictor", required=True, metavar="DIR", help="predictor directory, e.g. predictors/reber-gru")
-    p.add_argument("--genome", required=True, metavar="FILE_OR_JSON",
-                   help="a JSON file or inline JSON: one genome object or a list of them")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--genome", metavar="FILE_OR_JSON", help="a JSON file or inline JSON: one genome object or a list")
+    what.add_argument("--graph", metavar="FILE", help="one graph file (GraphML, GML, edge list, node-link JSON)")
+    what.add_argument("--graphs", metavar="DIR", help="every graph file of a folder; prints CSV")
     p.add_argument("--task", help="task (default: the one in the model card; must match it)")
 
 
@@ -138,14 +153,22 @@ def cmd_predictor(args: argparse.Namespace) -> int:
     out = Path(args.out) / check_name(args.name, "--name")
     if (out / "model_card.json").exists() and not args.force:
         raise PredictorError(f"{out} already holds a predictor: choose another --name, or pass --force to replace it")
-    predictor = fit_predictor(args.run_dirs, args.name, target=args.target, n_trials=args.n_trials, folds=args.folds,
-                              inner_folds=args.inner_folds, repeats=args.repeats, seed=args.seed,
-                              log=lambda line: print(line, flush=True))
+    options = dict(n_trials=args.n_trials, folds=args.folds, inner_folds=args.inner_folds, repeats=args.repeats,
+                   seed=args.seed, log=lambda line: print(line, flush=True))
+    if args.graphs or args.targets:
+        if not (args.graphs and args.targets) or args.run_dirs:
+            raise ConfigError("give either RUN_DIRs, or --graphs DIR with --targets FILE.csv (not both)")
+        predictor = fit_predictor_from_graphs(args.graphs, args.targets, args.name, target=args.target,
+                                              graph_column=args.graph_column, group_column=args.group_column, **options)
+    elif args.run_dirs:
+        predictor = fit_predictor(args.run_dirs, args.name, target=args.target or "val_acc", **options)
+    else:
+        raise ConfigError("nothing to fit on: give run directories (runs/<id>), or --graphs DIR with --targets FILE.csv")
     predictor.save(out, overwrite=args.force)
     card = predictor.card
     p = card["scores"]["protocol"]
     print(f"\npredictor {args.name}: {card['model']['class']} on {len(predictor.feature_names)} features, "
-          f"{card['n_train']} trained records, target {card['target']}")
+          f"{card['n_train']} training rows ({card['source']}), target {card['target']}")
     print(f"nested CV ({p['repeats']} x {p['folds']}-fold, {p['n_trials']} trials per tuning), mean +/- std over repeats:")
     for line in format_scores(card):
         print(line)
@@ -153,24 +176,61 @@ def cmd_predictor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interval_text(predictor: Predictor, features: list[dict]) -> list[str]:
+    """Per input, the stored intervals as text (empty strings for a predictor without intervals)."""
+    texts = [""] * len(features)
+    for level in predictor.interval_levels:
+        _, lower, upper = predictor.predict_interval(features, level)
+        for i, (lo, hi) in enumerate(zip(lower, upper)):
+            texts[i] += f", {level:.0%} interval [{lo:.4f}, {hi:.4f}]"
+    return texts
+
+
+def _warn_out_of_range(predictor: Predictor, name: str, f: dict) -> None:
+    outside = predictor.out_of_range(f)
+    if outside:
+        lo, hi = predictor.card["features"]["min"], predictor.card["features"]["max"]
+        detail = ", ".join(f"{n}={f[n]:g} (trained on [{lo[n]:g}, {hi[n]:g}])" for n in outside)
+        print(f"warning: {name}: feature(s) outside the training range, the prediction extrapolates: {detail}",
+              file=sys.stderr)
+
+
 @command("predict")
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Print the predicted metric of each genome."""
+    """Print the predicted metric of each genome or graph file, with its intervals."""
     predictor = Predictor.load(args.predictor)
     if args.task and args.task != predictor.task["name"]:
         raise PredictorError(f"predictor {args.predictor} was fitted on task {predictor.task['name']!r}, not "
                              f"{args.task!r}: use a predictor fitted on {args.task} runs")
-    genomes = _parse_genomes(args.genome)
-    features = genome_features(genomes, predictor.task)
-    predicted = predictor.predict(features)
+    if not predictor.interval_levels:
+        print(f"note: predictor {args.predictor} has no prediction intervals (fitted by an older nasprior): refit it "
+              "with 'nasprior predictor fit' to get them", file=sys.stderr)
     r2 = predictor.cv_r2_
-    for genome, f, value in zip(genomes, features, predicted):
-        print(f"{genome.key} predicted {predictor.target} {value:.4f} (predictor CV R2 {r2:.3f}, "
+    if args.graphs:
+        paths = graph_files(args.graphs)
+        features = predictor.graph_features([read_graph(path) for path in paths])
+        predicted = predictor.predict(features)
+        header = ["graph", f"predicted_{predictor.target}"]
+        bounds = []
+        for level in predictor.interval_levels:
+            header += [f"lower_{level * 100:g}", f"upper_{level * 100:g}"]
+            bounds.append(predictor.predict_interval(features, level)[1:])
+        print(",".join(header))
+        for i, (path, value) in enumerate(zip(paths, predicted)):
+            row = [path.name, f"{value:.6f}"] + [f"{b[k][i]:.6f}" for b in bounds for k in (0, 1)]
+            print(",".join(row))
+            _warn_out_of_range(predictor, path.name, features[i])
+        return 0
+    if args.graph:
+        names = [Path(args.graph).name]
+        features = predictor.graph_features([read_graph(args.graph)])
+    else:
+        genomes = _parse_genomes(args.genome)
+        names = [g.key for g in genomes]
+        features = predictor.genome_features(genomes)
+    predicted = predictor.predict(features)
+    for name, f, value, interval in zip(names, features, predicted, _interval_text(predictor, features)):
+        print(f"{name} predicted {predictor.target} {value:.4f}{interval} (predictor CV R2 {r2:.3f}, "
               f"task {predictor.task['name']})")
-        outside = predictor.out_of_range(f)
-        if outside:
-            lo, hi = predictor.card["features"]["min"], predictor.card["features"]["max"]
-            detail = ", ".join(f"{n}={f[n]:g} (trained on [{lo[n]:g}, {hi[n]:g}])" for n in outside)
-            print(f"warning: {genome.key}: feature(s) outside the training range, the prediction extrapolates: "
-                  f"{detail}", file=sys.stderr)
+        _warn_out_of_range(predictor, name, f)
     return 0

@@ -18,8 +18,8 @@ from .base import check_name, command, common_options, set_threads
 
 #: Options that define a run; a resumed run takes them from its config.json.
 RUN_OPTIONS = ("task", "space", "population", "generations", "epochs", "batch_size", "lr", "set_zeta", "seed",
-               "runs_dir", "run_id", "no_skip", "skip_quantile", "skip_warmup", "skip_min_r2", "predictor",
-               "download", "device", "strategy", "objectives", "screen_factor")
+               "runs_dir", "run_id", "no_skip", "skip_quantile", "skip_warmup", "skip_min_r2", "skip_interval",
+               "predictor", "download", "device", "strategy", "objectives", "screen_factor")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +51,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-quantile", type=float, help="skip offspring predicted below this quantile of the population")
     p.add_argument("--skip-warmup", type=int, help="trained candidates before the predictor may skip")
     p.add_argument("--skip-min-r2", type=float, help="minimum cross-validated R2 of the predictor to skip")
+    p.add_argument("--skip-interval", type=float, metavar="LEVEL",
+                   help="skip only when the upper bound of the predictor's LEVEL conformal interval (e.g. 0.8) is "
+                   "below the threshold (default 0: the point prediction)")
     p.add_argument("--predictor", metavar="DIR", help="stored predictor (nasprior predictor fit) that skips offspring "
                    "from the first generation, until the run's own predictor is usable")
     p.add_argument("--strategy", choices=STRATEGIES,
@@ -93,7 +96,8 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
             train[option] = getattr(args, option)
     train["seed"] = seed
     skip = dict(space.search.get("skip", {}))
-    for option, key in (("skip_quantile", "quantile"), ("skip_warmup", "warmup"), ("skip_min_r2", "min_r2")):
+    for option, key in (("skip_quantile", "quantile"), ("skip_warmup", "warmup"), ("skip_min_r2", "min_r2"),
+                        ("skip_interval", "interval")):
         if getattr(args, option) is not None:
             skip[key] = getattr(args, option)
     if args.no_skip:

@@ -3,17 +3,29 @@
 * :mod:`~nasprior.features.structural`: the structural features of a prior
   graph (Stier et al. 2021's 23, spectral gap and algebraic connectivity,
   shape features);
+* :mod:`~nasprior.features.profile`: layer-width profile (Stier et al.'s
+  last-layer width), skip edges, input-output paths, clustering and
+  assortativity;
+* :mod:`~nasprior.features.wl`: hashed Weisfeiler-Lehman label histogram
+  (Shervashidze et al. 2011);
+* :mod:`~nasprior.features.graph`: all of the above in one pass
+  (:func:`graph_features`);
 * :mod:`~nasprior.features.topology`: data-free topology scores of a
   network's layer masks (Bourely et al. 2017; Robinett & Kepner 2018);
-* :mod:`~nasprior.features.size`: size features of a network (the baseline
-  every structural predictor is compared with).
+* :mod:`~nasprior.features.size`: size features of a network, or of the
+  network a graph alone defines.
 """
 
-from .size import SIZE_FEATURE_NAMES, size_features
-from .structural import FEATURE_NAMES, feature_vector, structural_features
+from .graph import GRAPH_FEATURE_NAMES, graph_features
+from .profile import PROFILE_FEATURE_NAMES, profile_features
+from .size import SIZE_FEATURE_NAMES, graph_size_features, size_features
+from .structural import FEATURE_NAMES, GraphArrays, feature_vector, graph_arrays, structural_features
 from .topology import TOPOLOGY_SCORE_NAMES, network_topology_scores, topology_scores
+from .wl import WL_FEATURE_NAMES, wl_histogram
 
 __all__ = [
-    "FEATURE_NAMES", "SIZE_FEATURE_NAMES", "TOPOLOGY_SCORE_NAMES", "feature_vector", "network_topology_scores",
-    "size_features", "structural_features", "topology_scores",
+    "FEATURE_NAMES", "GRAPH_FEATURE_NAMES", "GraphArrays", "PROFILE_FEATURE_NAMES", "SIZE_FEATURE_NAMES",
+    "TOPOLOGY_SCORE_NAMES", "WL_FEATURE_NAMES", "feature_vector", "graph_arrays", "graph_features",
+    "graph_size_features", "network_topology_scores", "profile_features", "size_features", "structural_features",
+    "topology_scores", "wl_histogram",
 ]

@@ -29,8 +29,29 @@ Exact all-pairs distances and Brandes edge betweenness come from rustworkx
 when it is installed, otherwise from scipy and networkx: the values are the
 same, the fallback is about 15-20 times slower at 500-1,000 nodes (see
 ``benchmarks/bench_features.py``). Node betweenness is derived exactly from
-edge betweenness (one Brandes pass, see :func:`_betweenness`). Nothing is
-sampled or approximated.
+edge betweenness (one Brandes pass, see :func:`_betweenness`). Up to
+:data:`BETWEENNESS_EXACT_MAX_WORK` (``n_nodes * n_edges``) nothing is sampled
+or approximated; above it (a few hundred nodes with tens of thousands of
+edges) the betweenness statistics are estimated from a fixed, seeded sample of
+pivot sources (:func:`sampled_betweenness`; Brandes & Pich 2007), so that all
+features of a graph of 2,000 nodes and 50,000 edges take well under a second.
+Every other feature stays exact.
+
+Why this module is long: the 28 features come from one pass over shared
+intermediates (the edge index, all-pairs distances, one Brandes pass giving
+node and edge betweenness, the two spectra); split, the parts would pass
+those around or compute them twice.
+
+References
+----------
+.. [Stier2021] J. Stier, H. Darji, M. Granitzer, "Experiments on properties
+   of hidden structures of sparse neural networks", arXiv:2107.12917, 2021.
+.. [Bourely2017] A. Bourely, J. P. Boueri, K. Choromanski, "Sparse neural
+   networks topologies", arXiv:1706.05683, 2017.
+.. [Brandes2001] U. Brandes, "A faster algorithm for betweenness
+   centrality", J. Math. Sociology 25(2), 2001.
+.. [Brandes2007] U. Brandes, C. Pich, "Centrality estimation in large
+   networks", Int. J. Bifurcation and Chaos 17(7), 2007.
 """
 
 from __future__ import annotations
@@ -38,6 +59,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -46,7 +68,7 @@ import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
 from ..errors import ConfigError
-from ..topology import layer_nodes
+from ..topology import layer_index
 
 try:  # optional accelerator; results are identical without it
     import rustworkx as rx
@@ -94,8 +116,20 @@ FEATURE_NAMES: tuple[str, ...] = (
 """Names of the features, in the fixed order used by :func:`feature_vector`."""
 
 #: Largest graph (in nodes) whose spectrum is computed densely with
-#: :func:`numpy.linalg.eigvalsh`; larger graphs use ARPACK (``eigsh``).
-DENSE_SPECTRUM_MAX_NODES = 2000
+#: :func:`numpy.linalg.eigvalsh`; larger graphs use ARPACK (``eigsh``). Dense
+#: ``eigvalsh`` costs about 0.5 s per matrix at 2,000 nodes, ARPACK 0.01-0.02 s.
+DENSE_SPECTRUM_MAX_NODES = 500
+
+#: Largest ``n_nodes * n_edges`` whose betweenness is computed exactly (all
+#: sources, rustworkx or networkx). Above it the betweenness statistics are
+#: estimated from :func:`betweenness_pivots` sources (Brandes & Pich 2007),
+#: their variances debiased; exact betweenness at 2,000 nodes / 50,000 edges
+#: took 2-7 s on a shared two-core machine.
+BETWEENNESS_EXACT_MAX_WORK = 1.0e7
+#: Work budget of the estimate, in source x edge steps: ``pivots ~ BUDGET / n_edges``.
+BETWEENNESS_PIVOT_BUDGET = 4.0e6
+#: Fewest pivots of the estimate.
+BETWEENNESS_MIN_PIVOTS = 48
 
 # ARPACK restarts allowed before falling back to the dense solver. Graphs with
 # clustered extreme eigenvalues (long paths, rings) converge very slowly; the
@@ -165,11 +199,12 @@ def structural_features(graph: nx.Graph | nx.DiGraph) -> dict[str, float]:
     arXiv:1706.05683). Spectra use :func:`numpy.linalg.eigvalsh` up to
     :data:`DENSE_SPECTRUM_MAX_NODES` nodes and ARPACK at machine precision
     (``tol=0``) above, falling back to the dense solver if ARPACK does not
-    converge. With rustworkx, one graph of 512 nodes and 15,000-20,000 edges
-    took 0.3-0.5 CPU seconds, one of 1,000 nodes and 30,000 edges 1.1-1.6
-    (two cores shared with other jobs; ``benchmarks/bench_features.py``);
-    about three quarters of that is edge betweenness. Without rustworkx,
-    about 6 and 25 CPU seconds.
+    converge. Betweenness is exact (rustworkx, else networkx) up to
+    ``n_nodes * n_edges`` = :data:`BETWEENNESS_EXACT_MAX_WORK` and estimated
+    from :func:`betweenness_pivots` sources above (Brandes & Pich 2007;
+    :func:`sampled_betweenness`), because exact edge betweenness dominated
+    the cost (2.6 s of features at 2,000 nodes / 50,000 edges); see
+    ``benchmarks/bench_features.py`` for current timings.
 
     Examples
     --------
@@ -223,12 +258,73 @@ def feature_vector(features: Mapping[str, float]) -> np.ndarray:
 # implementation
 
 
-def _structural_features(graph: nx.Graph, use_rustworkx: bool) -> dict[str, float]:
-    """:func:`structural_features` with the distance/betweenness backend chosen."""
+@dataclass(frozen=True)
+class GraphArrays:
+    """A graph as index arrays, shared by the feature families of :mod:`nasprior.features`.
+
+    Attributes
+    ----------
+    nodes : list
+        Sorted node labels; node ``i`` of every array is ``nodes[i]``.
+    arcs : numpy.ndarray of int64, shape (E', 2)
+        DAG arcs ``(tail, head)`` as node indices (for an undirected input,
+        ``i -> j`` for ``i < j``: the orientation of :func:`nasprior.topology.to_dag`).
+    pairs : numpy.ndarray of int64, shape (E, 2)
+        Unique undirected edges ``(i, j)``, ``i < j``, sorted; no self loops.
+    layer : numpy.ndarray of int64, shape (n,)
+        Layer of each node in the DAG (:func:`nasprior.topology.layer_index`).
+    directed : bool
+        Whether the input was a directed graph (used as given).
+    """
+
+    nodes: list
+    arcs: np.ndarray
+    pairs: np.ndarray
+    layer: np.ndarray
+    directed: bool
+
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return len(self.nodes)
+
+
+def graph_arrays(graph: nx.Graph | nx.DiGraph) -> GraphArrays:
+    """Validate a graph and index it once for every feature family.
+
+    Parameters
+    ----------
+    graph : networkx.Graph or networkx.DiGraph
+        As for :func:`structural_features`.
+
+    Returns
+    -------
+    GraphArrays
+
+    Raises
+    ------
+    ConfigError
+        If ``graph`` is not a networkx graph, has no node, has node labels
+        that cannot be sorted, or is directed with a cycle.
+    """
     nodes, directed = _check_graph(graph)
     n = len(nodes)
-    arcs = _edge_index(graph, nodes)  # (E', 2): DAG arcs (tail, head) as node indices
+    arcs = _edge_index(graph, nodes)  # (E', 2)
     pairs = _undirected_pairs(arcs, n)  # (E, 2), i < j, unique
+    if directed:
+        index = layer_index(graph)
+        layer = np.array([index[v] for v in nodes], dtype=np.int64)
+        arcs = arcs[arcs[:, 0] != arcs[:, 1]]
+    else:  # to_dag orients i -> j for i < j: pairs are the DAG's arcs, index order is topological
+        arcs = pairs
+        layer = _layers_index_order(n, pairs)
+    return GraphArrays(nodes, arcs, pairs, layer, directed)
+
+
+def _structural_features(graph: nx.Graph, use_rustworkx: bool, arrays: GraphArrays | None = None) -> dict[str, float]:
+    """:func:`structural_features` with the distance/betweenness backend chosen."""
+    g = graph_arrays(graph) if arrays is None else arrays
+    n, arcs, pairs = g.n, g.arcs, g.pairs
     n_edges = len(pairs)
     adjacency = sps.coo_array(
         (np.ones(2 * n_edges), (np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]])),
@@ -238,11 +334,7 @@ def _structural_features(graph: nx.Graph, use_rustworkx: bool) -> dict[str, floa
 
     out: dict[str, float] = {}
     # directed features (DAG)
-    if directed:
-        out["n_layers"] = len(layer_nodes(graph))
-    else:  # to_dag orients i -> j for i < j: pairs are the DAG's arcs, index order is topological
-        arcs = pairs
-        out["n_layers"] = _n_layers_index_order(n, pairs)
+    out["n_layers"] = int(g.layer.max()) + 1
     out["n_nodes"] = n
     out["n_edges"] = n_edges
     out["n_sources"] = np.count_nonzero(np.bincount(arcs[:, 1], minlength=n) == 0)
@@ -277,9 +369,12 @@ def _structural_features(graph: nx.Graph, use_rustworkx: bool) -> dict[str, floa
         closeness = np.where(total > 0, reach / total * reach / max(n - 1, 1), 0.0)
     _put_stats(out, "closeness", closeness)
 
-    node_betweenness, edge_betweenness = _betweenness(n, pairs, reach, rx_graph)
-    _put_stats(out, "betweenness", node_betweenness)
-    _put_stats(out, "edge_betweenness", edge_betweenness)
+    if n * n_edges <= BETWEENNESS_EXACT_MAX_WORK:
+        node_betweenness, edge_betweenness = _betweenness(n, pairs, reach, rx_graph)
+        _put_stats(out, "betweenness", node_betweenness)
+        _put_stats(out, "edge_betweenness", edge_betweenness)
+    else:
+        out.update(sampled_betweenness(n, pairs, dist, betweenness_pivots(n, n_edges)))
 
     with _one_blas_thread():
         gap, fiedler = _spectrum(adjacency, degree, n_components)
@@ -342,22 +437,22 @@ def _undirected_pairs(arcs: np.ndarray, n: int) -> np.ndarray:
     return np.stack([codes // n, codes % n], axis=1)
 
 
-def _n_layers_index_order(n: int, pairs: np.ndarray) -> int:
-    """Depth of the DAG with arcs ``i -> j`` (``i < j``), as ``len(layer_nodes(to_dag(g)))``.
+def _layers_index_order(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Layer of each node of the DAG with arcs ``i -> j`` (``i < j``), shape (n,), as in ``layer_index(to_dag(g))``.
 
     Index order is a topological order, so one pass computes each node's
     longest-path layer from its predecessors' layers.
     """
+    layer = np.zeros(n, dtype=np.int64)
     if len(pairs) == 0:
-        return 1
+        return layer
     order = np.lexsort((pairs[:, 0], pairs[:, 1]))  # group arcs by head
     heads = pairs[order, 1]
     tails = pairs[order, 0]
     starts = np.searchsorted(heads, np.arange(n + 1))  # (n + 1,) CSR offsets of predecessors
-    layer = np.zeros(n, dtype=np.int64)
     for v in np.unique(heads).tolist():
         layer[v] = layer[tails[starts[v]:starts[v + 1]]].max() + 1
-    return int(layer.max()) + 1
+    return layer
 
 
 def _rustworkx_graph(n: int, pairs: np.ndarray):
@@ -418,6 +513,124 @@ def _betweenness(
         return np.zeros(n), edge
     node = np.maximum(incident - reach, 0.0) / ((n - 1) * (n - 2))  # (S - r) / 2 / C(n-1, 2)
     return node, edge
+
+
+def betweenness_pivots(n: int, n_edges: int) -> np.ndarray:
+    """The pivot sources of the betweenness estimate: a fixed, seeded sample of node indices.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    n_edges : int
+        Number of undirected edges.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (k,)
+        Sorted, distinct node indices, ``k = clip(BETWEENNESS_PIVOT_BUDGET /
+        n_edges, BETWEENNESS_MIN_PIVOTS, n)`` (all nodes when ``k = n``), drawn
+        with ``numpy.random.default_rng(0)``: the same graph always gets the
+        same pivots, hence the same features.
+    """
+    k = int(min(n, max(BETWEENNESS_MIN_PIVOTS, math.ceil(BETWEENNESS_PIVOT_BUDGET / max(n_edges, 1)))))
+    if k >= n:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(np.random.default_rng(0).choice(n, size=k, replace=False)).astype(np.int64)
+
+
+def sampled_betweenness(n: int, pairs: np.ndarray, dist: np.ndarray, pivots: np.ndarray,
+                        batch: int = 16) -> dict[str, float]:
+    """Betweenness statistics estimated from the shortest paths of pivot sources (Brandes & Pich 2007).
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    pairs : numpy.ndarray of int64, shape (E, 2)
+        Undirected edges ``(i, j)``, ``i < j``.
+    dist : numpy.ndarray, shape (n, n)
+        Hop distances, 0 between nodes of different components.
+    pivots : numpy.ndarray of int64, shape (k,)
+        Distinct source nodes (:func:`betweenness_pivots`); all ``n`` nodes
+        give the exact values.
+    batch : int
+        Pivots processed together (memory ``~ 40 * batch * E`` bytes).
+
+    Returns
+    -------
+    dict of str to float
+        ``betweenness_{mean,var,std}`` and ``edge_betweenness_{mean,var,std}``,
+        normalised as :func:`structural_features` does.
+
+    Notes
+    -----
+    Brandes' (2001) dependency accumulation runs from each pivot on the
+    shortest-path DAG read off ``dist``; scaling the sum by ``n / k`` gives an
+    unbiased estimate of each node's and edge's betweenness. Their mean is
+    unbiased too; the spread of the estimates across nodes (edges) also holds
+    the sampling noise, so each variance is debiased by the mean sampling
+    variance of the estimates (from the spread of the pivots'
+    contributions, with the finite-population correction ``1 - k / n``) and
+    clipped at 0. With all nodes as pivots the values equal the exact ones.
+    """
+    n_edges = len(pairs)
+    k = len(pivots)
+    if n_edges == 0 or n < 2:
+        return {f"{p}_{s}": 0.0 for p in ("betweenness", "edge_betweenness") for s in ("mean", "var", "std")}
+    small = np.int16 if n < 2**15 - 1 else np.int32
+    tails = np.r_[pairs[:, 0], pairs[:, 1]]  # (2E,) both orientations
+    heads = np.r_[pairs[:, 1], pairs[:, 0]]
+    edge_id = np.r_[np.arange(n_edges), np.arange(n_edges)]
+    edge_sum, edge_sq = np.zeros(n_edges), np.zeros(n_edges)
+    node_sum, node_sq = np.zeros(n), np.zeros(n)
+    for start in range(0, k, batch):
+        src = pivots[start:start + batch]
+        b = len(src)
+        d = dist[src].astype(small)  # (b, n); 0 where unreachable and at the source
+        d_tail = d[:, tails]  # (b, 2E)
+        si, ai = np.nonzero(d[:, heads] == d_tail + 1)  # arcs on a shortest path from the source
+        level = d_tail[si, ai]
+        order = np.argsort(level, kind="stable")  # radix sort on small ints
+        si, ai, level = si[order], ai[order], level[order]
+        t = si * n + tails[ai]  # flat (source, node) indices
+        h = si * n + heads[ai]
+        bounds = np.searchsorted(level, np.arange(int(level[-1]) + 2 if len(level) else 1))
+        sigma = np.zeros(b * n)  # shortest-path counts
+        sigma[np.arange(b) * n + src] = 1.0
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            sigma += np.bincount(h[lo:hi], weights=sigma[t[lo:hi]], minlength=b * n)
+        delta = np.zeros(b * n)  # dependencies
+        edge_b = np.zeros(n_edges)
+        for lo, hi in zip(bounds[-2::-1], bounds[:0:-1]):
+            c = sigma[t[lo:hi]] / sigma[h[lo:hi]] * (1.0 + delta[h[lo:hi]])
+            delta += np.bincount(t[lo:hi], weights=c, minlength=b * n)
+            # each (pivot, edge) is crossed in one direction only: per-pivot credits, squared per pivot
+            per = np.bincount(si[lo:hi] * n_edges + edge_id[ai[lo:hi]], weights=c, minlength=b * n_edges)
+            edge_b += per.reshape(b, n_edges).sum(axis=0)
+            edge_sq += (per**2).reshape(b, n_edges).sum(axis=0)
+        edge_sum += edge_b
+        delta = delta.reshape(b, n)
+        delta[np.arange(b), src] = 0.0
+        node_sum += delta.sum(axis=0)
+        node_sq += (delta**2).sum(axis=0)
+    out: dict[str, float] = {}
+    pair_count = {"betweenness": (n - 1) * (n - 2) / 2, "edge_betweenness": n * (n - 1) / 2}
+    for prefix, total, squares in (("betweenness", node_sum, node_sq), ("edge_betweenness", edge_sum, edge_sq)):
+        if prefix == "betweenness" and n < 3:
+            out.update({f"{prefix}_mean": 0.0, f"{prefix}_var": 0.0, f"{prefix}_std": 0.0})
+            continue
+        scale = n / k / 2.0 / pair_count[prefix]  # per-pivot credit -> normalised centrality
+        estimate = total * scale
+        var = float(estimate.var())
+        if k < n:
+            spread = np.maximum(squares - total**2 / k, 0.0) / (k - 1)  # per-element variance over pivots
+            noise = (k * scale) ** 2 * (1.0 - k / n) * spread / k  # sampling variance of each estimate
+            var = max(0.0, var - float(noise.mean()))
+        out[f"{prefix}_mean"] = float(estimate.mean())
+        out[f"{prefix}_var"] = var
+        out[f"{prefix}_std"] = math.sqrt(var)
+    return out
 
 
 def _spectrum(

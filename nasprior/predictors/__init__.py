@@ -8,19 +8,29 @@
   its skip rule;
 * :mod:`~nasprior.predictors.stored`: fitted predictors with model cards,
   saved and loaded safely (skops, SHA-256);
+* :mod:`~nasprior.predictors.intervals`: conformal prediction intervals
+  calibrated on out-of-fold residuals (MAPIE);
 * :mod:`~nasprior.predictors.fitting`: fitting and nested cross-validated
-  scoring from run logs (``nasprior predictor fit``).
+  scoring from run logs or graph files (``nasprior predictor fit``), next to
+  an honest size-only baseline, with interval coverage and permutation
+  importance.
 """
 
 from .base import TARGET, PredictorError, PredictorLike, feature_matrix, select_feature_names, trained_records
-from .fitting import SIZE_ONLY_FEATURES, fit_predictor, format_scores, nested_cv_scores, read_runs, tune
+from .fitting import (SIZE_ONLY_FEATURES, fit_predictor, fit_predictor_from_graphs, fit_table, format_scores,
+                      read_graph_table, read_runs)
+from .intervals import LEVELS, conformal_half_widths, conformal_quantile
 from .regressors import REGRESSORS, Regressor, make_pipeline, register_regressor, suggest
 from .run import RunPredictor, SkipRule
-from .stored import CARD_FILE, MODEL_FILE, SCHEMA_VERSION, TRUSTED_TYPES, Predictor, check_card, genome_features
+from .scoring import nested_cv_scores, tune
+from .stored import (CARD_FILE, GRAPH_TASK, MODEL_FILE, SCHEMA_VERSION, TRUSTED_TYPES, Predictor, check_card,
+                     genome_features, migrate_card)
 
 __all__ = [
-    "CARD_FILE", "MODEL_FILE", "Predictor", "PredictorError", "PredictorLike", "REGRESSORS", "Regressor",
-    "RunPredictor", "SCHEMA_VERSION", "SIZE_ONLY_FEATURES", "SkipRule", "TARGET", "TRUSTED_TYPES", "check_card",
-    "feature_matrix", "fit_predictor", "format_scores", "genome_features", "make_pipeline", "nested_cv_scores",
-    "read_runs", "register_regressor", "select_feature_names", "suggest", "trained_records", "tune",
+    "CARD_FILE", "GRAPH_TASK", "LEVELS", "MODEL_FILE", "Predictor", "PredictorError", "PredictorLike", "REGRESSORS",
+    "Regressor", "RunPredictor", "SCHEMA_VERSION", "SIZE_ONLY_FEATURES", "SkipRule", "TARGET", "TRUSTED_TYPES",
+    "check_card", "conformal_half_widths", "conformal_quantile", "feature_matrix", "fit_predictor",
+    "fit_predictor_from_graphs", "fit_table", "format_scores", "genome_features", "make_pipeline", "migrate_card",
+    "nested_cv_scores", "read_graph_table", "read_runs", "register_regressor", "select_feature_names", "suggest",
+    "trained_records", "tune",
 ]

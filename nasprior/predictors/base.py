@@ -41,6 +41,11 @@ class PredictorLike(Protocol):
         """Predicted target of each feature dict, shape (len(features),)."""
         ...
 
+    def predict_interval(self, features: Sequence[Mapping[str, float]], level: float = 0.9
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Prediction, lower and upper bound of its conformal interval at ``level``, each shape (len(features),)."""
+        ...
+
 
 def feature_matrix(
     records: Iterable[Mapping], names: Sequence[str], target: str = TARGET

@@ -1,39 +1,51 @@
-"""Fit, tune and score predictors from run logs (nested, repeated cross-validation).
+"""Fit, tune and score predictors from run logs or from graph files (nested, repeated cross-validation).
 
 This module turns the trained records of one or more runs
-(``runs/<id>/records.jsonl``, e.g. from ``nasprior sample``) into a
-scikit-learn pipeline (``StandardScaler`` + a regressor of
-:mod:`~nasprior.predictors.regressors`), chooses the regressor and its
-hyperparameters with optuna, and scores it honestly by nested, repeated
-k-fold cross-validation next to a size-only baseline. The result is a
-:class:`~nasprior.predictors.stored.Predictor` with its model card.
+(``runs/<id>/records.jsonl``, e.g. from ``nasprior sample``), or a folder of
+graph files with a table of their measured targets (``predictor fit --graphs
+DIR --targets FILE.csv``), into a scikit-learn pipeline (``StandardScaler`` +
+a regressor of :mod:`~nasprior.predictors.regressors`), chooses the regressor
+and its hyperparameters with optuna, scores it honestly by nested, repeated
+k-fold cross-validation next to an honest size-only baseline, calibrates
+conformal prediction intervals (:mod:`~nasprior.predictors.intervals`) and
+measures their coverage, and ranks the features by permutation importance on
+held-out folds. The result is a :class:`~nasprior.predictors.stored.Predictor`
+with its model card.
 
 Features
 --------
-The columns are those of :data:`nasprior.evaluation.CANDIDATE_FEATURES` (the
-structural features of :mod:`nasprior.features` followed by the size
-features of :func:`nasprior.features.size_features`), in that order,
-restricted to the ones present with a finite value in *every* trained record
-used (features missing or non-finite anywhere are dropped and listed in the
-card under ``features.dropped``). The size-only baseline uses
-:data:`SIZE_ONLY_FEATURES` (``n_params``, ``n_edges``,
-``first_layer_width``; those present).
+Run records: the columns of :data:`nasprior.evaluation.CANDIDATE_FEATURES`
+(structural, size, topology, profile and Weisfeiler-Lehman features), in
+that order; graph files: :data:`nasprior.evaluation.GRAPH_CANDIDATE_FEATURES`
+(:func:`nasprior.evaluation.graph_candidate_features` without a task).
+Feature selection is recorded in the card: columns missing or non-finite in
+some row are dropped (``features.dropped``; records of older nasprior
+versions lack the newer features), and so are columns constant over all rows
+(``features.dropped_constant``: they carry no information, e.g. clustering of
+strictly layered graphs). The size-only baseline uses
+:data:`SIZE_ONLY_FEATURES`: counts only (nodes, edges, weights, parameters),
+never a shape feature such as the first layer's width.
 
 Scoring protocol
 ----------------
-For each of ``repeats`` seeds, the trained records are split into ``folds``
-shuffled folds. For every outer fold, optuna (TPE, seeded) chooses the model
-class (Bayesian ridge, random forest, gradient boosting) and its
-hyperparameters by the mean R² of an inner ``inner_folds``-fold
-cross-validation *on the outer training part only*; the chosen pipeline is
-refitted on that part and predicts the held-out fold. The size-only baseline
-is tuned the same way on the size-only columns but restricted to the model
-class chosen for the structural model in that fold ("the same model class"),
-with half the trials (one class to search instead of three).
-R², Spearman ρ and Kendall τ are computed on the pooled out-of-fold
-predictions of each repeat and reported as mean ± std over the repeats. The
-shipped model is then tuned on all records with ``folds``-fold CV and
-refitted on all of them.
+For each of ``repeats`` seeds, the rows are split into ``folds`` shuffled
+folds (whole groups per fold when groups are given). For every outer fold,
+optuna (TPE, seeded) chooses the model class (Bayesian ridge, random forest,
+gradient boosting) and its hyperparameters by the mean R² of an inner
+``inner_folds``-fold cross-validation *on the outer training part only*; the
+chosen pipeline is refitted on that part and predicts the held-out fold. The
+size-only baseline gets the same treatment on its own columns: its own model
+class and hyperparameters, chosen among the same classes with the same
+number of trials. Interval half-widths are calibrated on the out-of-fold
+residuals of the outer training part (MAPIE, ``inner_folds`` folds) and their
+coverage counted on the held-out fold. In the first repeat, permutation
+importance (R² drop, :func:`sklearn.inspection.permutation_importance`) of
+every column is measured on each held-out fold and averaged. R², Spearman ρ
+and Kendall τ are computed on the pooled out-of-fold predictions of each
+repeat and reported, like the coverage, as mean ± std over the repeats. The
+shipped model is then tuned on all rows with ``folds``-fold CV, refitted on
+all of them, and its intervals calibrated on its ``folds``-fold out-of-fold
+residuals.
 
 References
 ----------
@@ -44,10 +56,15 @@ References
 .. [Varma2006] S. Varma, R. Simon, "Bias in error estimation when using
    cross-validation for model selection", BMC Bioinformatics 7:91, 2006
    (why the tuning is nested inside the scoring folds).
+.. [Breiman2001] L. Breiman, "Random forests", Machine Learning 45, 2001
+   (permutation importance).
+.. [Barber2021] R. F. Barber et al., "Predictive inference with the
+   jackknife+", Ann. Statist. 49(1), 2021 (cross-validated conformal intervals).
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -56,20 +73,23 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-import optuna
-from scipy import stats
-from sklearn.metrics import r2_score
-from sklearn.model_selection import KFold, cross_val_score
 
-from ..errors import ConfigError, RecordError
+from ..errors import ConfigError, DataError, RecordError
+from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
+from ..graph_io import read_graph
 from ..records import CONFIG_FILE, RECORDS_FILE, RecordLog
 from ..tasks import get_task
 from .base import TARGET, feature_matrix, select_feature_names, trained_records
-from .regressors import REGRESSORS, make_pipeline, suggest
-from .stored import SCHEMA_VERSION, Predictor, versions
+from .intervals import conformal_half_widths
+from .regressors import make_pipeline
+from .scoring import _splitter, nested_cv_scores, tune
+from .stored import GRAPH_TASK, SCHEMA_VERSION, Predictor, versions
 
-#: Columns of the size-only baseline (those present in the records are used).
-SIZE_ONLY_FEATURES = ("n_params", "n_edges", "first_layer_width")
+#: Columns of the size-only baseline (those present are used): counts of nodes, edges, weights and
+#: parameters. No shape feature (first-layer width, depth, sources, sinks): those are structure.
+SIZE_ONLY_FEATURES = ("n_nodes", "n_edges", "n_weights", "n_params")
+#: Features listed in the printed summary of a fit (the card keeps all of them).
+TOP_FEATURES = 10
 
 
 def read_runs(run_dirs: Sequence[str | os.PathLike]) -> tuple[list[dict], list[dict]]:
@@ -120,147 +140,90 @@ def read_runs(run_dirs: Sequence[str | os.PathLike]) -> tuple[list[dict], list[d
     return records, runs
 
 
-def tune(
-    X: np.ndarray,
-    y: np.ndarray,
+def read_graph_table(
+    graph_dir: str | os.PathLike,
+    targets: str | os.PathLike,
     *,
-    n_trials: int = 20,
-    folds: int = 3,
-    seed: int = 0,
-    classes: Sequence[str] | None = None,
-) -> tuple[str, dict[str, Any], float]:
-    """Choose a model class and hyperparameters by k-fold cross-validated R² (optuna TPE).
+    target: str | None = None,
+    graph_column: str = "graph",
+    group_column: str | None = "group",
+) -> tuple[list[Path], np.ndarray, np.ndarray | None, str, str | None]:
+    """Graph files and their targets from a CSV table.
 
     Parameters
     ----------
-    X : numpy.ndarray of shape (n_samples, n_features)
-    y : numpy.ndarray of shape (n_samples,)
-    n_trials : int
-        optuna trials (>= 1).
-    folds : int
-        Folds of the cross-validation scoring each trial (lowered to
-        ``n_samples // 2`` for tiny sets, at least 2).
-    seed : int
-        Seed of the TPE sampler, the folds and the regressors.
-    classes : sequence of str
-        Model classes to choose from (keys of
-        :data:`~nasprior.predictors.regressors.REGRESSORS`; default all).
+    graph_dir : path-like
+        Folder the graph file names of the table are relative to.
+    targets : path-like
+        CSV file with a header: a column naming each graph file
+        (``graph_column``), one numeric target column, and optionally a group
+        column (rows of one group, e.g. seeds of one architecture, always
+        share a fold).
+    target : str, optional
+        The target column; default the one column that is neither the graph
+        nor the group column.
+    graph_column : str
+    group_column : str, optional
+        Used when the table has it; None ignores groups.
 
     Returns
     -------
-    model : str
-    params : dict
-    cv_r2 : float
-        Mean cross-validated R² of the chosen configuration.
+    paths : list of pathlib.Path, shape (n_rows,)
+    y : numpy.ndarray of float64, shape (n_rows,)
+    groups : numpy.ndarray of str, shape (n_rows,), or None
+    target : str
+        The target column used.
+    group_column : str or None
+        The group column used.
+
+    Raises
+    ------
+    DataError
+        If a file is missing, the table lacks a column, the target column is
+        ambiguous, a target is not a finite number, or a graph file is missing.
     """
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    classes = tuple(REGRESSORS) if classes is None else tuple(classes)
-    n_splits = max(2, min(folds, len(y) // 2))
-    cv = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    graph_dir, targets = Path(graph_dir), Path(targets)
+    if not graph_dir.is_dir():
+        raise DataError(f"--graphs {graph_dir} is not a directory: give the folder holding the graph files")
+    if not targets.is_file():
+        raise DataError(f"--targets {targets} does not exist: give a CSV file with a '{graph_column}' column and a target column")
+    with open(targets, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns = list(reader.fieldnames or [])
+        rows = list(reader)
+    if graph_column not in columns:
+        raise DataError(f"{targets} has no column {graph_column!r} (columns: {', '.join(columns) or 'none'}): "
+                        "name the graph-file column with --graph-column")
+    group_column = group_column if group_column in columns else None
+    if target is None:
+        rest = [c for c in columns if c not in (graph_column, group_column)]
+        if len(rest) != 1:
+            raise DataError(f"{targets} has target candidates {', '.join(rest) or 'none'}: choose one with --target")
+        target = rest[0]
+    elif target not in columns:
+        raise DataError(f"{targets} has no column {target!r} (columns: {', '.join(columns)}): choose --target among them")
+    paths, ys, groups = [], [], []
+    for i, row in enumerate(rows, start=2):  # line numbers, after the header
+        try:
+            value = float(row[target])
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not math.isfinite(value):
+            raise DataError(f"{targets} line {i}: {target} = {row[target]!r} is not a finite number: fix or drop the row")
+        path = graph_dir / str(row[graph_column])
+        if not path.is_file():
+            raise DataError(f"{targets} line {i}: graph file {path} does not exist: file names are relative to --graphs")
+        paths.append(path)
+        ys.append(value)
+        groups.append(str(row[group_column]) if group_column else "")
+    return paths, np.asarray(ys, dtype=np.float64), (np.asarray(groups) if group_column else None), target, group_column
 
-    def objective(trial: Any) -> float:
-        model, params = suggest(trial, classes)
-        scores = cross_val_score(make_pipeline(model, params, seed), X, y, cv=cv, scoring="r2")
-        value = float(np.mean(scores))
-        return value if math.isfinite(value) else -1e9
 
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=n_trials)
-    model, params = suggest(optuna.trial.FixedTrial(study.best_params), classes)
-    return model, params, float(study.best_value)
-
-
-def _scores(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    constant = np.ptp(predicted) == 0 or np.ptp(y) == 0
-    return {
-        "r2": float(r2_score(y, predicted)),
-        "spearman": float("nan") if constant else float(stats.spearmanr(y, predicted).statistic),
-        "kendall": float("nan") if constant else float(stats.kendalltau(y, predicted).statistic),
-    }
-
-
-def _summary(values: Sequence[float]) -> dict[str, Any]:
-    arr = np.asarray(values, dtype=float)
-    finite = arr[np.isfinite(arr)]
-    return {
-        "mean": float(np.mean(finite)) if len(finite) else float("nan"),
-        "std": float(np.std(finite)) if len(finite) else float("nan"),
-        "values": [float(v) for v in arr],
-    }
-
-
-def nested_cv_scores(
-    X: np.ndarray,
-    y: np.ndarray,
-    size_columns: Sequence[int],
-    *,
-    n_trials: int = 20,
-    folds: int = 5,
-    inner_folds: int = 3,
-    repeats: int = 3,
-    seed: int = 0,
-    log: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Honest (nested) repeated k-fold scores of the tuned structural model and the size-only baseline.
-
-    Parameters
-    ----------
-    X : numpy.ndarray of shape (n_samples, n_features)
-        All feature columns.
-    y : numpy.ndarray of shape (n_samples,)
-    size_columns : sequence of int
-        Column indices of the size-only baseline in ``X``.
-    n_trials, inner_folds : int
-        optuna trials and inner folds of each tuning (see :func:`tune`).
-    folds : int
-        Outer folds (lowered to ``n_samples // 2`` for tiny sets).
-    repeats : int
-        Outer repetitions, each with its own shuffle seed (``seed + r``).
-    seed : int
-    log : callable, optional
-        Receives one progress line per outer fold.
-
-    Returns
-    -------
-    dict
-        ``structural`` and ``size_only``: each metric (``r2``, ``spearman``,
-        ``kendall``) as ``{"mean", "std", "values"}`` over the repeats;
-        ``outer_models``: count of model classes chosen in the outer folds;
-        ``protocol``: the settings.
-    """
-    n_splits = max(2, min(folds, len(y) // 2))
-    size_trials = max(1, n_trials // 2)
-    per_repeat: dict[str, list[dict[str, float]]] = {"structural": [], "size_only": []}
-    chosen: dict[str, int] = {}
-    Xs = X[:, list(size_columns)]
-    for r in range(repeats):
-        pred = np.empty_like(y)
-        pred_size = np.empty_like(y)
-        outer = KFold(n_splits=n_splits, shuffle=True, random_state=seed + r)
-        for f, (tr, te) in enumerate(outer.split(X)):
-            fold_seed = seed + 1000 * (r + 1) + f
-            model, params, inner = tune(X[tr], y[tr], n_trials=n_trials, folds=inner_folds, seed=fold_seed)
-            pred[te] = make_pipeline(model, params, fold_seed).fit(X[tr], y[tr]).predict(X[te])
-            chosen[model] = chosen.get(model, 0) + 1
-            model_s, params_s, inner_s = tune(Xs[tr], y[tr], n_trials=size_trials, folds=inner_folds, seed=fold_seed,
-                                              classes=[model])
-            pred_size[te] = make_pipeline(model_s, params_s, fold_seed).fit(Xs[tr], y[tr]).predict(Xs[te])
-            if log:
-                log(f"  repeat {r + 1}/{repeats} fold {f + 1}/{n_splits}: {model} (inner CV R2 {inner:.3f}; "
-                    f"size-only {inner_s:.3f})")
-        per_repeat["structural"].append(_scores(y, pred))
-        per_repeat["size_only"].append(_scores(y, pred_size))
-    out: dict[str, Any] = {}
-    for kind, rows in per_repeat.items():
-        out[kind] = {metric: _summary([row[metric] for row in rows]) for metric in ("r2", "spearman", "kendall")}
-    out["outer_models"] = chosen
-    out["protocol"] = {
-        "cv": "nested", "repeats": repeats, "folds": n_splits, "inner_folds": inner_folds, "n_trials": n_trials,
-        "n_trials_size_only": size_trials, "seed": seed, "pooled": "metrics on the pooled out-of-fold predictions of each repeat",
-        "size_only_model": "same model class as the structural model of each outer fold, its hyperparameters "
-                           "tuned on the size-only columns (half the trials: one class instead of three)",
-    }
-    return out
+def _check_options(n_trials: int, folds: int, inner_folds: int, repeats: int) -> None:
+    for option, value, low in (("n_trials", n_trials, 1), ("folds", folds, 2), ("inner_folds", inner_folds, 2),
+                               ("repeats", repeats, 1)):
+        if value < low:
+            raise ConfigError(f"{option} = {value} is too small: use at least {low}")
 
 
 def fit_predictor(
@@ -307,10 +270,7 @@ def fit_predictor(
     ConfigError
         If an option is out of range.
     """
-    for option, value, low in (("n_trials", n_trials, 1), ("folds", folds, 2), ("inner_folds", inner_folds, 2),
-                               ("repeats", repeats, 1)):
-        if value < low:
-            raise ConfigError(f"{option} = {value} is too small: use at least {low}")
+    _check_options(n_trials, folds, inner_folds, repeats)
     log = log or (lambda line: None)
     start = time.perf_counter()
     records, runs = read_runs(run_dirs)
@@ -324,9 +284,6 @@ def fit_predictor(
         raise RecordError(f"{len(trained)} trained record(s) with metric {target!r} in {len(runs)} run(s): a predictor "
                           "needs at least 10; sample more candidates (nasprior sample --n ...)")
     names, dropped = select_feature_names(trained)
-    size_names = [n for n in SIZE_ONLY_FEATURES if n in names]
-    if not size_names:
-        raise RecordError(f"none of the size-only features {', '.join(SIZE_ONLY_FEATURES)} is in the records")
     X, y = feature_matrix(trained, names, target)
     if task is None:
         config = runs[0]["config"]
@@ -335,12 +292,174 @@ def fit_predictor(
                     "vocab_size": config.get("vocab_size") or 0}
         else:
             task = get_task(tasks[0]).shape.to_dict()
-    log(f"{len(trained)} trained records from {len(runs)} run(s), {len(names)} features; "
-        f"scoring by nested CV ({repeats} x {folds}-fold, {n_trials} optuna trials per fold)")
+    training = [{**{k: v for k, v in r.items() if k != "config"}, "train": r["config"].get("train", {})} for r in runs]
+    log(f"{len(trained)} trained records from {len(runs)} run(s)")
+    return fit_table(X, y, names, name, target=target, task=task, source="runs", training=training, dropped=dropped,
+                     rule="nasprior.evaluation.CANDIDATE_FEATURES present with a finite value in every trained record",
+                     n_trials=n_trials, folds=folds, inner_folds=inner_folds, repeats=repeats, seed=seed, log=log,
+                     start=start)
+
+
+def fit_predictor_from_graphs(
+    graph_dir: str | os.PathLike,
+    targets: str | os.PathLike,
+    name: str,
+    *,
+    target: str | None = None,
+    graph_column: str = "graph",
+    group_column: str | None = "group",
+    n_trials: int = 20,
+    folds: int = 5,
+    inner_folds: int = 3,
+    repeats: int = 3,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> Predictor:
+    """Fit, score and describe a predictor from graph files and a table of their targets (not saved).
+
+    The graphs may come from any tool (GraphML, GML, edge lists, node-link
+    JSON; see :func:`nasprior.graph_io.read_graph`); their features are
+    :func:`nasprior.evaluation.graph_candidate_features` without a task
+    (the graph alone defines the network). Scoring, intervals and the card
+    are exactly those of :func:`fit_predictor`.
+
+    Parameters
+    ----------
+    graph_dir : path-like
+        Folder of the graph files.
+    targets : path-like
+        CSV table (see :func:`read_graph_table`).
+    name : str
+        Name of the predictor.
+    target, graph_column, group_column
+        Columns of the table (see :func:`read_graph_table`).
+    n_trials, folds, inner_folds, repeats, seed : int
+        As :func:`fit_predictor`.
+    log : callable, optional
+        Receives progress lines.
+
+    Returns
+    -------
+    Predictor
+
+    Raises
+    ------
+    DataError
+        If the table or a graph file is missing or unreadable, or a file is a pickle.
+    ConfigError
+        If a graph is invalid (e.g. a directed graph with a cycle) or an option is out of range.
+    RecordError
+        If fewer than 10 rows remain.
+    """
+    _check_options(n_trials, folds, inner_folds, repeats)
+    log = log or (lambda line: None)
+    start = time.perf_counter()
+    paths, y, groups, target, group_column = read_graph_table(graph_dir, targets, target=target,
+                                                              graph_column=graph_column, group_column=group_column)
+    if len(y) < 10:
+        raise RecordError(f"{targets} has {len(y)} row(s): a predictor needs at least 10 graphs with targets")
+    log(f"computing features of {len(paths)} graphs from {graph_dir}")
+    rows = []
+    for path in paths:
+        try:
+            rows.append(graph_candidate_features(read_graph(path)))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    records = [{"features": row} for row in rows]
+    names, dropped = select_feature_names(records, GRAPH_CANDIDATE_FEATURES)
+    X = np.asarray([[row[n] for n in names] for row in rows], dtype=np.float64)
+    training = [{"path": str(graph_dir), "targets": str(targets), "target_column": target, "group_column": group_column,
+                 "n_records": len(y), "n_trained": len(y),
+                 "n_groups": int(len(np.unique(groups))) if groups is not None else None}]
+    return fit_table(X, y, names, name, target=target, task=dict(GRAPH_TASK), source="graphs", training=training,
+                     dropped=dropped, groups=groups,
+                     rule="nasprior.evaluation.GRAPH_CANDIDATE_FEATURES (graph alone, no task) finite for every graph",
+                     n_trials=n_trials, folds=folds, inner_folds=inner_folds, repeats=repeats, seed=seed, log=log,
+                     start=start)
+
+
+def fit_table(
+    X: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str],
+    name: str,
+    *,
+    target: str,
+    task: Mapping[str, Any],
+    source: str,
+    training: list[dict],
+    dropped: Sequence[str] = (),
+    groups: np.ndarray | None = None,
+    rule: str = "",
+    n_trials: int = 20,
+    folds: int = 5,
+    inner_folds: int = 3,
+    repeats: int = 3,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+    start: float | None = None,
+) -> Predictor:
+    """Select columns, score, tune, fit and calibrate a predictor on a feature table; write its card.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n_samples, len(names))
+    y : numpy.ndarray of shape (n_samples,)
+    names : sequence of str
+        Column names of ``X``.
+    name : str
+        Name of the predictor.
+    target : str
+        What ``y`` is (e.g. ``val_acc``).
+    task : dict
+        ``{"name", "n_inputs", "n_classes", "vocab_size"}`` (``GRAPH_TASK`` for graphs without a task).
+    source : {"runs", "graphs"}
+        Where the rows came from; decides how features of new inputs are built.
+    training : list of dict
+        Description of the training data, stored in the card.
+    dropped : sequence of str
+        Columns already dropped (missing in some row).
+    groups : numpy.ndarray of shape (n_samples,), optional
+        Group labels: whole groups per fold.
+    rule : str
+        How the columns were chosen, for the card.
+    n_trials, folds, inner_folds, repeats, seed : int
+        As :func:`nested_cv_scores`.
+    log : callable, optional
+    start : float, optional
+        ``time.perf_counter()`` at the start of the fit (for ``fit_time_s``).
+
+    Returns
+    -------
+    Predictor
+
+    Raises
+    ------
+    RecordError
+        If no column varies, or no size-only column is present.
+    """
+    log = log or (lambda line: None)
+    start = time.perf_counter() if start is None else start
+    names = list(names)
+    constant = [n for i, n in enumerate(names) if np.ptp(X[:, i]) == 0]
+    keep = [i for i, n in enumerate(names) if n not in constant]
+    if not keep:
+        raise RecordError("every feature is constant over the training rows: nothing to learn from")
+    X, names = X[:, keep], [names[i] for i in keep]
+    size_names = [n for n in SIZE_ONLY_FEATURES if n in names]
+    if not size_names:
+        raise RecordError(f"none of the size-only features {', '.join(SIZE_ONLY_FEATURES)} is in the rows")
+    log(f"{len(y)} rows, {len(names)} features ({len(dropped)} missing somewhere and {len(constant)} constant dropped); "
+        f"scoring by nested CV ({repeats} x {folds}-fold, {n_trials} optuna trials per tuning)")
     scores = nested_cv_scores(X, y, [names.index(n) for n in size_names], n_trials=n_trials, folds=folds,
-                              inner_folds=inner_folds, repeats=repeats, seed=seed, log=log)
-    model, params, final_cv_r2 = tune(X, y, n_trials=n_trials, folds=folds, seed=seed)
+                              inner_folds=inner_folds, repeats=repeats, seed=seed, groups=groups, names=names, log=log)
+    importance = scores.pop("importance")
+    coverage = scores.pop("coverage")
+    cv_half_width = scores.pop("half_width")
+    model, params, final_cv_r2 = tune(X, y, n_trials=n_trials, folds=folds, seed=seed, groups=groups)
     pipeline = make_pipeline(model, params, seed).fit(X, y)
+    half_widths = conformal_half_widths(make_pipeline(model, params, seed), X, y, _splitter(len(y), folds, seed, groups),
+                                        groups)
     log(f"final model: {model} {json.dumps(params, sort_keys=True)} (CV R2 of the tuning {final_cv_r2:.3f})")
     card = {
         "schema": SCHEMA_VERSION,
@@ -348,20 +467,33 @@ def fit_predictor(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "target": target,
         "task": dict(task),
+        "source": source,
         "features": {
             "names": names,
             "min": {n: float(v) for n, v in zip(names, X.min(axis=0))},
             "max": {n: float(v) for n, v in zip(names, X.max(axis=0))},
-            "dropped": dropped,
+            "dropped": list(dropped),
+            "dropped_constant": constant,
             "size_only": size_names,
-            "rule": "nasprior.evaluation.CANDIDATE_FEATURES present with a finite value in every trained record",
+            "rule": rule,
+            "selection": "columns missing or non-finite in some row ('dropped') and columns constant over all rows "
+                         "('dropped_constant') are left out",
         },
-        # The budget is part of what the target means (val_acc after how many epochs, at which lr).
-        "training_runs": [{**{k: v for k, v in r.items() if k != "config"}, "train": r["config"].get("train", {})}
-                          for r in runs],
+        "training_runs": training,
         "n_train": int(len(y)),
-        "target_summary": {"min": float(y.min()), "max": float(y.max()), "mean": float(y.mean())},
+        "target_summary": {"min": float(y.min()), "max": float(y.max()), "mean": float(y.mean()),
+                           "std": float(y.std())},
         "scores": scores,
+        "intervals": {
+            "method": "split conformal, cross-validated (MAPIE CrossConformalRegressor, method 'base'): prediction "
+                      "+/- the conformal quantile of the absolute out-of-fold residuals",
+            "half_width": half_widths,
+            "calibration_folds": _splitter(len(y), folds, seed, groups).get_n_splits(),
+            "coverage": coverage,
+            "cv_half_width": cv_half_width,
+            "coverage_protocol": scores["protocol"]["intervals"],
+        },
+        "importance": importance,
         "model": {
             "class": model,
             "estimator": f"{type(pipeline[-1]).__module__}.{type(pipeline[-1]).__name__}",
@@ -376,15 +508,38 @@ def fit_predictor(
     return Predictor(pipeline, card)
 
 
-def format_scores(card: Mapping[str, Any]) -> list[str]:
-    """Lines of text giving a model card's scores, structural next to size-only."""
+def format_scores(card: Mapping[str, Any], top: int = TOP_FEATURES) -> list[str]:
+    """Lines of text giving a model card's scores: structural next to size-only, interval coverage, top features.
+
+    Parameters
+    ----------
+    card : dict
+        A model card (schema 1 cards have no coverage or importance: those lines are left out).
+    top : int
+        Features listed by importance.
+
+    Returns
+    -------
+    list of str
+    """
     def fmt(value: Any) -> str:
-        return "nan" if value is None else f"{value:.3f}"
+        return "nan" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.3f}"
 
     lines = []
     s = card["scores"]
+    size_names = ", ".join(card.get("features", {}).get("size_only", []))
+    lines.append(f"  {'':<13} structural          size-only ({size_names})")
     for metric, label in (("r2", "R2"), ("spearman", "Spearman rho"), ("kendall", "Kendall tau")):
         a, b = s["structural"][metric], s["size_only"][metric]
-        lines.append(f"  {label:<13} structural {fmt(a['mean'])} +/- {fmt(a['std'])}   "
-                     f"size-only {fmt(b['mean'])} +/- {fmt(b['std'])}")
+        lines.append(f"  {label:<13} {fmt(a['mean'])} +/- {fmt(a['std'])}   {fmt(b['mean'])} +/- {fmt(b['std'])}")
+    intervals = card.get("intervals") or {}
+    for key, cov in (intervals.get("coverage") or {}).items():
+        width = intervals.get("half_width", {}).get(key)
+        lines.append(f"  {float(key):.0%} interval: held-out coverage {fmt(cov['mean'])} +/- {fmt(cov['std'])}, "
+                     f"half-width of the shipped model {fmt(width)}")
+    importance = card.get("importance") or []
+    if importance:
+        lines.append("  top features (permutation importance, R2 drop on held-out folds):")
+        for item in importance[:top]:
+            lines.append(f"    {item['feature']:<34} {fmt(item['mean'])} +/- {fmt(item['std'])}")
     return lines

@@ -19,6 +19,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 
 from ..errors import ConfigError, RecordError
 from .base import feature_matrix
+from .intervals import conformal_quantile
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,11 @@ class SkipRule:
     have been trained, (2) the run's predictor reaches a cross-validated R²
     of at least ``min_r2`` on them, and (3) its predicted validation accuracy
     lies below the ``quantile`` of the current population's fitness minus
-    ``margin``. Skipped offspring are logged with their prediction and take it
-    as their fitness.
+    ``margin``. With ``interval`` set, the predicted value compared is the
+    *upper* bound of the predictor's conformal interval at that level: an
+    offspring is skipped only when even the optimistic prediction is below
+    the threshold. Skipped offspring are logged with their (point)
+    prediction and take it as their fitness.
 
     Parameters
     ----------
@@ -46,6 +50,12 @@ class SkipRule:
         predicted a hair below it.
     min_r2 : float
         Minimum cross-validated R² of the predictor; below it nothing is skipped.
+    interval : float
+        0 (default) compares the point prediction; a level in (0, 1), e.g.
+        0.8, compares the upper bound of that conformal prediction interval
+        (:meth:`RunPredictor.predict_interval`,
+        :meth:`~nasprior.predictors.Predictor.predict_interval`). A stored
+        predictor without that level falls back to the point prediction.
     enabled : bool
         False turns skipping off (every offspring is trained).
 
@@ -59,6 +69,7 @@ class SkipRule:
     quantile: float = 0.25
     margin: float = 0.01
     min_r2: float = 0.2
+    interval: float = 0.0
     enabled: bool = True
 
     def __post_init__(self) -> None:
@@ -68,6 +79,9 @@ class SkipRule:
             raise ConfigError(f"skip rule 'quantile' = {self.quantile} is invalid: use a value in [0, 1]")
         if self.margin < 0:
             raise ConfigError(f"skip rule 'margin' = {self.margin} is invalid: use a value >= 0")
+        if not 0.0 <= self.interval < 1.0:
+            raise ConfigError(f"skip rule 'interval' = {self.interval} is invalid: use 0 (point prediction) or a "
+                              "coverage level in (0, 1) such as 0.8")
 
     def threshold(self, population_fitness: Sequence[float]) -> float:
         """Predicted accuracy below which an offspring is skipped."""
@@ -95,6 +109,9 @@ class RunPredictor:
         last fit (nan before).
     n_train_ : int
         Trained records used in the last fit.
+    abs_residuals_ : numpy.ndarray of shape (n_train_,)
+        Absolute out-of-fold residuals of the last fit (the conformity
+        scores of :meth:`predict_interval`).
     """
 
     def __init__(self, names: Sequence[str], seed: int = 0):
@@ -103,6 +120,7 @@ class RunPredictor:
         self.model_: RandomForestRegressor | None = None
         self.cv_r2_ = float("nan")
         self.n_train_ = 0
+        self.abs_residuals_ = np.empty(0)
 
     def fit(self, records: Iterable[Mapping]) -> "RunPredictor":
         """Fit on the trained records and estimate R² by 5-fold cross-validation (see ``cv_r2_``)."""
@@ -115,7 +133,9 @@ class RunPredictor:
         folds = KFold(n_splits=5, shuffle=True, random_state=self.seed)
         # R² of the pooled out-of-fold predictions: stable on the few records of a young run, where
         # the mean of per-fold R² over folds of two records swings by orders of magnitude.
-        self.cv_r2_ = float(r2_score(y, cross_val_predict(model, X, y, cv=folds)))
+        out_of_fold = cross_val_predict(model, X, y, cv=folds)
+        self.cv_r2_ = float(r2_score(y, out_of_fold))
+        self.abs_residuals_ = np.abs(y - out_of_fold)
         self.model_ = model.fit(X, y)
         return self
 
@@ -131,3 +151,27 @@ class RunPredictor:
             raise RecordError("the run predictor has not been fitted: it needs at least 5 trained records")
         X = np.asarray([[float(f[n]) for n in self.names] for f in features], dtype=np.float64)
         return self.model_.predict(X)
+
+    def predict_interval(self, features: Sequence[Mapping[str, float]], level: float = 0.9
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Prediction with a split-conformal interval from the out-of-fold residuals of the last fit.
+
+        Parameters
+        ----------
+        features : sequence of dict
+        level : float
+            Nominal coverage in (0, 1).
+
+        Returns
+        -------
+        predicted, lower, upper : numpy.ndarray of shape (len(features),)
+            ``predicted +/- conformal_quantile(abs_residuals_, level)``.
+
+        Raises
+        ------
+        RecordError
+            If called before a successful fit.
+        """
+        predicted = self.predict(features)
+        half = conformal_quantile(self.abs_residuals_, level)
+        return predicted, predicted - half, predicted + half

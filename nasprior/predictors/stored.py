@@ -5,11 +5,16 @@
         The fitted pipeline in the skops format (no pickle; loading checks
         every type against :data:`TRUSTED_TYPES`).
     ``model_card.json``
-        Features (names, training min/max), target, task, training runs,
-        scores, chosen model and hyperparameters, versions, schema version
-        and the SHA-256 of ``model.skops`` (verified on load). The card is
-        validated on load (:func:`check_card`): a card of another schema or
-        with a missing or mistyped field is refused, naming the field.
+        Features (names, training min/max, selection), target, task, the
+        source of the training rows (``runs`` or ``graphs``), training runs,
+        scores (structural next to the size-only baseline), interval
+        half-widths and their measured coverage, permutation importances,
+        chosen model and hyperparameters, versions, schema version and the
+        SHA-256 of ``model.skops`` (verified on load). The card is validated
+        on load (:func:`check_card`): a card of another schema or with a
+        missing or mistyped field is refused, naming the field. Cards of
+        schema 1 (before intervals) are migrated on read: they load and
+        predict, without intervals.
 
 References
 ----------
@@ -34,13 +39,19 @@ import skops
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from ..evaluation import candidate_features
+from ..evaluation import candidate_features, graph_candidate_features
+from ..priors import make_graph
 from ..records import versions as run_versions
 from ..tasks import TaskShape
 from .base import PredictorError
+from .intervals import level_key
 
 #: Version of the predictor directory layout and model card; bumped on incompatible change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Schema versions :meth:`Predictor.load` reads (older ones are migrated on read).
+READABLE_SCHEMAS = (1, 2)
+#: The ``task`` of a predictor fitted on graph files without a task (``predictor fit --graphs``).
+GRAPH_TASK = {"name": "graph", "n_inputs": 0, "n_classes": 0, "vocab_size": 0}
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
 #: Non-default types a stored pipeline may contain (tree structures of the forests and boosters).
@@ -135,6 +146,17 @@ class Predictor:
         return self.card["task"]
 
     @property
+    def source(self) -> str:
+        """Where the training rows came from: ``"runs"`` (genome records of a task) or ``"graphs"`` (graph files)."""
+        return str(self.card.get("source", "runs"))
+
+    @property
+    def interval_levels(self) -> list[float]:
+        """Nominal coverages of the stored intervals (empty for a card without intervals)."""
+        intervals = self.card.get("intervals") or {}
+        return sorted(float(k) for k in (intervals.get("half_width") or {}))
+
+    @property
     def cv_r2_(self) -> float:
         """Mean nested cross-validated R² of the structural model (what the search compares with ``min_r2``)."""
         value = self.card["scores"]["structural"]["r2"]["mean"]
@@ -172,13 +194,94 @@ class Predictor:
         predicted = self.pipeline.predict(self.matrix(features))
         return np.clip(predicted, 0.0, 1.0) if "acc" in self.target else predicted
 
-    def predict_genomes(self, genomes: Sequence[Any]) -> np.ndarray:
-        """Predicted target of each genome, shape (len(genomes),).
+    def predict_interval(self, features: Sequence[Mapping[str, float]], level: float = 0.9
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Predicted target with a conformal prediction interval, each of shape (len(features),).
 
-        The features are built as the search builds them, for the task in the
-        model card (:func:`genome_features`).
+        Parameters
+        ----------
+        features : sequence of dict
+            As for :meth:`predict`.
+        level : float
+            Nominal coverage, one of :attr:`interval_levels` (0.8 and 0.9 for
+            predictors fitted by this version); the card reports the coverage
+            measured on held-out folds.
+
+        Returns
+        -------
+        predicted, lower, upper : numpy.ndarray
+            ``predicted +/- half_width``; accuracy targets clipped to [0, 1].
+
+        Raises
+        ------
+        PredictorError
+            If the card has no interval at ``level`` (e.g. a predictor fitted
+            before intervals existed: refit it).
         """
-        return self.predict(genome_features(genomes, self.task))
+        half = ((self.card.get("intervals") or {}).get("half_width") or {}).get(level_key(level))
+        if half is None:
+            have = ", ".join(f"{lv:g}" for lv in self.interval_levels)
+            raise PredictorError(f"predictor {self.card.get('name', '')!r} has no {level:g} interval "
+                                 f"({'levels: ' + have if have else 'it was fitted before intervals existed'}): "
+                                 "use a stored level, or refit with 'nasprior predictor fit'")
+        predicted = self.predict(features)
+        lower, upper = predicted - float(half), predicted + float(half)
+        if "acc" in self.target:
+            lower, upper = np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+        return predicted, lower, upper
+
+    def genome_features(self, genomes: Sequence[Any]) -> list[dict[str, float]]:
+        """Features of genomes as this predictor reads them.
+
+        A predictor fitted on runs builds them as the search does, for the
+        task in its card (:func:`genome_features`); one fitted on graphs
+        uses the genome's prior graph alone
+        (:func:`nasprior.evaluation.graph_candidate_features` without a task).
+        """
+        if self.source == "graphs":
+            return [graph_candidate_features(make_graph(g)) for g in genomes]
+        return genome_features(genomes, self.task)
+
+    def graph_features(self, graphs: Sequence[Any]) -> list[dict[str, float]]:
+        """Features of networkx graphs as this predictor reads them.
+
+        Parameters
+        ----------
+        graphs : sequence of networkx.Graph or networkx.DiGraph
+            Undirected graphs (oriented lower -> higher node label) or DAGs
+            (used as given); see :func:`nasprior.graph_io.read_graph` for files.
+
+        Returns
+        -------
+        list of dict of str to float
+
+        Raises
+        ------
+        ConfigError
+            If a graph is invalid, or the predictor was fitted on runs of a
+            sequence task (a recurrent network needs its genome's cell type).
+
+        Notes
+        -----
+        A predictor fitted on graphs uses the graph alone
+        (:func:`nasprior.evaluation.graph_candidate_features` without a
+        task); one fitted on runs of a feedforward task builds the
+        graph-as-network network of that task (Stier et al. 2021), which is
+        what its records mean for genomes of mapping ``graph``.
+        """
+        if self.source == "graphs":
+            return [graph_candidate_features(g) for g in graphs]
+        shape = TaskShape(str(self.task["name"]), int(self.task.get("n_inputs") or 0), int(self.task["n_classes"]),
+                          int(self.task.get("vocab_size") or 0))
+        return [graph_candidate_features(g, shape) for g in graphs]
+
+    def predict_genomes(self, genomes: Sequence[Any]) -> np.ndarray:
+        """Predicted target of each genome, shape (len(genomes),) (features: :meth:`genome_features`)."""
+        return self.predict(self.genome_features(genomes))
+
+    def predict_graphs(self, graphs: Sequence[Any]) -> np.ndarray:
+        """Predicted target of each networkx graph, shape (len(graphs),) (features: :meth:`graph_features`)."""
+        return self.predict(self.graph_features(graphs))
 
     def out_of_range(self, features: Mapping[str, float]) -> list[str]:
         """Names of the features that lie outside the range seen in training (extrapolation)."""
@@ -233,6 +336,7 @@ class Predictor:
         except ValueError as exc:
             raise PredictorError(f"{card_path} is not valid JSON ({exc}): refit the predictor") from None
         check_card(card, card_path)
+        card = migrate_card(card)
         model_path = path / card.get("model_file", MODEL_FILE)
         if not model_path.exists():
             raise PredictorError(f"{model_path} is missing: copy the whole predictor directory, or refit it")
@@ -265,8 +369,36 @@ CARD_FIELDS = (
 )
 
 
+def migrate_card(card: dict) -> dict:
+    """A card of an older readable schema brought to the fields of :data:`SCHEMA_VERSION`.
+
+    Schema 1 (before intervals, importance and graph sources): ``source`` is
+    ``"runs"``, ``intervals`` and ``importance`` are empty, and
+    ``migrated_from_schema`` records the original version; everything else is
+    kept (its size-only baseline was the older one: ``features.size_only``
+    names its columns).
+
+    Parameters
+    ----------
+    card : dict
+        A card that passed :func:`check_card`.
+
+    Returns
+    -------
+    dict
+        The same card object, updated in place.
+    """
+    if card.get("schema") == 1:
+        card.setdefault("source", "runs")
+        card.setdefault("intervals", None)
+        card.setdefault("importance", [])
+        card["migrated_from_schema"] = 1
+        card["schema"] = SCHEMA_VERSION
+    return card
+
+
 def check_card(card: Any, where: Any) -> None:
-    """Refuse a model card of another schema or with a missing or mistyped field.
+    """Refuse a model card of an unreadable schema or with a missing or mistyped field.
 
     Raises
     ------
@@ -274,9 +406,9 @@ def check_card(card: Any, where: Any) -> None:
         Naming the card file and the field, and saying to refit.
     """
     schema = card.get("schema") if isinstance(card, dict) else None
-    if schema != SCHEMA_VERSION:
-        raise PredictorError(f"{where} has schema version {schema!r}; this nasprior reads version "
-                             f"{SCHEMA_VERSION}: refit the predictor with 'nasprior predictor fit'")
+    if schema not in READABLE_SCHEMAS:
+        raise PredictorError(f"{where} has schema version {schema!r}; this nasprior reads versions "
+                             f"{', '.join(map(str, READABLE_SCHEMAS))}: refit the predictor with 'nasprior predictor fit'")
     for field, kind in CARD_FIELDS:
         value: Any = card
         for part in field.split("."):

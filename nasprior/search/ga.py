@@ -57,7 +57,7 @@ from deap import algorithms, tools
 from ..evaluation import CANDIDATE_FEATURES, Evaluator
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
-from ..predictors import Predictor, PredictorLike, RunPredictor, SkipRule
+from ..predictors import Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
 from ..progress import SearchProgress
 from ..records import RECORDS_FILE, RecordLog, create_run_dir, status_text, write_config
 from ..space import SearchSpace
@@ -149,21 +149,29 @@ class GeneticSearch:
         if source is None:
             return {}, None, name
         keys = list(features)
-        predicted = source.predict([features[k] for k in keys])
+        rows = [features[k] for k in keys]
+        predicted = source.predict(rows)
+        compared, basis = predicted, "prediction"
+        if self.rule.interval:  # skip only when even the optimistic bound is below the threshold
+            try:
+                _, _, compared = source.predict_interval(rows, self.rule.interval)
+                basis = f"upper bound of the {self.rule.interval:.0%} interval"
+            except PredictorError as exc:
+                self.log(f"  predictor: {exc}; comparing the point prediction")
         objectives = self.config.objectives
         if len(objectives) == 1:
             threshold = self.rule.threshold([ind.fitness.values[0] for ind in population])
-            skips = {k: float(p) for k, p in zip(keys, predicted) if p < threshold}
-            rule = f"skip below {threshold:.4f}"
+            skips = {k: float(p) for k, p, c in zip(keys, predicted, compared) if c < threshold}
+            rule = f"skip when the {basis} is below {threshold:.4f}"
         else:
             weights = self.config.weights
             skips = {}
-            for k, p in zip(keys, predicted):
+            for k, p, c in zip(keys, predicted, compared):
                 sizes = objective_values({"status": "failed", "key": k, "features": features[k]}, objectives)[1:]
-                point = (float(p) + self.rule.margin, *sizes)
+                point = (float(c) + self.rule.margin, *sizes)
                 if any(dominates(ind.fitness.values, point, weights) for ind in population):
                     skips[k] = float(p)
-            rule = "skip if dominated by the population at predicted accuracy + margin"
+            rule = f"skip when the population dominates the {basis} + margin"
         trained_on = f"{self.predictor.n_train_} trained" if source is self.predictor else f"stored {name}"
         self.log(f"  predictor: CV R2 {source.cv_r2_:.3f} on {trained_on}; "
                  f"{rule}: {len(skips)} of {len(keys)} offspring skipped")
