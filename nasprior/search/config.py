@@ -19,6 +19,28 @@ OBJECTIVES = {"accuracy": 1.0}
 SPACE_SEARCH_KEYS = ("population", "generations", "cxpb", "mutpb", "skip", "objectives")
 
 
+def final_train_options(train: dict, final: dict) -> dict:
+    """Training options of the full training of a search's survivors.
+
+    The screening options ``train``, without its ``train_subset`` (the
+    survivors train on every training image unless ``final`` says
+    otherwise), updated with the options in ``final`` (all but ``top_k``).
+
+    Raises
+    ------
+    ConfigError
+        If ``top_k`` is not an integer >= 0 or an option is not a
+        :class:`~nasprior.training.TrainConfig` field of the right type.
+    """
+    top_k = final.get("top_k", 0)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise ConfigError(f"final option 'top_k' = {top_k!r} is invalid: use an integer >= 0 (0: no final training)")
+    options = {k: v for k, v in train.items() if k != "train_subset"}
+    options.update({k: v for k, v in final.items() if k != "top_k"})
+    from_mapping(TrainConfig, options, "final training options ([final] table)")
+    return options
+
+
 @dataclass
 class SearchConfig:
     """Everything a search needs; stored as the run's ``config.json``.
@@ -54,6 +76,11 @@ class SearchConfig:
         What the GA optimises, keys of :data:`OBJECTIVES` (today
         ``["accuracy"]``: validation accuracy, maximised). The number of
         objectives and their weights set the DEAP fitness.
+    final : dict
+        The second stage (:mod:`nasprior.search.final`): ``top_k`` distinct
+        best screened candidates are trained again with the options of
+        :func:`final_train_options` (``final`` overrides ``train``). Empty
+        or ``top_k = 0``: no final training.
 
     Raises
     ------
@@ -75,6 +102,7 @@ class SearchConfig:
     run_id: str = ""
     predictor: str | None = None
     objectives: list = field(default_factory=lambda: ["accuracy"])
+    final: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_task(self.task)
@@ -94,6 +122,7 @@ class SearchConfig:
         SearchSpace.from_dict(self.space)
         from_mapping(TrainConfig, self.train, "training options")
         from_mapping(SkipRule, self.skip, "skip rule")
+        final_train_options(self.train, self.final)
         if self.predictor:
             fitted_on = Predictor.load(self.predictor).task["name"]
             if fitted_on != self.task:
@@ -136,6 +165,7 @@ def check_space_search_table(space: SearchSpace) -> None:
             raise ConfigError(f"{space.name} [search]: unknown key '{key}': {hint}known keys are {', '.join(SPACE_SEARCH_KEYS)}")
     from_mapping(SkipRule, space.search.get("skip", {}), f"{space.name} [search.skip]")
     from_mapping(TrainConfig, space.train, f"{space.name} [train]")
+    final_train_options(space.train, space.final)
 
 
 @dataclass
@@ -155,6 +185,9 @@ class SearchResult:
         ``nnstd_diversity`` and ``n_diversity``.
     hall_of_fame : list of dict
         Records of the best trained candidates, best first.
+    final : list of dict
+        Records of the fully trained survivors (fidelity ``"final"``), in
+        the order of their screening rank; empty without a final stage.
     """
 
     run_dir: Path
@@ -164,3 +197,4 @@ class SearchResult:
     n_failed: int
     generations: list[dict]
     hall_of_fame: list[dict]
+    final: list[dict] = field(default_factory=list)

@@ -37,11 +37,12 @@ from ..evaluation import CANDIDATE_FEATURES, Evaluation, Evaluator
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
 from ..predictors import Predictor, PredictorLike, RunPredictor, SkipRule
-from ..records import RECORDS_FILE, RecordLog, create_run_dir, status_text, write_config
+from ..records import RECORDS_FILE, RecordLog, create_run_dir, is_screening, status_text, write_config
 from ..space import SearchSpace
 from ..tasks import TaskData, load_task
 from ..training import TrainConfig
 from .config import SearchConfig, SearchResult
+from .final import train_survivors
 
 _FITNESS_CLASSES: dict[tuple[float, ...], type] = {}
 
@@ -137,8 +138,9 @@ class GeneticSearch:
         self.records: list[dict] = list(previous)
         self.cache: dict[str, dict] = {}
         for record in previous:
-            self.cache.setdefault(record["key"], record)
-        trained = [r for r in previous if r["status"] == "trained"]
+            if is_screening(record):
+                self.cache.setdefault(record["key"], record)
+        trained = [r for r in previous if r["status"] == "trained" and is_screening(r)]
         self.best_val_acc = max((r["metrics"]["val_acc"] for r in trained), default=-1.0)
         self.predictor = RunPredictor(CANDIDATE_FEATURES, seed=config.seed)
         self.stored: Predictor | None = Predictor.load(config.predictor) if config.predictor else None
@@ -154,8 +156,9 @@ class GeneticSearch:
         """The predictor that may skip offspring now (the run's own, else the stored one), and its name."""
         if not (population_fitness and self.rule.enabled):
             return None, ""
-        if sum(r["status"] == "trained" for r in self.records) >= self.rule.warmup:
-            self.predictor.fit(self.records)
+        screened = [r for r in self.records if is_screening(r)]  # never mix fidelities
+        if sum(r["status"] == "trained" for r in screened) >= self.rule.warmup:
+            self.predictor.fit(screened)
             if self.predictor.cv_r2_ >= self.rule.min_r2:
                 return self.predictor, "run"
             if self.stored is None:
@@ -263,11 +266,12 @@ class GeneticSearch:
             hall.update(trained(offspring))
             population = toolbox.replace(population + offspring, config.population)
             self.summarise(generation, population)
-        done = [r for r in self.records if r["status"] == "trained"]
+        screened = [r for r in self.records if is_screening(r)]
+        done = [r for r in screened if r["status"] == "trained"]
         return SearchResult(
             run_dir=self.run_dir, best=max(done, key=lambda r: r["metrics"]["val_acc"], default=None),
-            n_trained=len(done), n_skipped=sum(r["status"] == "skipped" for r in self.records),
-            n_failed=sum(r["status"] == "failed" for r in self.records),
+            n_trained=len(done), n_skipped=sum(r["status"] == "skipped" for r in screened),
+            n_failed=sum(r["status"] == "failed" for r in screened),
             generations=self.summaries, hall_of_fame=[self.cache[space.decode(ind).key] for ind in hall],
         )
 
@@ -299,6 +303,9 @@ def run_search(
     Returns
     -------
     SearchResult
+        With ``final``: the records of the survivors trained fully after the
+        GA (:func:`nasprior.search.final.train_survivors`; none when the
+        config's ``final`` table has no ``top_k``).
 
     Raises
     ------
@@ -324,7 +331,9 @@ def run_search(
             f"({search.stored.card['n_train']} trained records)")
     if resume:
         log(f"resuming {run_dir}: {len(previous)} candidates already logged")
-    return search.run()
+    result = search.run()
+    result.final = train_survivors(search, log, save_best)  # second stage: survivors trained fully
+    return result
 
 
 def make_unique(offspring: list[Individual], toolbox: base.Toolbox, key: Callable[[Individual], str],
