@@ -43,6 +43,21 @@ CONFIG_FILE = "config.json"
 #: Record statuses: trained fully, skipped by the predictor, or failed.
 STATUSES = ("trained", "skipped", "failed")
 SCHEMA_VERSION = 1
+#: Fidelity of a search's screening records (records without the field are screening records too).
+SCREEN_FIDELITY = "screen"
+#: Fidelity of the records of a search's full training of its survivors.
+FINAL_FIDELITY = "final"
+
+
+def is_screening(record: dict) -> bool:
+    """Whether a record's metrics come from a search's screening budget.
+
+    True for ``fidelity`` ``"screen"`` and for records without the field
+    (written before fidelities were recorded); False for ``"final"``,
+    ``"sample"`` and any other fidelity. A search's predictor learns only
+    from screening records, so it never mixes fidelities.
+    """
+    return record.get("fidelity") in (None, SCREEN_FIDELITY)
 
 
 def versions() -> dict[str, str]:

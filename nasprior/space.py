@@ -3,8 +3,10 @@
 A search space is a TOML file (``search_spaces/<task>.toml``) with a
 ``[genes]`` table giving, per genome field, either a list of choices
 (``prior = ["gnp", "watts_strogatz"]``) or an inclusive ``[low, high]`` range
-(``n_nodes = [16, 128]``), and optional ``[train]`` and ``[search]`` tables
-with the task's default budget and GA settings.
+(``n_nodes = [16, 128]``), and optional ``[train]``, ``[search]`` and ``[final]`` tables
+with the task's default screening budget, GA settings and the budget of the
+full training of the search's survivors (``top_k`` plus any ``[train]`` key
+it overrides; see :mod:`nasprior.search.final`).
 
 For the genetic algorithm a genome is encoded as a list of floats in [0, 1],
 one per gene in :data:`GENE_ORDER` (choice genes by equal bins, integer and
@@ -58,6 +60,9 @@ class SearchSpace:
         Default search options (``population``, ``generations``, ...).
     name : str
         Where the space came from.
+    final : dict
+        Full training of the survivors: ``top_k`` and the training options
+        that differ from ``train`` (e.g. ``epochs``).
 
     Raises
     ------
@@ -70,6 +75,7 @@ class SearchSpace:
     train: dict[str, Any] = field(default_factory=dict)
     search: dict[str, Any] = field(default_factory=dict)
     name: str = "<inline>"
+    final: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         genes = {}
@@ -97,7 +103,7 @@ class SearchSpace:
         genes.setdefault("prior", list(PRIORS))
         self.genes = genes
         read = {g for p in genes["prior"] for g in PRIORS[p].gene_names}
-        read |= {g for m in genes.get("mapping", MAPPINGS) for g in MAPPINGS[m].gene_names}
+        read |= {g for m in genes.get("mapping", ["graph"]) for g in MAPPINGS[m].gene_names}  # decode's default
         self.gene_order = GENE_ORDER + tuple(g for g in GENES if g not in GENE_ORDER and g in read)
 
     # -- loading -------------------------------------------------------
@@ -122,16 +128,20 @@ class SearchSpace:
     @classmethod
     def from_dict(cls, data: dict[str, Any], name: str = "<inline>") -> "SearchSpace":
         """Build a search space from the parsed TOML tables."""
-        unknown = set(data) - {"genes", "train", "search"}
+        unknown = set(data) - {"genes", "train", "search", "final"}
         if unknown:
-            raise ConfigError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}: use [genes], [train], [search]")
+            raise ConfigError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}: use [genes], [train], [search], [final]")
         if "genes" not in data:
             raise ConfigError(f"{name}: a search space needs a [genes] table")
-        return cls(dict(data["genes"]), dict(data.get("train", {})), dict(data.get("search", {})), name)
+        return cls(dict(data["genes"]), dict(data.get("train", {})), dict(data.get("search", {})), name,
+                   dict(data.get("final", {})))
 
     def to_dict(self) -> dict[str, Any]:
-        """The space as TOML-shaped tables (stored in a run's config)."""
-        return {"genes": {k: list(v) for k, v in self.genes.items()}, "train": self.train, "search": self.search}
+        """The space as TOML-shaped tables (stored in a run's config; ``final`` only when set)."""
+        tables = {"genes": {k: list(v) for k, v in self.genes.items()}, "train": self.train, "search": self.search}
+        if self.final:
+            tables["final"] = self.final
+        return tables
 
     # -- encoding ------------------------------------------------------
     def _spec(self, gene: str) -> Any:

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nasprior"
 #: Layers from the bottom up; a module may import only from its own layer or below.
 LAYERS = [
     {"nasprior._version", "nasprior.errors", "nasprior.genes", "nasprior.topology", "nasprior.validation", "nasprior.nnstd",
-     "nasprior.progress", "nasprior.registry", "nasprior.graph_io"},
+     "nasprior.progress", "nasprior.registry", "nasprior.graph_io", "nasprior.augment"},
     {"nasprior.priors", "nasprior.features"},
     {"nasprior.networks", "nasprior.set_rewiring", "nasprior.training"},
     {"nasprior.genome", "nasprior.tasks"},

@@ -15,11 +15,11 @@ def run_cli(capsys, *argv):
 
 def test_digits_search_prints_best_and_resumes(tmp_path, capsys):
     args = ["search", "--task", "digits", "--population", "3", "--generations", "1", "--epochs", "2",
-            "--runs-dir", str(tmp_path), "--run-id", "r1", "--seed", "1"]
+            "--final-epochs", "2", "--runs-dir", str(tmp_path), "--run-id", "r1", "--seed", "1"]
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     for needle in ("best candidate", "genome:", "val accuracy:", "test accuracy:", "non-zero weights:", "density:",
-                   "trained", "generation 1: best"):
+                   "trained", "generation 1: best", "fully trained survivors", "MFLOPs"):
         assert needle in out
     n_lines = len((tmp_path / "r1" / "records.jsonl").read_text().splitlines())
     code, out, _ = run_cli(capsys, "search", "--resume", str(tmp_path / "r1"))
@@ -69,7 +69,7 @@ def test_corrupt_archive(tmp_path, capsys):
 
 def test_unreadable_last_record_line(tmp_path, capsys):
     args = ["search", "--task", "digits", "--population", "2", "--generations", "0", "--epochs", "1",
-            "--runs-dir", str(tmp_path), "--run-id", "r"]
+            "--final-top-k", "0", "--runs-dir", str(tmp_path), "--run-id", "r"]
     assert run_cli(capsys, *args)[0] == 0
     log = tmp_path / "r" / "records.jsonl"
     text = log.read_text()

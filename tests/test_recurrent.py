@@ -134,7 +134,7 @@ def test_counts_by_hand():
     assert masked.n_weights == 12 + 3 + 6 + 3 * 2 + 4  # identity per gate: 3*2 instead of 3*2*2
     assert isinstance(net, SparseNetwork)
     assert size_features(net) == {"n_params": float(net.n_params), "n_weights": 37.0, "network_density": pytest.approx(37 / 39),
-                                  "first_layer_width": 1.0, "n_hidden_layers": 2.0}
+                                  "first_layer_width": 1.0, "n_hidden_layers": 2.0, "n_flops": 37.0}
 
 
 def test_layered_mapping_is_refused():

@@ -19,7 +19,8 @@ from .base import check_name, command, common_options, set_threads
 #: Options that define a run; a resumed run takes them from its config.json.
 RUN_OPTIONS = ("task", "space", "population", "generations", "epochs", "batch_size", "lr", "set_zeta", "seed",
                "runs_dir", "run_id", "no_skip", "skip_quantile", "skip_warmup", "skip_min_r2", "skip_interval",
-               "predictor", "download", "device", "strategy", "objectives", "screen_factor")
+               "predictor", "download", "device", "strategy", "objectives", "screen_factor", "final_top_k",
+               "final_epochs")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +42,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set-zeta", type=float,
                    help="SET (Mocanu et al. 2018): fraction of each hidden layer's weights rewired after every epoch")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where candidates train (default auto: CUDA if present)")
+    p.add_argument("--final-top-k", type=int, help="survivors trained fully after the screening (0: none; default: "
+                   "the space's [final] top_k)")
+    p.add_argument("--final-epochs", type=int, help="epochs of the full training of each survivor (default: the "
+                   "space's [final] epochs)")
     p.add_argument("--seed", type=int, help="seed of the GA, validation split and weights (default 0)")
     p.add_argument("--runs-dir", help="parent of run directories (default: runs)")
     p.add_argument("--run-id", help="name of the run directory (default: <task>-<time>-s<seed>)")
@@ -103,6 +108,10 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
     if args.no_skip:
         skip["enabled"] = False
     run_id = check_name(args.run_id, "--run-id") if args.run_id else f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
+    final = dict(space.final)
+    for option, key in (("final_top_k", "top_k"), ("final_epochs", "epochs")):
+        if getattr(args, option) is not None:
+            final[key] = getattr(args, option)
     search = {k: v for k, v in space.search.items()
               if k in ("population", "generations", "cxpb", "mutpb", "objectives", "strategy", "screen_factor")}
     for option in ("population", "generations", "strategy", "screen_factor"):
@@ -114,7 +123,7 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
         task=args.task, space=space.to_dict(), train=train, skip=skip, seed=seed,
         data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
         download=bool(args.download), run_id=run_id,
-        predictor=str(Path(args.predictor).resolve()) if args.predictor else None, **search,
+        predictor=str(Path(args.predictor).resolve()) if args.predictor else None, final=final, **search,
     ), "options")
     return config, Path(args.runs_dir or "runs") / run_id
 
@@ -136,13 +145,29 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("no candidate was trained successfully")
         return 1
     f, m = best["features"], best["metrics"]
-    print("best candidate (highest validation accuracy):")
+    print("best candidate at the screening budget (highest validation accuracy):")
     print(f"  genome:           {json.dumps(best['genome'], sort_keys=True)}")
     print(f"  key:              {best['key']}")
     print(f"  val accuracy:     {m['val_acc']:.4f}")
     print(f"  test accuracy:    {m['test_acc']:.4f}")
     print(f"  non-zero weights: {int(f['n_weights'])} ({int(f['n_params'])} parameters with biases)")
     print(f"  density:          {f['network_density']:.4f}")
+    final = [r for r in result.final if r["status"] == "trained"]
+    if result.final:
+        epochs = final[0]["train"].get("epochs") if final else "?"
+        print(f"\nfully trained survivors ({len(final)} of {len(result.final)} trained, {epochs} epochs; "
+              "screening rank order):")
+        print(f"  {'key':16}  {'val':>6}  {'test':>6}  {'screen val':>10}  {'params':>9}  {'MFLOPs':>8}  genome")
+        for r in result.final:
+            if r["status"] != "trained":
+                print(f"  {r['key']:16}  failed")
+                continue
+            fm, ff = r["metrics"], r["features"]
+            print(f"  {r['key']:16}  {fm['val_acc']:6.4f}  {fm['test_acc']:6.4f}  {r.get('screen_val_acc', float('nan')):10.4f}  "
+                  f"{int(ff['n_params']):9d}  {ff.get('n_flops', float('nan')) / 1e6:8.2f}  {json.dumps(r['genome'], sort_keys=True)}")
+    if final:
+        top = max(final, key=lambda r: r["metrics"]["val_acc"])
+        print(f"best fully trained (by validation): {top['key']}, test accuracy {top['metrics']['test_acc']:.4f}")
     print(f"  weights:          {result.run_dir / 'best' / 'model.pt'}")
     if len(config.objectives) > 1:
         print(f"Pareto front ({', '.join(config.objectives)}; {len(result.pareto_front)} trained candidates, "

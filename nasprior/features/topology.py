@@ -319,6 +319,9 @@ def _summarise(gaps: Sequence[float], conns: Sequence[float]) -> dict[str, float
 def network_topology_scores(network: Any) -> dict[str, float]:
     """:func:`topology_scores` of a network's masked layers, from the input to the units feeding the output.
 
+    * a network with ``topology_masks`` (a dict with ``masks``,
+      ``output_units`` and ``cumulative``; the convolutional mapping's stage
+      DAG): those masks;
     * :class:`~nasprior.networks.GraphNetwork`: the dense ``input_layer`` and
       every hidden ``layers[l]`` (cumulative: each reads all earlier units);
       path counts are scored on the sink units (those feeding the output).
@@ -342,6 +345,9 @@ def network_topology_scores(network: Any) -> dict[str, float]:
     ----------
     .. [1] Bourely, Boueri & Choromanski 2017; Robinett & Kepner 2018.
     """
+    spec = getattr(network, "topology_masks", None)
+    if spec is not None:  # convolutional mapping: the wiring of its stage DAG
+        return topology_scores(spec["masks"], cumulative=spec["cumulative"], output_units=spec["output_units"])
     if getattr(network, "cumulative", False):  # GraphNetwork: each layer reads all earlier units
         masks = [network.input_layer.mask] + [layer.mask for layer in network.layers]
         return topology_scores(masks, cumulative=True, output_units=network.output_layer.mask[0].cpu().numpy())

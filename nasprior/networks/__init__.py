@@ -7,7 +7,9 @@
 * :mod:`~nasprior.networks.feedforward`: mappings ``graph``
   (graph-as-network) and ``layered`` (fixed widths, masks from the graph);
 * :mod:`~nasprior.networks.recurrent`: mapping ``recurrent`` (masked
-  RNN/GRU/LSTM layers per DAG layer).
+  RNN/GRU/LSTM layers per DAG layer);
+* :mod:`~nasprior.networks.convolutional`: mapping ``convolutional``
+  (randomly wired CNNs; Xie et al. 2019).
 
 To add a mapping, write a module that calls :func:`register_mapping` and
 import it here.
@@ -16,13 +18,15 @@ import it here.
 # Each module registers its mappings on import; the order is the registry's order.
 from . import feedforward  # noqa: F401  isort: skip
 from . import recurrent  # noqa: F401  isort: skip
+from . import convolutional  # noqa: F401  isort: skip
+from .convolutional import RandWireNetwork, image_shape
 from .feedforward import GraphNetwork, LayeredNetwork, layered_masks
 from .layers import MaskedLinear, SparseNetwork, dense_fan_in_init_, sparse_init_
 from .recurrent import CELLS, RecurrentGraphNetwork, build_recurrent_network
 from .registry import MAPPINGS, Mapping, build_network, get_mapping, register_mapping
 
 __all__ = [
-    "CELLS", "GraphNetwork", "LayeredNetwork", "MAPPINGS", "Mapping", "MaskedLinear", "RecurrentGraphNetwork",
+    "CELLS", "GraphNetwork", "RandWireNetwork", "image_shape", "LayeredNetwork", "MAPPINGS", "Mapping", "MaskedLinear", "RecurrentGraphNetwork",
     "SparseNetwork", "build_network", "build_recurrent_network", "dense_fan_in_init_", "get_mapping",
     "layered_masks", "register_mapping", "sparse_init_",
 ]

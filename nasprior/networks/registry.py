@@ -23,8 +23,9 @@ from ..registry import Registry
 if TYPE_CHECKING:
     from ..genome import Genome
 
-#: Kinds of task input a mapping can take.
-INPUT_KINDS = ("vector", "sequence")
+#: Kinds of task input a mapping can take: flat vectors (images are flattened), token
+#: sequences, or images kept as (height, width[, channels]) grids.
+INPUT_KINDS = ("vector", "sequence", "image")
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,9 @@ class Mapping:
         Registry name, the value of ``Genome.mapping``.
     genes : tuple of Gene
         The genes the mapping reads besides the prior's.
-    inputs : {"vector", "sequence"}
+    inputs : {"vector", "sequence", "image"}
         The task input it takes: flat feature vectors (images are
-        flattened) or int64 token sequences.
+        flattened), int64 token sequences, or images (image tasks only).
     build : callable
         ``build(genome, graph, shape) -> torch.nn.Module``; ``graph`` is the
         prior graph if already built, else None (built on demand with
@@ -101,18 +102,27 @@ def get_mapping(name: str) -> Mapping:
     return MAPPINGS.lookup(name)
 
 
-def check_task_fits(genome: "Genome", shape: Any) -> None:
-    """Raise :class:`ConfigError` unless the genome's mapping takes the task's input kind.
+def task_input_kinds(shape: Any) -> tuple[str, ...]:
+    """Input kinds a task offers: ``("sequence",)`` if ``shape.vocab_size > 0``; an image task
+    (non-empty ``shape.image_shape``) offers ``("vector", "image")`` (vector mappings flatten it);
+    any other task ``("vector",)``."""
+    if getattr(shape, "vocab_size", 0):
+        return ("sequence",)
+    return ("vector", "image") if getattr(shape, "image_shape", ()) else ("vector",)
 
-    ``shape.vocab_size > 0`` marks a sequence task.
+
+def check_task_fits(genome: "Genome", shape: Any) -> None:
+    """Raise :class:`ConfigError` unless the genome's mapping takes an input kind the task offers.
+
+    See :func:`task_input_kinds`.
     """
-    kind = "sequence" if getattr(shape, "vocab_size", 0) else "vector"
+    kinds = task_input_kinds(shape)
     mapping = get_mapping(genome.mapping)
-    if mapping.inputs != kind:
-        fitting = [m.name for m in MAPPINGS.values() if m.inputs == kind]
+    if mapping.inputs not in kinds:
+        fitting = [m.name for m in MAPPINGS.values() if m.inputs in kinds]
         raise ConfigError(
             f"mapping {genome.mapping!r} takes {mapping.inputs} inputs but task {getattr(shape, 'name', '?')!r} has "
-            f"{kind} inputs: use mapping {' or '.join(repr(m) for m in fitting)}"
+            f"{' or '.join(kinds)} inputs: use mapping {' or '.join(repr(m) for m in fitting)}"
         )
 
 

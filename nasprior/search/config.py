@@ -22,6 +22,28 @@ STRATEGIES = ("ga-skip", "ga", "ga-screen", "random")
 SPACE_SEARCH_KEYS = ("population", "generations", "cxpb", "mutpb", "skip", "objectives", "strategy", "screen_factor")
 
 
+def final_train_options(train: dict, final: dict) -> dict:
+    """Training options of the full training of a search's survivors.
+
+    The screening options ``train``, without its ``train_subset`` (the
+    survivors train on every training image unless ``final`` says
+    otherwise), updated with the options in ``final`` (all but ``top_k``).
+
+    Raises
+    ------
+    ConfigError
+        If ``top_k`` is not an integer >= 0 or an option is not a
+        :class:`~nasprior.training.TrainConfig` field of the right type.
+    """
+    top_k = final.get("top_k", 0)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise ConfigError(f"final option 'top_k' = {top_k!r} is invalid: use an integer >= 0 (0: no final training)")
+    options = {k: v for k, v in train.items() if k != "train_subset"}
+    options.update({k: v for k, v in final.items() if k != "top_k"})
+    from_mapping(TrainConfig, options, "final training options ([final] table)")
+    return options
+
+
 @dataclass
 class SearchConfig:
     """Everything a search needs; stored as the run's ``config.json``.
@@ -69,6 +91,11 @@ class SearchConfig:
         field's baseline at the same budget).
     screen_factor : int
         Offspring bred per trained offspring with ``ga-screen`` (>= 1).
+    final : dict
+        The second stage (:mod:`nasprior.search.final`): ``top_k`` distinct
+        best screened candidates are trained again with the options of
+        :func:`final_train_options` (``final`` overrides ``train``). Empty
+        or ``top_k = 0``: no final training.
 
     Raises
     ------
@@ -92,6 +119,7 @@ class SearchConfig:
     objectives: list = field(default_factory=lambda: ["accuracy"])
     strategy: str = "ga-skip"
     screen_factor: int = 10
+    final: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_task(self.task)
@@ -116,6 +144,7 @@ class SearchConfig:
         SearchSpace.from_dict(self.space)
         from_mapping(TrainConfig, self.train, "training options")
         from_mapping(SkipRule, self.skip, "skip rule")
+        final_train_options(self.train, self.final)
         if self.predictor:
             fitted_on = Predictor.load(self.predictor).task["name"]
             if fitted_on != self.task:
@@ -158,6 +187,7 @@ def check_space_search_table(space: SearchSpace) -> None:
             raise ConfigError(f"{space.name} [search]: unknown key '{key}': {hint}known keys are {', '.join(SPACE_SEARCH_KEYS)}")
     from_mapping(SkipRule, space.search.get("skip", {}), f"{space.name} [search.skip]")
     from_mapping(TrainConfig, space.train, f"{space.name} [train]")
+    final_train_options(space.train, space.final)
 
 
 @dataclass
@@ -180,6 +210,9 @@ class SearchResult:
     pareto_front : list of dict
         Records of the trained candidates no other trained candidate
         dominates in the search's objectives (one objective: the best).
+    final : list of dict
+        Records of the fully trained survivors (fidelity ``"final"``), in
+        the order of their screening rank; empty without a final stage.
     """
 
     run_dir: Path
@@ -190,3 +223,4 @@ class SearchResult:
     generations: list[dict]
     hall_of_fame: list[dict]
     pareto_front: list[dict] = field(default_factory=list)
+    final: list[dict] = field(default_factory=list)

@@ -59,12 +59,13 @@ from ..genome import Genome, describe
 from ..nnstd import population_diversity
 from ..predictors import Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
 from ..progress import SearchProgress
-from ..records import RECORDS_FILE, RecordLog, create_run_dir, status_text, write_config
+from ..records import RECORDS_FILE, RecordLog, create_run_dir, is_screening, status_text, write_config
 from ..space import SearchSpace
 from ..tasks import TaskData, load_task
 from ..training import TrainConfig
 from .config import SearchConfig, SearchResult
 from .operators import Individual, dominates, fitness_class, make_toolbox, make_unique, objective_values
+from .final import train_survivors
 
 def save_best(best_dir: Path, net: torch.nn.Module, genome: Genome, record: dict) -> None:
     """Write the best network's weights (``model.pt``), genome and record to ``best_dir``."""
@@ -101,12 +102,14 @@ class GeneticSearch:
         self.screened: list[dict] = []
         self.evaluator = Evaluator(data, TrainConfig(**config.train), config.run_id, config.seed, fidelity="screen")
         self.evaluator.progress = progress.epoch if progress is not None else None
+        self.previous = list(previous)  # the log of a resumed run, as read
         self.records: list[dict] = []  # records known to the GA so far (a replay adds logged ones as it meets them)
         self.known: set[str] = set()
         self.cache: dict[str, dict] = {}
         for record in previous:
-            self.cache.setdefault(record["key"], record)
-        trained = [r for r in previous if r["status"] == "trained"]
+            if is_screening(record):
+                self.cache.setdefault(record["key"], record)
+        trained = [r for r in previous if r["status"] == "trained" and is_screening(r)]
         self.best_val_acc = max((r["metrics"]["val_acc"] for r in trained), default=-1.0)
         self.predictor = RunPredictor(CANDIDATE_FEATURES, seed=config.seed)
         self.stored: Predictor | None = Predictor.load(config.predictor) if config.predictor else None
@@ -120,8 +123,9 @@ class GeneticSearch:
     # -- predictor decisions -------------------------------------------------------
     def usable_predictor(self) -> tuple[PredictorLike | None, str]:
         """The predictor that may decide now (the run's own once warm and good enough, else the stored one), and its name."""
-        if sum(r["status"] == "trained" for r in self.records) >= self.rule.warmup:
-            self.predictor.fit(self.records)
+        screened = [r for r in self.records if is_screening(r)]  # never mix fidelities
+        if sum(r["status"] == "trained" for r in screened) >= self.rule.warmup:
+            self.predictor.fit(screened)
             if self.predictor.cv_r2_ >= self.rule.min_r2:
                 return self.predictor, "run"
             if self.stored is None:
@@ -335,14 +339,15 @@ class GeneticSearch:
             front.update(trained(offspring))
             population = toolbox.replace(population + offspring, config.population)
             self.summarise(generation, population)
-        done = [r for r in self.records if r["status"] == "trained"]
+        screened = [r for r in self.records if is_screening(r)]
+        done = [r for r in screened if r["status"] == "trained"]
         pareto = list({self.cache[space.decode(ind).key]["key"]: self.cache[space.decode(ind).key]
                        for ind in front}.values())
         write_json(self.run_dir / "pareto.json", [pareto_entry(r) for r in pareto])
         return SearchResult(
             run_dir=self.run_dir, best=max(done, key=lambda r: r["metrics"]["val_acc"], default=None),
-            n_trained=len(done), n_skipped=sum(r["status"] == "skipped" for r in self.records),
-            n_failed=sum(r["status"] == "failed" for r in self.records),
+            n_trained=len(done), n_skipped=sum(r["status"] == "skipped" for r in screened),
+            n_failed=sum(r["status"] == "failed" for r in screened),
             generations=self.summaries, hall_of_fame=[self.cache[space.decode(ind).key] for ind in hall],
             pareto_front=pareto,
         )
@@ -393,6 +398,9 @@ def run_search(
     Returns
     -------
     SearchResult
+        With ``final``: the records of the survivors trained fully after the
+        GA (:func:`nasprior.search.final.train_survivors`; none when the
+        config's ``final`` table has no ``top_k``).
 
     Raises
     ------
@@ -418,7 +426,9 @@ def run_search(
             f"({search.stored.card['n_train']} trained records)")
     if resume:
         log(f"resuming {run_dir}: {len(previous)} candidates already logged")
-    return search.run()
+    result = search.run()
+    result.final = train_survivors(search, log, save_best)  # second stage: survivors trained fully
+    return result
 
 
 def layered_diversity(genomes: list[Genome], evaluator: Evaluator, max_networks: int = 8) -> tuple[float | None, int]:

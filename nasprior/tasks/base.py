@@ -35,12 +35,16 @@ class TaskShape:
     vocab_size : int
         Token ids of a sequence task (padding and unknown included); 0 for
         feedforward tasks.
+    image_shape : tuple of int
+        (height, width, channels) of an image task, e.g. (32, 32, 3); empty
+        for other tasks. Image tasks also suit the ``convolutional`` mapping.
     """
 
     name: str
     n_inputs: int
     n_classes: int
     vocab_size: int = 0
+    image_shape: tuple = ()
 
     def to_dict(self) -> dict:
         """``{"name", "n_inputs", "n_classes", "vocab_size"}`` (as stored in a model card)."""
@@ -84,8 +88,10 @@ class TaskData:
 
     @property
     def shape(self) -> TaskShape:
-        """The task's :class:`TaskShape`."""
-        return TaskShape(self.name, self.n_inputs, int(self.n_classes), int(self.vocab_size))
+        """The task's :class:`TaskShape`; inputs of shape (n, H, W) or (n, H, W, C) make it an image task."""
+        dims = tuple(int(d) for d in self.x_train.shape[1:])
+        image = (dims + (1,) if len(dims) == 2 else dims) if not self.vocab_size and len(dims) in (2, 3) else ()
+        return TaskShape(self.name, self.n_inputs, int(self.n_classes), int(self.vocab_size), image)
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,11 @@ def load_image_task(name: str, data_dir: str | Path | None = None, seed: int = 0
     )
 
 
-for _name, _inputs, _text in (("cifar10", 3072, "CIFAR-10, 32x32 colour images, 10 classes"),
-                              ("mnist", 784, "MNIST, 28x28 handwritten digits"),
-                              ("digits", 64, "scikit-learn's bundled 8x8 digits (no download)")):
+for _name, _image, _text in (("cifar10", (32, 32, 3), "CIFAR-10, 32x32 colour images, 10 classes"),
+                             ("mnist", (28, 28, 1), "MNIST, 28x28 handwritten digits"),
+                             ("digits", (8, 8, 1), "scikit-learn's bundled 8x8 digits (no download)")):
     register_task(Task(
-        _name, TaskShape(_name, _inputs, 10),
+        _name, TaskShape(_name, int(np.prod(_image)), 10, image_shape=_image),
         load=lambda data_dir, seed, download, _n=_name: load_image_task(_n, data_dir, seed, download),
         space=_name, description=_text,
     ))

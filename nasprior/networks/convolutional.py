@@ -1,0 +1,355 @@
+"""Randomly wired convolutional networks: the ``convolutional`` mapping (Xie et al. 2019).
+
+A :class:`RandWireNetwork` is a stem, ``n_stages`` stages and a classifier
+head. Every stage is wired by the genome's prior graph, oriented into a DAG
+by node index (:func:`~nasprior.topology.to_dag`, as in the graph-as-network
+mapping), so the structural features of the prior graph describe every stage.
+Each node of a stage is one operation (:class:`NodeOp`):
+
+* aggregation of its inputs by a weighted sum with learnable positive
+  weights ``sigmoid(w_i)`` (one per in-edge; nodes with one input take it
+  as it is);
+* ReLU -> 3x3 depthwise-separable convolution -> batch norm (gene ``op =
+  "sep_conv"``, Xie et al.'s operation), or ReLU -> 3x3 convolution -> batch
+  norm (``op = "conv"``: more weights per memory-bound batch-norm pass, which
+  pays on a CPU).
+
+A stage's sources (in-degree 0) read the previous stage's output (the stem's
+for the first stage) and, from the second stage on, convolve with stride 2
+and double the channels: the downsampling between stages. The stage's output
+is the unweighted mean of its sinks (out-degree 0). The stem is a 3x3
+convolution with batch norm at full resolution (CIFAR-sized images are small
+already); the head is ReLU, global average pooling and a linear classifier.
+
+Xie et al. draw an independent graph per stage; here every stage uses the
+same graph, so a candidate's record describes its network exactly. Nothing is
+masked: ``n_params`` counts real parameters, ``density`` is the stage DAG's
+edges over the ``n (n - 1) / 2`` a complete DAG would have, and
+:attr:`RandWireNetwork.n_flops` counts multiply-accumulates per image.
+
+References
+----------
+.. [Xie2019] S. Xie, A. Kirillov, R. Girshick and K. He, "Exploring randomly
+   wired neural networks for image recognition", ICCV 2019, arXiv:1904.01569.
+.. [Chollet2017] F. Chollet, "Xception: deep learning with depthwise
+   separable convolutions", CVPR 2017.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..genes import Gene
+from ..priors import make_graph
+from ..topology import layer_nodes, to_dag
+from .registry import Mapping, register_mapping
+
+if TYPE_CHECKING:
+    from ..genome import Genome
+
+#: Stages of the convolutional mapping (each after the first halves the resolution).
+N_STAGES = Gene("n_stages", "int", 3, 1, 5, doc="stages of a randomly wired CNN (convolutional mapping)")
+#: Channels of the first stage (doubled at every later stage).
+CHANNELS = Gene("channels", "int", 16, 4, 512, doc="channels of the first stage (convolutional mapping)")
+#: Operation of every node: depthwise-separable (Xie et al. 2019) or full 3x3 convolution.
+OP = Gene("op", "choice", "sep_conv", choices=("sep_conv", "conv"),
+          doc="node operation of a randomly wired CNN: ReLU-conv-BN with a separable or a full 3x3 convolution")
+
+
+def image_shape(shape: Any) -> tuple[int, int, int]:
+    """Height, width and channels of a task's images.
+
+    Parameters
+    ----------
+    shape : TaskShape
+        Its ``image_shape`` (height, width, channels) if set, else inferred
+        from ``n_inputs``: a square grey image (``n_inputs = s*s``) or a
+        square RGB image (``n_inputs = 3*s*s``).
+
+    Raises
+    ------
+    ConfigError
+        If neither is possible (not an image task).
+    """
+    given = tuple(getattr(shape, "image_shape", ()) or ())
+    if len(given) == 3:
+        return int(given[0]), int(given[1]), int(given[2])
+    n = int(getattr(shape, "n_inputs", 0) or 0)
+    for channels in (1, 3):
+        side = math.isqrt(n // channels) if n % channels == 0 else 0
+        if side > 0 and side * side * channels == n:
+            return side, side, channels
+    raise ConfigError(f"task {getattr(shape, 'name', '?')!r} has no image shape (n_inputs = {n}): "
+                      "the convolutional mapping needs an image task such as cifar10, mnist or digits")
+
+
+class SeparableConv(nn.Sequential):
+    """ReLU -> 3x3 depthwise convolution -> 1x1 pointwise convolution -> batch norm.
+
+    Parameters
+    ----------
+    c_in, c_out : int
+        Channels in and out.
+    stride : int
+        1, or 2 to halve the resolution.
+
+    Notes
+    -----
+    (batch, c_in, H, W) -> (batch, c_out, ceil(H / stride), ceil(W / stride)).
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1):
+        super().__init__(
+            nn.ReLU(),
+            nn.Conv2d(c_in, c_in, 3, stride=stride, padding=1, groups=c_in, bias=False),  # depthwise
+            nn.Conv2d(c_in, c_out, 1, bias=False),  # pointwise
+            nn.BatchNorm2d(c_out),
+        )
+
+
+class PlainConv(nn.Sequential):
+    """ReLU -> 3x3 convolution -> batch norm; shapes as :class:`SeparableConv`."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1):
+        super().__init__(
+            nn.ReLU(), nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out),
+        )
+
+
+#: Node operations by the value of gene ``op``.
+NODE_OPS = {"sep_conv": SeparableConv, "conv": PlainConv}
+
+
+class NodeOp(nn.Module):
+    """One node of a stage: positive weighted sum of its inputs, then :class:`SeparableConv`.
+
+    Parameters
+    ----------
+    n_inputs : int
+        In-edges of the node (1 for a source, which reads the stage input).
+    c_in, c_out : int
+        Channels of its inputs and of its output.
+    stride : int
+    op : {"sep_conv", "conv"}
+        The operation (:data:`NODE_OPS`).
+
+    Attributes
+    ----------
+    aggregation_logits : torch.nn.Parameter of shape (n_inputs,) or None
+        The aggregation weights are ``sigmoid(aggregation_logits)`` (in (0, 1),
+        initially 0.5; Xie et al. 2019); None for a single input.
+    """
+
+    def __init__(self, n_inputs: int, c_in: int, c_out: int, stride: int = 1, op: str = "sep_conv"):
+        super().__init__()
+        self.aggregation_logits = nn.Parameter(torch.zeros(n_inputs)) if n_inputs > 1 else None
+        self.op = NODE_OPS[op](c_in, c_out, stride)
+
+    @property
+    def aggregation_weights(self) -> torch.Tensor:
+        """The positive weights of the inputs, shape (n_inputs,) (a single input: ``[1.0]``)."""
+        if self.aggregation_logits is None:
+            return torch.ones(1)
+        return torch.sigmoid(self.aggregation_logits)
+
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        """(batch, c_in, H, W) each -> (batch, c_out, H / stride, W / stride)."""
+        if self.aggregation_logits is None:
+            return self.op(inputs[0])
+        weights = torch.sigmoid(self.aggregation_logits)
+        x = inputs[0] * weights[0]
+        for w, h in zip(weights[1:], inputs[1:]):
+            x = x + w * h
+        return self.op(x)
+
+
+class Stage(nn.Module):
+    """One stage: a DAG of :class:`NodeOp`, sources reading the stage input, sinks averaged.
+
+    Parameters
+    ----------
+    dag : networkx.DiGraph
+        Acyclic, nodes sortable; an edge ``u -> v`` feeds ``u``'s output to ``v``.
+    c_in, c_out : int
+        Channels of the stage input and of every node.
+    stride : int
+        Stride of the source nodes (2 downsamples).
+    op : {"sep_conv", "conv"}
+        Operation of every node.
+
+    Notes
+    -----
+    (batch, c_in, H, W) -> (batch, c_out, H / stride, W / stride).
+    """
+
+    def __init__(self, dag: nx.DiGraph, c_in: int, c_out: int, stride: int, op: str = "sep_conv"):
+        super().__init__()
+        self.order = list(nx.lexicographical_topological_sort(dag))
+        self.preds = {v: sorted(dag.predecessors(v)) for v in self.order}
+        self.sinks = [v for v in self.order if dag.out_degree(v) == 0]
+        self.nodes = nn.ModuleDict({
+            str(v): NodeOp(max(1, len(self.preds[v])), c_out if self.preds[v] else c_in, c_out,
+                           1 if self.preds[v] else stride, op)
+            for v in self.order
+        })
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, c_in, H, W) -> (batch, c_out, H / stride, W / stride)."""
+        out: dict[Any, torch.Tensor] = {}
+        for v in self.order:
+            inputs = [out[u] for u in self.preds[v]] if self.preds[v] else [x]
+            out[v] = self.nodes[str(v)](inputs)
+        y = out[self.sinks[0]]
+        for v in self.sinks[1:]:
+            y = y + out[v]
+        return y / len(self.sinks)
+
+
+class RandWireNetwork(nn.Module):
+    """Randomly wired CNN: stem, stages wired by one DAG, classifier head (Xie et al. 2019).
+
+    Parameters
+    ----------
+    dag : networkx.DiGraph
+        The stage DAG (every stage uses it).
+    image_shape : tuple of int
+        (height, width, channels) of one input image.
+    n_classes : int
+    n_stages : int
+        Stages; stage ``s`` has ``channels * 2**s`` channels and, for
+        ``s >= 1``, halves the resolution.
+    channels : int
+        Channels of the stem and the first stage.
+    op : {"sep_conv", "conv"}
+        Operation of every node (:data:`NODE_OPS`).
+
+    Notes
+    -----
+    Forward: images of shape (batch, H, W, C), (batch, H, W) or flattened
+    (batch, H*W*C) -> logits (batch, n_classes). An (N, H, W, C) batch
+    permuted to (N, C, H, W) is already ``channels_last`` in memory.
+    """
+
+    def __init__(self, dag: nx.DiGraph, image_shape: tuple[int, int, int], n_classes: int, n_stages: int = 3,
+                 channels: int = 16, op: str = "sep_conv"):
+        super().__init__()
+        if dag.number_of_nodes() == 0:
+            raise ConfigError("the stage graph has no nodes: choose n_nodes >= 1")
+        self.dag = dag
+        self.image_shape = tuple(int(v) for v in image_shape)
+        height, width, c_img = self.image_shape
+        self.stem = nn.Sequential(nn.Conv2d(c_img, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+        widths = [channels * 2**s for s in range(n_stages)]
+        self.stages = nn.ModuleList(
+            Stage(dag, widths[s - 1] if s else channels, widths[s], 2 if s else 1, op) for s in range(n_stages)
+        )
+        self.classifier = nn.Linear(widths[-1], n_classes)
+        self.n_stages, self.channels, self.op = n_stages, channels, op
+        self.n_flops = self._count_flops(height, width, c_img, widths, n_classes)
+
+    def _count_flops(self, height: int, width: int, c_img: int, widths: list[int], n_classes: int) -> int:
+        """Multiply-accumulates of one forward pass of one image (convolutions, aggregation, classifier)."""
+        flops = height * width * c_img * self.channels * 9  # stem
+        h, w = height, width
+        for s, stage in enumerate(self.stages):
+            c_out = widths[s]
+            c_in = widths[s - 1] if s else self.channels
+            if s:
+                h, w = (h + 1) // 2, (w + 1) // 2
+            for v in stage.order:
+                c = c_out if stage.preds[v] else c_in
+                if self.op == "conv":
+                    flops += h * w * c * c_out * 9
+                else:
+                    flops += h * w * c * 9 + h * w * c * c_out  # depthwise + pointwise
+                flops += h * w * c * max(0, len(stage.preds[v]) - 1)  # weighted sum
+        return int(flops + widths[-1] * n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, n_classes) of images (batch, H, W[, C]) or (batch, H*W*C)."""
+        height, width, c_img = self.image_shape
+        x = x.reshape(x.shape[0], height, width, c_img).permute(0, 3, 1, 2)  # (batch, C, H, W), channels_last
+        h = self.stem(x)
+        for stage in self.stages:
+            h = stage(h)
+        h = torch.relu(h).mean(dim=(2, 3))  # global average pooling: (batch, channels)
+        return self.classifier(h)
+
+    # -- size, as every network of nasprior reports it ------------------------------
+    @property
+    def n_params(self) -> int:
+        """Trainable values: convolution, batch-norm, aggregation and classifier parameters."""
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def n_weights(self) -> int:
+        """Convolution and classifier weights (no biases, batch-norm or aggregation values)."""
+        return sum(m.weight.numel() for m in self.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+
+    @property
+    def density(self) -> float:
+        """Edges of the stage DAG over the ``n (n - 1) / 2`` of a complete DAG (1 for a single node)."""
+        n = self.dag.number_of_nodes()
+        return self.dag.number_of_edges() / (n * (n - 1) / 2) if n > 1 else 1.0
+
+    @property
+    def first_layer_width(self) -> int:
+        """Nodes of a stage that read the stage input (the DAG's sources)."""
+        return sum(1 for v in self.dag if self.dag.in_degree(v) == 0)
+
+    @property
+    def n_hidden_layers(self) -> int:
+        """Operations on the longest path through the network: stages times the DAG's depth."""
+        return self.n_stages * len(layer_nodes(self.dag))
+
+    @property
+    def topology_masks(self) -> dict[str, Any]:
+        """The stage DAG as the cumulative masks of :func:`nasprior.features.topology_scores`.
+
+        Returns
+        -------
+        dict
+            ``masks``: a list whose first mask, of shape (n_sources, 1), reads
+            the stage input and whose mask ``l`` reads the nodes of DAG layers
+            ``< l``; ``output_units``: bool over the nodes in layer order, True
+            for the sinks; ``cumulative``: True.
+        """
+        layers = layer_nodes(self.dag)
+        order = [v for layer in layers for v in layer]
+        position = {v: i for i, v in enumerate(order)}
+        masks = [np.ones((len(layers[0]), 1), dtype=bool)]
+        n_before = len(layers[0])
+        for nodes in layers[1:]:
+            mask = np.zeros((len(nodes), n_before), dtype=bool)
+            for row, v in enumerate(nodes):
+                for u in self.dag.predecessors(v):
+                    mask[row, position[u]] = True
+            masks.append(mask)
+            n_before += len(nodes)
+        sinks = np.array([self.dag.out_degree(v) == 0 for v in order])
+        return {"masks": masks, "output_units": sinks, "cumulative": True}
+
+
+# ---------------------------------------------------------------------------
+# Registration
+# ---------------------------------------------------------------------------
+
+
+def _build_convolutional(genome: "Genome", graph: nx.Graph | None, shape: Any) -> RandWireNetwork:
+    graph = make_graph(genome) if graph is None else graph
+    return RandWireNetwork(to_dag(graph), image_shape(shape), shape.n_classes, genome.n_stages, genome.channels,
+                           genome.op)
+
+
+register_mapping(Mapping(
+    "convolutional", (N_STAGES, CHANNELS, OP), inputs="image", build=_build_convolutional,
+    describe=lambda g: f"cnn {g.n_stages}x{g.channels} {g.op}",
+    reference="Xie, Kirillov, Girshick & He 2019 (randomly wired networks)",
+))

@@ -1,0 +1,112 @@
+"""The second stage of a search: train the best screened candidates fully.
+
+The GA screens candidates at a low fidelity (the ``[train]`` budget: few
+epochs, maybe a subset of the training images). Its survivors, the ``top_k``
+distinct candidates with the best screening validation accuracy, are then
+trained again from scratch at the full budget (the space's ``[final]``
+table: more epochs, every training image), each logged as its own record
+with fidelity ``"final"`` (:data:`nasprior.records.FINAL_FIDELITY`) in the
+same record log; the screening record keeps its own metrics. ``best/``
+then holds the fully trained survivor with the best validation accuracy.
+A resumed run trains only the survivors not yet logged at the final
+fidelity. The search's predictor learns from screening records only
+(:func:`nasprior.records.is_screening`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ..evaluation import Evaluator
+from ..genome import Genome, describe
+from ..records import FINAL_FIDELITY, is_screening
+from ..training import TrainConfig
+from .config import final_train_options
+
+if TYPE_CHECKING:
+    from .ga import GeneticSearch
+
+
+def survivors(records: list[dict], top_k: int) -> list[dict]:
+    """The screening records of the ``top_k`` distinct best trained candidates.
+
+    Parameters
+    ----------
+    records : list of dict
+        A run's records (any fidelity; only trained screening records count).
+    top_k : int
+
+    Returns
+    -------
+    list of dict
+        At most ``top_k`` records with distinct keys, highest validation
+        accuracy first (ties: the earlier record first).
+    """
+    best: dict[str, dict] = {}
+    for record in records:
+        if record["status"] == "trained" and is_screening(record):
+            known = best.get(record["key"])
+            if known is None or record["metrics"]["val_acc"] > known["metrics"]["val_acc"]:
+                best[record["key"]] = record
+    ranked = sorted(best.values(), key=lambda r: -r["metrics"]["val_acc"])
+    return ranked[:top_k]
+
+
+def train_survivors(search: "GeneticSearch", log: Callable[[str], None],
+                    save: Callable[..., None] | None = None) -> list[dict]:
+    """Train a finished search's survivors at the final budget and log their records.
+
+    Parameters
+    ----------
+    search : GeneticSearch
+        After :meth:`~nasprior.search.GeneticSearch.run`; its config's
+        ``final`` table gives ``top_k`` and the budget
+        (:func:`~nasprior.search.config.final_train_options`).
+    log : callable
+        Receives one line of progress text at a time.
+    save : callable, optional
+        ``save(best_dir, network, genome, record)``; writes the best fully
+        trained survivor to ``<run_dir>/best`` (default: nothing saved).
+
+    Returns
+    -------
+    list of dict
+        The final records of the survivors (those logged before, in a
+        resumed run, included), in screening rank order.
+    """
+    config = search.config
+    top_k = int(config.final.get("top_k", 0))
+    if top_k == 0:
+        return []
+    train_config = TrainConfig(**final_train_options(config.train, config.final))
+    evaluator = Evaluator(search.data, train_config, config.run_id, config.seed, fidelity=FINAL_FIDELITY)
+    done = {r["key"]: r for r in [*search.previous, *search.records] if r.get("fidelity") == FINAL_FIDELITY}
+    chosen = survivors(search.records, top_k)
+    n_images = len(search.data.x_train)
+    if train_config.train_subset:
+        n_images = min(n_images, train_config.train_subset)
+    log(f"final training: the {len(chosen)} best screened candidates, {train_config.epochs} epochs on "
+        f"{n_images} training images each")
+    best_val = max((r["metrics"]["val_acc"] for r in done.values() if r["status"] == "trained"), default=-1.0)
+    results = []
+    for rank, screen in enumerate(chosen, start=1):
+        genome = Genome.from_dict(screen["genome"])
+        if screen["key"] in done:
+            results.append(done[screen["key"]])
+            log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: already trained (logged)")
+            continue
+        evaluation = evaluator.train(genome, screen["features"], None)  # no generation: not part of the GA
+        record = {**evaluation.record, "screen_val_acc": screen["metrics"]["val_acc"]}
+        search.record_log.append(record)
+        search.records.append(record)
+        results.append(record)
+        if record["status"] == "trained":
+            m = record["metrics"]
+            log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: val {m['val_acc']:.4f} "
+                f"(screening {screen['metrics']['val_acc']:.4f}), {record['wall_time_s']:.0f} s")
+            if m["val_acc"] > best_val and save is not None:
+                best_val = m["val_acc"]
+                save(search.run_dir / "best", evaluation.network, genome, record)
+        else:
+            log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: failed: {record.get('error', '').splitlines()[0]}")
+    return results
