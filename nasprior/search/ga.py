@@ -150,12 +150,18 @@ class GeneticSearch:
                                     lambda candidate: self.evaluator.train(*candidate))
 
     # -- skip decisions ------------------------------------------------------
-    def skip_source(self, population_fitness: list[float] | None) -> tuple[PredictorLike | None, str]:
-        """The predictor that may skip offspring now (the run's own, else the stored one), and its name."""
+    def skip_source(self, population_fitness: list[float] | None, generation: int | None = None
+                    ) -> tuple[PredictorLike | None, str]:
+        """The predictor that may skip offspring now (the run's own, else the stored one), and its name.
+
+        The run's predictor is fitted on the records of the generations before ``generation`` only, so
+        a run resumed in the middle of a generation makes the same decisions as an uninterrupted one.
+        """
         if not (population_fitness and self.rule.enabled):
             return None, ""
-        if sum(r["status"] == "trained" for r in self.records) >= self.rule.warmup:
-            self.predictor.fit(self.records)
+        earlier = [r for r in self.records if generation is None or (r.get("generation") or 0) < generation]
+        if sum(r["status"] == "trained" for r in earlier) >= self.rule.warmup:
+            self.predictor.fit(earlier)
             if self.predictor.cv_r2_ >= self.rule.min_r2:
                 return self.predictor, "run"
             if self.stored is None:
@@ -168,10 +174,10 @@ class GeneticSearch:
                      "training every offspring")
         return None, ""
 
-    def decide_skips(self, features: dict[str, dict], population_fitness: list[float] | None
-                     ) -> tuple[dict[str, float], PredictorLike | None, str]:
+    def decide_skips(self, features: dict[str, dict], population_fitness: list[float] | None,
+                     generation: int | None = None) -> tuple[dict[str, float], PredictorLike | None, str]:
         """Keys of the new genomes to skip with their predictions, the predictor used and its name."""
-        source, name = self.skip_source(population_fitness) if features else (None, "")
+        source, name = self.skip_source(population_fitness, generation) if features else (None, "")
         if source is None:
             return {}, None, name
         keys = list(features)
@@ -193,7 +199,7 @@ class GeneticSearch:
             if genome.key not in self.cache and genome.key not in new:
                 new[genome.key] = genome
         features = {key: self.evaluator.features(g) for key, g in new.items()}
-        skips, source, source_name = self.decide_skips(features, population_fitness)
+        skips, source, source_name = self.decide_skips(features, population_fitness, generation)
         to_train = [(g, features[k]) for k, g in new.items() if k not in skips]
         trained = iter(self.toolbox.map(self.toolbox.evaluate, to_train))
         for i, (key, genome) in enumerate(new.items(), start=1):
