@@ -17,7 +17,7 @@ LAYERS = [
     {"nasprior.genome", "nasprior.tasks"},
     {"nasprior.space", "nasprior.records", "nasprior.pruning"},
     {"nasprior.evaluation"},
-    {"nasprior.predictors", "nasprior.experiments"},
+    {"nasprior.predictors", "nasprior.experiments", "nasprior.parallel"},
     {"nasprior.search", "nasprior.sampling"},
     {"nasprior.cli", "nasprior.__main__", "nasprior"},
 ]

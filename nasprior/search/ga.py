@@ -32,10 +32,12 @@ from typing import Any, Callable
 
 import torch
 from deap import algorithms, base, tools
+from deap.tools import crossover, emo, mutation, selection
 
 from ..evaluation import CANDIDATE_FEATURES, Evaluation, Evaluator
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
+from ..parallel import DaskMap, EvaluatorSpec, RemoteTrain
 from ..predictors import Predictor, PredictorLike, RunPredictor, SkipRule
 from ..records import RECORDS_FILE, RecordLog, create_run_dir, status_text, write_config
 from ..space import SearchSpace
@@ -125,10 +127,12 @@ class GeneticSearch:
         Records already logged (a resumed run).
     log : callable
         Receives one line of progress text at a time.
+    client : distributed.Client, optional
+        Train candidates as futures on this Dask client (:mod:`nasprior.parallel`); records stay here.
     """
 
     def __init__(self, config: SearchConfig, run_dir: Path, data: TaskData, previous: list[dict],
-                 log: Callable[[str], None]):
+                 log: Callable[[str], None], client: Any = None):
         self.config, self.run_dir, self.data, self.log = config, run_dir, data, log
         self.record_log = RecordLog(run_dir / RECORDS_FILE)
         self.space = SearchSpace.from_dict(config.space)
@@ -145,9 +149,16 @@ class GeneticSearch:
         self.seen: set[str] = set()  # keys visited so far (the same when a resumed run replays the GA)
         self.summaries: list[dict] = []
         self.start = time.perf_counter()
-        random.seed(config.seed)  # DEAP's operators draw from the global random module
+        random.seed(config.seed)  # DEAP's operators draw from the global random module, which Dask's and
+        ga_random = random.Random(config.seed)  # tornado's threads draw from too: give DEAP a stream of its own
+        for module in (algorithms, crossover, emo, mutation, selection):  # (the same draws as the seeded global one)
+            module.random = ga_random
         self.toolbox = make_toolbox(self.space, random.Random(config.seed), config,
                                     lambda candidate: self.evaluator.train(*candidate))
+        if client is not None:  # workers load the task once each and train; the client logs
+            self.toolbox.register("map", DaskMap(client, log))
+            self.toolbox.register("evaluate", RemoteTrain(EvaluatorSpec.make(
+                config.task, config.data_dir, config.download, config.seed, config.train, config.run_id, config.seed, "screen")))
 
     # -- skip decisions ------------------------------------------------------
     def skip_source(self, population_fitness: list[float] | None, generation: int | None = None
@@ -285,6 +296,7 @@ def run_search(
     resume: bool = False,
     data: TaskData | None = None,
     log: Callable[[str], None] = print,
+    client: Any = None,
 ) -> SearchResult:
     """Run (or resume) a genetic search and log every candidate.
 
@@ -301,6 +313,9 @@ def run_search(
         Preloaded task data (else loaded from ``config.data_dir``).
     log : callable
         Receives one line of progress text at a time.
+    client : distributed.Client, optional
+        Evaluate candidates on this Dask client (:func:`nasprior.parallel.start_client`);
+        the records equal a single-process run with one torch thread.
 
     Returns
     -------
@@ -324,7 +339,7 @@ def run_search(
         data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
     if not resume:
         write_config(run_dir, config.to_dict())
-    search = GeneticSearch(config, run_dir, data, previous, log)
+    search = GeneticSearch(config, run_dir, data, previous, log, client)
     if search.stored is not None:
         log(f"stored predictor {config.predictor}: CV R2 {search.stored.cv_r2_:.3f} "
             f"({search.stored.card['n_train']} trained records)")
