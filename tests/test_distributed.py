@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from nasprior.errors import ConfigError
 from nasprior.parallel import START_TOPIC, close_client, start_client
@@ -44,7 +45,12 @@ def client():
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("local") / "run"
-    run_search(config(), run_dir, data=load_task("digits", seed=4), log=lambda _: None)  # one torch thread (conftest)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the workers (an earlier CLI test in this process may have set more)
+    try:
+        run_search(config(), run_dir, data=load_task("digits", seed=4), log=lambda _: None)
+    finally:
+        torch.set_num_threads(threads)
     return run_dir
 
 
