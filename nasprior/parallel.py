@@ -77,8 +77,8 @@ def start_client(workers: int | None = None, scheduler: str | None = None,
     scheduler : str, optional
         Address of a running Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
     fast_malloc : bool
-        Unset Dask's ``MALLOC_TRIM_THRESHOLD_`` in new local workers (keep
-        True; False only to measure its cost).
+        Unset Dask's ``MALLOC_TRIM_THRESHOLD_`` for local workers, from now
+        on in this process (keep True; False only to measure its cost).
 
     Returns
     -------
@@ -102,10 +102,14 @@ def start_client(workers: int | None = None, scheduler: str | None = None,
     workers = available_cores() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"--workers {workers} is invalid: use 1 or more worker processes")
-    settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRONMENT.items()} if fast_malloc else {}
-    with dask.config.set(settings):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               worker_dashboard_address=None)
+    if fast_malloc:
+        # For the life of this process (a nanny restarting a lost worker reads the config again); a nanny
+        # of an earlier cluster in this process also left the variable in os.environ, which workers inherit.
+        dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRONMENT.items()})
+        for name in WORKER_ENVIRONMENT:
+            os.environ.pop(name, None)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           worker_dashboard_address=None)
     return Client(cluster)
 
 
