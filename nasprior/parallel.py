@@ -26,9 +26,10 @@ once.
 
 Worker processes of a :class:`~distributed.LocalCluster` get Dask's
 ``distributed.nanny.pre-spawn-environ`` environment, whose
-``MALLOC_TRIM_THRESHOLD_=65536`` made torch about 55% slower here (glibc
-trims the heap on every free of a large tensor); :func:`start_client` unsets
-it (see ``benchmarks/bench_dask_workers.py``).
+``MALLOC_TRIM_THRESHOLD_=65536`` was reported to make torch about 55% slower
+(glibc trims the heap on frees of large tensors); :func:`start_client` unsets
+it (``benchmarks/bench_dask_workers.py`` measures both; about 2% on a loaded
+2-core machine).
 """
 
 from __future__ import annotations

@@ -27,11 +27,12 @@ When it is used: :func:`use_sparse_kernel` picks it for a layer of the
 layered mapping whose density is at most :data:`SPARSE_MAX_DENSITY` and which
 has at least :data:`SPARSE_MIN_WEIGHTS` possible weights; everything else
 stays a masked dense layer. Both thresholds come from
-``benchmarks/bench_sparse_layers.py`` (one torch thread, batch 128): on
-3072->1024 a training step was 1.6-1.8x faster than masked dense at 10%
-density, 3.1x at 5% and 7.6-13x at 1%; on small layers (256x256 and below,
-the digits task) the sparse kernel's fixed overheads make it no faster, and
-the masked layer keeps those runs byte-identical to earlier versions.
+``benchmarks/bench_sparse_layers.py`` (one torch thread, batch 128, a loaded
+2-core machine): on 3072->1024 a training step was 3.2x faster than masked
+dense at 10% density, 3.4x at 5%, 11x at 2% and 7.3x at 1% (1.6x, 2.6x, 13x
+and 16x on 1024->1024); on 256x256 it gained at most 1.7x in training and
+was slower for inference, and the masked layer keeps such small runs (the
+digits task) byte-identical to earlier versions.
 
 The mask is not stored: :attr:`SparseLinear.mask` builds a dense boolean
 tensor on demand (for features, NNSTD and saving masks); writing to it
