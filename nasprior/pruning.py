@@ -67,7 +67,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError, DataError
-from .networks import LayeredNetwork, MaskedLinear, SparseNetwork, sparse_init_
+from .networks import LayeredNetwork, MaskedLinear, SparseLinear, SparseNetwork, sparse_init_
 
 #: Pruning schemes (see the module docstring).
 SCHEMES = ("class-blinded", "class-uniform", "class-distributed", "random")
@@ -137,7 +137,7 @@ def prunable_layers(network: SparseNetwork | Sequence[MaskedLinear], include_out
         return [layer for layer in network.masked_layers() if include_output or layer is not output]
     layers = list(network)
     for layer in layers:
-        if not isinstance(layer, MaskedLinear):
+        if not isinstance(layer, (MaskedLinear, SparseLinear)):
             raise ConfigError(f"can only prune MaskedLinear layers, got {type(layer).__name__}: build the network with nasprior.networks")
     return layers
 
@@ -168,8 +168,7 @@ def _remove(layers: Sequence[MaskedLinear], flat_positions: list[torch.Tensor], 
         for layer, positions, lo, hi in zip(layers, flat_positions, offsets[:-1], offsets[1:]):
             mine = removed[(removed >= lo) & (removed < hi)] - int(lo)
             if len(mine):
-                flat_mask = layer.mask.view(-1)
-                flat_mask[positions[mine]] = False
+                layer.remove_positions(positions[mine])
             layer.apply_mask()
 
 
@@ -224,13 +223,14 @@ def prune(
     layers = prunable_layers(network, include_output)
     if not layers:
         raise ConfigError("nothing to prune: the network has no masked layers (or only an output layer and include_output=False)")
-    present = [int(layer.mask.sum()) for layer in layers]
+    present = [layer.n_weights for layer in layers]
     reference = list(present) if reference is None else [int(r) for r in reference]
     if len(reference) != len(layers):
         raise ConfigError(f"reference has {len(reference)} counts but {len(layers)} layers are pruned: give one count per layer")
     n_ref = sum(reference)
-    positions = [torch.nonzero(layer.mask.view(-1)).view(-1) for layer in layers]  # present weights, per layer
-    magnitudes = [layer.weight.detach().view(-1)[p].abs() for layer, p in zip(layers, positions)]
+    positions = [layer.present_positions() for layer in layers]  # present weights, per layer
+    weights = [layer.present_weights() for layer in layers]
+    magnitudes = [w.abs() for w in weights]
     threshold, layer_thresholds = None, None
     if scheme == "class-uniform":
         removed_parts, layer_thresholds, offset = [], [], 0
@@ -250,15 +250,14 @@ def prune(
             removed, threshold = _smallest(torch.cat(magnitudes), n_remove)
         else:  # class-distributed: |w| / std_l, one λ
             stds = []
-            for layer, p in zip(layers, positions):
-                w = layer.weight.detach().view(-1)[p]
+            for w in weights:
                 std = float(w.std(correction=0)) if len(w) > 1 else 0.0
                 stds.append(std if std > 0 else 1.0)
             scaled = torch.cat([mags / s for mags, s in zip(magnitudes, stds)])
             removed, threshold = _smallest(scaled, n_remove)
             layer_thresholds = [(threshold or 0.0) * s for s in stds]
     _remove(layers, positions, removed)
-    n_weights = sum(int(layer.mask.sum()) for layer in layers)
+    n_weights = sum(layer.n_weights for layer in layers)
     return PruneStep(
         scheme=scheme,
         compression=compression,
@@ -266,7 +265,7 @@ def prune(
         n_reference=n_ref,
         n_weights=n_weights,
         n_removed=sum(present) - n_weights,
-        layer_densities=[int(layer.mask.sum()) / layer.mask.numel() for layer in layers],
+        layer_densities=[layer.n_weights / (layer.out_features * layer.in_features) for layer in layers],
         threshold=threshold,
         layer_thresholds=layer_thresholds,
     )
@@ -333,7 +332,7 @@ def iterative_prune(
     Han et al. 2015 (iterative pruning and retraining).
     """
     targets = compression_schedule(compression, n_steps)
-    reference = [int(layer.mask.sum()) for layer in prunable_layers(network, include_output)]
+    reference = [layer.n_weights for layer in prunable_layers(network, include_output)]
     history = []
     for step, target in enumerate(targets, start=1):
         result = prune(network, target, scheme, reference=reference, include_output=include_output, generator=generator)

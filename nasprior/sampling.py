@@ -12,10 +12,11 @@ task and search space:
   or per stratum: ``n`` genomes for every combination of the given priors
   and cell types (the prior and cell genes fixed, the rest drawn);
 * each is evaluated by :class:`nasprior.evaluation.Evaluator` (features, then
-  training; status ``trained`` or ``failed``) in a pool of worker processes
-  (one torch thread each, the task's data loaded once per
-  worker; the workers are forked by a ``forkserver`` that has already
-  imported torch and nasprior, or spawned where that is unavailable);
+  training; status ``trained`` or ``failed``) as a Dask future
+  (:mod:`nasprior.parallel`): on a local cluster of worker processes (one
+  torch thread each, the task's data loaded once per worker) or on a running
+  Dask cluster given by its scheduler's address; with one worker and no
+  scheduler, in this process;
 * the parent process alone appends the records to ``runs/<id>/records.jsonl``
   and prints one line per candidate; the strata are trained in round-robin
   order, so a sample cut short is still balanced across them;
@@ -35,7 +36,6 @@ References
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import random
 import statistics
@@ -50,6 +50,7 @@ from .errors import ConfigError, RecordError
 from .evaluation import Evaluator
 from .genome import Genome, describe
 from .networks import CELLS
+from .parallel import DaskMap, EvaluatorSpec, RemoteEvaluate, available_cores, close_client, start_client
 from .priors import PRIORS
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, status_text, write_config
 from .space import SearchSpace
@@ -254,25 +255,9 @@ def _evaluate(job: tuple[int, str, dict]) -> tuple[int, dict]:
     return index, record
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """'forkserver' with nasprior preloaded where available (workers start without re-importing torch), else 'spawn'.
-
-    Neither forks the parent itself, so no torch thread pool or lock is inherited.
-    """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        # torch._dynamo is imported by the first optimiser step (seconds): load it once, in the server.
-        ctx.set_forkserver_preload(["torch", "torch._dynamo", "nasprior.evaluation", "nasprior.tasks"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
 def n_available_cores() -> int:
     """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return available_cores()
 
 
 def _interleave(jobs: list[tuple[int, str, dict]]) -> list[tuple[int, str, dict]]:
@@ -289,6 +274,8 @@ def run_sample(
     run_dir: str | os.PathLike,
     *,
     workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
     log: Callable[[str], None] = print,
 ) -> SampleResult:
     """Draw, train and log a sample of candidates (resumable).
@@ -300,8 +287,13 @@ def run_sample(
         ``runs/<run-id>``. If it already holds this sample, genomes already
         logged are not evaluated again.
     workers : int, optional
-        Worker processes (default: the available cores). 1 evaluates in this
-        process (no pool). Either way each evaluation uses one torch thread.
+        Worker processes of a local Dask cluster (default: the available
+        cores). 1 evaluates in this process. Either way each evaluation uses
+        one torch thread.
+    scheduler : str, optional
+        Address of a running Dask scheduler to evaluate on instead (not with ``workers``).
+    client : distributed.Client, optional
+        A Dask client to evaluate on (left open).
     log : callable
         Receives one line per candidate and a summary.
 
@@ -320,6 +312,8 @@ def run_sample(
     """
     start = time.perf_counter()
     run_dir = Path(run_dir)
+    if workers is not None and scheduler is not None:
+        raise ConfigError("give workers or a scheduler, not both: the workers of a running cluster are its own")
     workers = n_available_cores() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"workers = {workers} is invalid: use 1 or more processes")
@@ -358,7 +352,7 @@ def run_sample(
         genome = Genome.from_dict(record["genome"])
         log(f"  [{done}/{len(todo)}] {drawn[index][0]} {describe(genome)}: {status_text(record)}")
 
-    if todo and workers == 1:
+    if todo and workers == 1 and scheduler is None and client is None:
         threads = torch.get_num_threads()
         try:  # one thread, as in the workers: the same arithmetic, and no oversubscription of shared cores
             _init_worker(*init_args, n_threads=1)
@@ -367,9 +361,17 @@ def run_sample(
         finally:
             torch.set_num_threads(threads)
     elif todo:
-        ctx = _pool_context()
-        with ctx.Pool(processes=min(workers, len(todo)), initializer=_init_worker, initargs=init_args) as pool:
-            for done, (index, record) in enumerate(pool.imap_unordered(_evaluate, todo), start=1):
+        own = client is None
+        if own:
+            client = start_client(None if scheduler else min(workers, len(todo)), scheduler)
+        spec = EvaluatorSpec.make(config.task, config.data_dir, config.download, config.seed, config.train,
+                                  config.run_id, config.seed, "sample")
+        try:
+            results_as_completed = DaskMap(client, log, ordered=False)(RemoteEvaluate(spec), todo)
+            for done, (index, record) in enumerate(results_as_completed, start=1):
                 handle(done, index, record)
+        finally:
+            if own:
+                close_client(client)
     records = [results[g.key] for _, g in drawn if g.key in results]
     return SampleResult(run_dir, records, len(todo), time.perf_counter() - start)

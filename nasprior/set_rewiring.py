@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from .errors import ConfigError
-from .networks import MaskedLinear, SparseNetwork
+from .networks import MaskedLinear, SparseLinear, SparseNetwork
 
 
 def _closest_to_zero(values: torch.Tensor, zeta: float) -> torch.Tensor:
@@ -54,15 +55,54 @@ def _closest_to_zero(values: torch.Tensor, zeta: float) -> torch.Tensor:
     return torch.cat(parts) if parts else values.new_zeros(0, dtype=torch.long)
 
 
+def _draw_absent(present: torch.Tensor, numel: int, n: int, generator: torch.Generator | None) -> torch.Tensor:
+    """``n`` distinct random flat positions in [0, numel) not in the sorted ``present`` (memory O(n + nnz))."""
+    chosen = present.new_zeros(0)
+    while len(chosen) < n:
+        draw = torch.randint(numel, (2 * (n - len(chosen)) + 16,), generator=generator)
+        draw = draw[~torch.isin(draw, present) & ~torch.isin(draw, chosen)]
+        _, first = np.unique(draw.numpy(), return_index=True)  # distinct, in order of drawing
+        chosen = torch.cat([chosen, draw[np.sort(first)]])
+    return chosen[:n]
+
+
 @torch.no_grad()
-def set_step(layer: MaskedLinear, zeta: float, generator: torch.Generator | None = None, gain: float = math.sqrt(2.0)) -> int:
+def _set_step_sparse(layer: SparseLinear, zeta: float, generator: torch.Generator | None, gain: float) -> int:
+    """:func:`set_step` for a :class:`~nasprior.networks.SparseLinear` (no dense mask is built)."""
+    present = layer.present_positions().cpu()
+    weights = layer.present_weights().cpu()
+    numel = layer.out_features * layer.in_features
+    candidates = _closest_to_zero(weights, zeta)
+    n = min(len(candidates), numel - len(present))
+    if n == 0:
+        return 0
+    if n < len(candidates):
+        order = torch.argsort(weights[candidates].abs(), stable=True)
+        candidates = candidates[order[:n]]
+    grown = _draw_absent(present, numel, n, generator)
+    rows = grown // layer.in_features
+    fan_in = torch.bincount(present // layer.in_features, minlength=layer.out_features)
+    fan_in -= torch.bincount(present[candidates] // layer.in_features, minlength=layer.out_features)
+    fan_in += torch.bincount(rows, minlength=layer.out_features)
+    std = gain / fan_in.clamp(min=1).to(torch.float32)[rows].sqrt()
+    slots = layer.order.cpu()[candidates]  # CSR position -> slot: the removed connections' slots take the grown ones
+    layer.move_slots(slots, grown, torch.randn(n, generator=generator) * std)
+    return n
+
+
+@torch.no_grad()
+def set_step(layer: MaskedLinear | SparseLinear, zeta: float, generator: torch.Generator | None = None, gain: float = math.sqrt(2.0)) -> int:
     """One SET rewiring of a layer, in place: remove the weakest, regrow at random.
 
     Parameters
     ----------
-    layer : MaskedLinear
+    layer : MaskedLinear or SparseLinear
         Its mask and weight are changed; the number of present connections is
-        unchanged.
+        unchanged. A :class:`~nasprior.networks.SparseLinear` moves the
+        removed connections' slots to the regrown positions (optimiser state
+        of kept weights stays with them; regrown positions are drawn by
+        rejection, without a dense mask, so they differ from a masked
+        layer's draws).
     zeta : float
         Fraction of the positive weights, and of the negative weights, removed
         (those closest to zero), in [0, 1]. Weights exactly 0 count as positive.
@@ -89,6 +129,8 @@ def set_step(layer: MaskedLinear, zeta: float, generator: torch.Generator | None
     """
     if not 0.0 <= zeta <= 1.0:
         raise ConfigError(f"zeta = {zeta} is invalid: use a fraction in [0, 1] (the paper uses 0.3)")
+    if isinstance(layer, SparseLinear):
+        return _set_step_sparse(layer, zeta, generator, gain)
     flat_mask = layer.mask.view(-1)
     flat_weight = layer.weight.data.view(-1)
     present = torch.nonzero(flat_mask).view(-1)
@@ -112,10 +154,10 @@ def set_step(layer: MaskedLinear, zeta: float, generator: torch.Generator | None
     return n
 
 
-def hidden_layers(network: nn.Module) -> list[MaskedLinear]:
-    """Every :class:`MaskedLinear` of a network except its ``output_layer``."""
+def hidden_layers(network: nn.Module) -> list[MaskedLinear | SparseLinear]:
+    """Every :class:`MaskedLinear` and :class:`~nasprior.networks.SparseLinear` of a network except its ``output_layer``."""
     output = getattr(network, "output_layer", None)
-    return [m for m in network.modules() if isinstance(m, MaskedLinear) and m is not output]
+    return [m for m in network.modules() if isinstance(m, (MaskedLinear, SparseLinear)) and m is not output]
 
 
 class SETCallback:

@@ -18,7 +18,7 @@ LAYERS = [
     {"nasprior.genome", "nasprior.tasks"},
     {"nasprior.space", "nasprior.records", "nasprior.pruning"},
     {"nasprior.evaluation"},
-    {"nasprior.predictors", "nasprior.experiments"},
+    {"nasprior.predictors", "nasprior.experiments", "nasprior.parallel"},
     {"nasprior.search", "nasprior.sampling"},
     {"nasprior.report", "nasprior.export"},
     {"nasprior.cli", "nasprior.__main__", "nasprior"},

@@ -45,6 +45,17 @@ def common_options() -> argparse.ArgumentParser:
     return parent
 
 
+def add_cluster_options(parser: argparse.ArgumentParser, default_help: str) -> None:
+    """Add ``--workers [N]`` and ``--scheduler ADDRESS`` (Dask, :mod:`nasprior.parallel`) to a subcommand."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, nargs="?", const=0, metavar="N",
+                       help="evaluate candidates on a local Dask cluster of N worker processes, one torch thread each "
+                       f"(N omitted or 0: the cores available); {default_help}")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="evaluate candidates on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (dask-jobqueue, "
+                       "Kubernetes or 'dask scheduler' + 'dask worker'); records are written here")
+
+
 def set_threads(args: argparse.Namespace) -> int:
     """Set torch's intra-op thread count from ``--threads`` (default: the available cores); return it.
 

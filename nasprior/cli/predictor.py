@@ -33,7 +33,7 @@ from ..predictors import Predictor, PredictorError, fit_predictor, fit_predictor
 from ..sampling import SampleConfig, run_sample
 from ..space import SearchSpace, default_space_path
 from ..tasks import get_task
-from .base import check_name, command, common_options, set_threads
+from .base import add_cluster_options, check_name, command, common_options, set_threads
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +51,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws, validation split and weights (default 0)")
-    p.add_argument("--workers", type=int, help="worker processes (default: the available cores)")
+    add_cluster_options(p, "default: a local cluster of the cores available; 1: in this process")
     p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
     p.add_argument("--download", action="store_true", help="fetch a missing data set from its official source")
     p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
@@ -133,7 +133,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     run_dir = Path(args.runs_dir) / run_id
     print(f"run directory: {run_dir}", flush=True)
     try:
-        result = run_sample(config, run_dir, workers=args.workers, log=lambda line: print(line, flush=True))
+        result = run_sample(config, run_dir, workers=args.workers or None, scheduler=args.scheduler,
+                            log=lambda line: print(line, flush=True))
     except KeyboardInterrupt:
         print(f"nasprior: interrupted; rerun the same command with --run-id {run_id} to resume", file=sys.stderr)
         return 130

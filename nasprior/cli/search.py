@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 from ..errors import NaspriorError
+from ..parallel import close_client, start_client
 from ..progress import SearchProgress
 from ..records import RECORDS_FILE, quarantine_bad_tail, read_config
 from ..search import OBJECTIVES, STRATEGIES, SearchConfig, check_space_search_table, run_search
 from ..space import SearchSpace, default_space_path
 from ..tasks import TASKS, get_task
-from .base import check_name, command, common_options, set_threads
+from .base import add_cluster_options, check_name, command, common_options, set_threads
 
 #: Options that define a run; a resumed run takes them from its config.json.
 RUN_OPTIONS = ("task", "space", "population", "generations", "epochs", "batch_size", "lr", "set_zeta", "seed",
@@ -28,8 +29,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", parents=[common_options()], help="genetic search over sparse graph-prior networks",
                        description="Genetic search over sparse graph-prior networks. Defaults come from the task's "
                        "search space (search_spaces/<task>.toml); options given here override them. A resumed run "
-                       "(--resume) takes every setting from its config.json; only --data-dir, --threads and "
-                       "--drop-bad-tail go with it.")
+                       "(--resume) takes every setting from its config.json; only --data-dir, --threads, --workers, "
+                       "--scheduler and --drop-bad-tail go with it.")
     p.add_argument("--task", help=f"{', '.join(TASKS)} (not with --resume)")
     p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
     p.add_argument("--download", action="store_true", default=None, help="fetch a missing data set from its official source")
@@ -68,6 +69,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--screen-factor", type=int, help="ga-screen: offspring bred per trained offspring (default 10)")
     p.add_argument("--objectives", help=f"comma-separated, accuracy first: {', '.join(OBJECTIVES)} "
                    "(more than one: NSGA-II and a Pareto front; default accuracy)")
+    add_cluster_options(p, "default: train in this process")
 
 
 def resumed_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
@@ -75,7 +77,7 @@ def resumed_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
     given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS if getattr(args, name) is not None]
     if given:
         raise NaspriorError(f"--resume takes its settings from the run's config.json; {', '.join(given)} cannot "
-                            "change it: leave them out (only --data-dir, --threads and --drop-bad-tail go with --resume)")
+                            "change it: leave them out (only --data-dir, --threads, --workers, --scheduler and --drop-bad-tail go with --resume)")
     run_dir = Path(args.resume)
     stored = read_config(run_dir)
     if args.data_dir:
@@ -135,8 +137,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     config, run_dir = resumed_config(args) if args.resume else new_config(args)
     print(f"run directory: {run_dir}", flush=True)
     start = time.perf_counter()
-    with SearchProgress(config.population * (config.generations + 1)) as progress:
-        result = run_search(config, run_dir, resume=bool(args.resume), log=progress.log, progress=progress)
+    client = None
+    if args.workers is not None or args.scheduler:
+        client = start_client(args.workers or None, args.scheduler)
+        print(f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}", flush=True)
+    try:
+        with SearchProgress(config.population * (config.generations + 1)) as progress:
+            result = run_search(config, run_dir, resume=bool(args.resume), log=progress.log, progress=progress,
+                                client=client)
+    finally:
+        if client is not None:
+            close_client(client)
     elapsed = time.perf_counter() - start
     print(f"\nsearch finished in {elapsed:.0f} s: {result.n_trained} trained, {result.n_skipped} skipped by the "
           f"predictor, {result.n_failed} failed")

@@ -12,7 +12,9 @@ mappings from a :class:`~nasprior.genome.Genome`:
 * :class:`LayeredNetwork` (``mapping="layered"``): ``n_layers`` hidden layers
   of ``width`` units; the input layer and every hidden-to-hidden layer is
   masked by :func:`~nasprior.topology.relational_mask` of the prior graph
-  (You et al. 2020); the output layer is dense.
+  (You et al. 2020); the output layer is dense. Large, sparse hidden layers
+  use the real sparse kernel :class:`~nasprior.networks.sparse.SparseLinear`
+  (see :func:`~nasprior.networks.sparse.use_sparse_kernel`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..priors import get_prior, make_graph
 from ..topology import layer_nodes, relational_mask, to_dag
 from .layers import MaskedLinear, SparseNetwork
 from .registry import Mapping, register_mapping
+from .sparse import SparseLinear, use_sparse_kernel
 
 if TYPE_CHECKING:
     from ..genome import Genome
@@ -107,18 +110,29 @@ class LayeredNetwork(SparseNetwork):
         number of inputs; one per hidden layer.
     n_outputs : int
         Output units; the output layer is dense.
+    sparse : {"auto", True, False}
+        Hidden layers as :class:`~nasprior.networks.sparse.SparseLinear`
+        (CSR kernels): ``"auto"`` for layers that are large and sparse
+        enough to gain (:func:`~nasprior.networks.sparse.use_sparse_kernel`),
+        True for all, False for none (masked dense layers).
+
+    Raises
+    ------
+    ValueError
+        If consecutive masks do not chain.
 
     Notes
     -----
     ReLU hidden units. Forward: (batch, ...) -> (batch, n_outputs).
     """
 
-    def __init__(self, masks: Sequence[np.ndarray], n_outputs: int):
+    def __init__(self, masks: Sequence[np.ndarray], n_outputs: int, sparse: str | bool = "auto"):
         super().__init__()
         for i in range(1, len(masks)):
             if masks[i].shape[1] != masks[i - 1].shape[0]:
                 raise ValueError(f"mask {i} has {masks[i].shape[1]} inputs but layer {i - 1} has {masks[i - 1].shape[0]} units")
-        self.layers = nn.ModuleList(MaskedLinear(mask) for mask in masks)
+        self.layers = nn.ModuleList(SparseLinear(mask) if use_sparse_kernel(mask, sparse) else MaskedLinear(mask)
+                                    for mask in masks)
         self.output_layer = MaskedLinear(np.ones((n_outputs, masks[-1].shape[0]), dtype=bool), gain=1.0)
 
     @property

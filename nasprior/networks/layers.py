@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .sparse import SparseLinear
+
 
 def sparse_init_(weight: torch.Tensor, mask: torch.Tensor, gain: float = math.sqrt(2.0)) -> None:
     """Initialise a masked weight for each unit's real fan-in, in place.
@@ -103,6 +105,20 @@ class MaskedLinear(nn.Module):
         """Number of present connections (non-zero weights allowed by the mask)."""
         return int(self.mask.sum())
 
+    def present_positions(self) -> torch.Tensor:
+        """Flat positions ``row * n_in + col`` of the present weights, ascending (int64, shape (nnz,))."""
+        return torch.nonzero(self.mask.view(-1)).view(-1)
+
+    def present_weights(self) -> torch.Tensor:
+        """The present weights in the order of :meth:`present_positions` (shape (nnz,), detached)."""
+        return self.weight.detach().view(-1)[self.present_positions()]
+
+    @torch.no_grad()
+    def remove_positions(self, flat_positions: torch.Tensor) -> None:
+        """Remove the connections at these flat positions (clear the mask, zero the weights)."""
+        self.mask.view(-1)[flat_positions] = False
+        self.apply_mask()
+
     def extra_repr(self) -> str:
         density = self.n_weights / max(1, self.mask.numel())
         return f"in={self.in_features}, out={self.out_features}, density={density:.4f}, bias={self.bias is not None}"
@@ -112,15 +128,18 @@ class SparseNetwork(nn.Module):
     """Base class of masked networks: parameter counts and mask upkeep.
 
     Subclasses hold their masked layers in ``self.layers`` (an
-    :class:`torch.nn.ModuleList` of :class:`MaskedLinear`).
+    :class:`torch.nn.ModuleList` of :class:`MaskedLinear`, or of
+    :class:`~nasprior.networks.sparse.SparseLinear` where the real sparse
+    kernel is used; both have ``mask``, ``n_weights``, ``apply_mask``,
+    ``present_positions``, ``present_weights`` and ``remove_positions``).
     """
 
     layers: nn.ModuleList
 
-    def masked_layers(self) -> Iterator[MaskedLinear]:
-        """Yield every :class:`MaskedLinear` of the network."""
+    def masked_layers(self) -> Iterator[MaskedLinear | SparseLinear]:
+        """Yield every :class:`MaskedLinear` and :class:`~nasprior.networks.sparse.SparseLinear` of the network."""
         for module in self.modules():
-            if isinstance(module, MaskedLinear):
+            if isinstance(module, (MaskedLinear, SparseLinear)):
                 yield module
 
     def apply_masks(self) -> None:
@@ -136,7 +155,7 @@ class SparseNetwork(nn.Module):
     @property
     def n_possible_weights(self) -> int:
         """Weights a network with the same layers and dense masks would have."""
-        return sum(layer.mask.numel() for layer in self.masked_layers())
+        return sum(layer.out_features * layer.in_features for layer in self.masked_layers())
 
     @property
     def n_params(self) -> int:

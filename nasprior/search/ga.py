@@ -53,10 +53,12 @@ from typing import Any, Callable
 
 import torch
 from deap import algorithms, tools
+from deap.tools import crossover, emo, mutation, selection
 
 from ..evaluation import CANDIDATE_FEATURES, Evaluator
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
+from ..parallel import DaskMap, EvaluatorSpec, RemoteTrain
 from ..predictors import Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
 from ..progress import SearchProgress
 from ..records import RECORDS_FILE, RecordLog, create_run_dir, is_screening, status_text, write_config
@@ -90,10 +92,12 @@ class GeneticSearch:
         Receives one line of progress text at a time.
     progress : SearchProgress, optional
         A live display told of each candidate and each training epoch.
+    client : distributed.Client, optional
+        Train candidates as futures on this Dask client (:mod:`nasprior.parallel`); records stay here.
     """
 
     def __init__(self, config: SearchConfig, run_dir: Path, data: TaskData, previous: list[dict],
-                 log: Callable[[str], None], progress: SearchProgress | None = None):
+                 log: Callable[[str], None], progress: SearchProgress | None = None, client: Any = None):
         self.config, self.run_dir, self.data, self.log, self.progress = config, run_dir, data, log, progress
         self.record_log = RecordLog(run_dir / RECORDS_FILE)
         self.space = SearchSpace.from_dict(config.space)
@@ -116,9 +120,16 @@ class GeneticSearch:
         self.seen: set[str] = set()  # keys visited so far (the same when a resumed run replays the GA)
         self.summaries: list[dict] = []
         self.start = time.perf_counter()
-        random.seed(config.seed)  # DEAP's operators draw from the global random module
+        random.seed(config.seed)  # DEAP's operators draw from the global random module, which Dask's and
+        ga_random = random.Random(config.seed)  # tornado's threads draw from too: give DEAP a stream of its own
+        for module in (algorithms, crossover, emo, mutation, selection):  # (the same draws as the seeded global one)
+            module.random = ga_random
         self.toolbox = make_toolbox(self.space, random.Random(config.seed), config,
                                     lambda candidate: self.evaluator.train(*candidate))
+        if client is not None:  # workers load the task once each and train; the client logs
+            self.toolbox.register("map", DaskMap(client, log))
+            self.toolbox.register("evaluate", RemoteTrain(EvaluatorSpec.make(
+                config.task, config.data_dir, config.download, config.seed, config.train, config.run_id, config.seed, "screen")))
 
     # -- predictor decisions -------------------------------------------------------
     def usable_predictor(self) -> tuple[PredictorLike | None, str]:
@@ -376,6 +387,7 @@ def run_search(
     data: TaskData | None = None,
     log: Callable[[str], None] = print,
     progress: SearchProgress | None = None,
+    client: Any = None,
 ) -> SearchResult:
     """Run (or resume) a genetic search and log every candidate.
 
@@ -394,6 +406,9 @@ def run_search(
         Receives one line of progress text at a time.
     progress : SearchProgress, optional
         A live display (:mod:`nasprior.progress`).
+    client : distributed.Client, optional
+        Evaluate candidates on this Dask client (:func:`nasprior.parallel.start_client`);
+        the records equal a single-process run with one torch thread.
 
     Returns
     -------
@@ -420,7 +435,7 @@ def run_search(
         data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
     if not resume:
         write_config(run_dir, config.to_dict())
-    search = GeneticSearch(config, run_dir, data, previous, log, progress)
+    search = GeneticSearch(config, run_dir, data, previous, log, progress, client)
     if search.stored is not None:
         log(f"stored predictor {config.predictor}: CV R2 {search.stored.cv_r2_:.3f} "
             f"({search.stored.card['n_train']} trained records)")

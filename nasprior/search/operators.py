@@ -19,6 +19,7 @@ import random
 from typing import Any, Callable
 
 from deap import base, tools
+from deap.tools import selection
 
 from ..errors import ConfigError
 from ..evaluation import Evaluation
@@ -101,7 +102,7 @@ def select_pareto_tournament(individuals: list, k: int) -> list:
     """``k`` binary tournaments on Pareto rank, then crowding distance (NSGA-II's parent selection).
 
     Works for any population size (DEAP's :func:`~deap.tools.selTournamentDCD`
-    needs a multiple of 4). Draws from DEAP's global ``random`` state.
+    needs a multiple of 4). Draws from the random stream of DEAP's selection module.
 
     Parameters
     ----------
@@ -121,8 +122,9 @@ def select_pareto_tournament(individuals: list, k: int) -> list:
         for ind in front:
             rank[id(ind)] = r
     chosen = []
+    draw = selection.random  # DEAP's stream (the search gives DEAP's modules a seeded one of their own)
     for _ in range(k):
-        a, b = random.choice(individuals), random.choice(individuals)
+        a, b = draw.choice(individuals), draw.choice(individuals)
         key_a, key_b = (-rank[id(a)], a.fitness.crowding_dist), (-rank[id(b)], b.fitness.crowding_dist)
         chosen.append(a if key_a >= key_b else b)
     return chosen
