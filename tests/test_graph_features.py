@@ -119,7 +119,7 @@ def test_graph_size_features_count_the_graph_alone():
     dag = nx.DiGraph([(0, 2), (1, 2), (2, 3)])  # widths 2, 1, 1
     f = graph_size_features(dag)
     assert f == {"n_params": 7.0, "n_weights": 3.0, "network_density": 3 / (2 * 1 + 1 * 3),
-                 "first_layer_width": 2.0, "n_hidden_layers": 3.0}
+                 "first_layer_width": 2.0, "n_hidden_layers": 3.0, "n_flops": 3.0}
 
 
 def test_graph_candidate_features_equal_genome_features_with_a_task():

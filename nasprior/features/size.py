@@ -73,7 +73,8 @@ def graph_size_features(graph: nx.Graph | nx.DiGraph, arrays: GraphArrays | None
         ``n_weights`` (edges), ``network_density`` (edges over the arcs a
         dense layered network of the same layer widths would have, each layer
         reading every earlier layer; 0 with one layer), ``first_layer_width``
-        (nodes of layer 0) and ``n_hidden_layers`` (layers).
+        (nodes of layer 0), ``n_hidden_layers`` (layers) and ``n_flops``
+        (multiply-accumulates per example: one per edge).
 
     Raises
     ------
@@ -90,4 +91,5 @@ def graph_size_features(graph: nx.Graph | nx.DiGraph, arrays: GraphArrays | None
         "network_density": n_edges / possible if possible > 0 else 0.0,
         "first_layer_width": float(widths[0]),
         "n_hidden_layers": float(len(widths)),
+        "n_flops": n_edges,
     }
