@@ -275,6 +275,15 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
         raise RecordError(f"{path} is not valid JSON ({exc}): restore it or start a new run") from None
 
 
+def _is_run(path: Path) -> bool:
+    """Whether ``path`` holds a nasprior run (a ``config.json`` object naming a task)."""
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and "task" in config
+
+
 def create_run_dir(run_dir: str | os.PathLike) -> Path:
     """Create a new run directory, refusing one that already holds anything.
 
@@ -290,9 +299,10 @@ def create_run_dir(run_dir: str | os.PathLike) -> Path:
     """
     path = Path(run_dir)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        what = "holds a run" if (path / CONFIG_FILE).exists() else "exists and is not an empty nasprior run directory"
-        raise RecordError(f"{path} {what}: choose another --run-id" +
-                          (f", or resume it with --resume {path}" if (path / CONFIG_FILE).exists() else ""))
+        if _is_run(path):
+            raise RecordError(f"{path} holds a run: choose another --run-id, or resume it with --resume {path}")
+        raise RecordError(f"{path} exists and is not an empty nasprior run directory: nothing was written; "
+                          "choose another --run-id")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"
