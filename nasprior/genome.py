@@ -92,6 +92,7 @@ class Genome:
         values: dict[str, Any] = {}
         for gene in prior_def.genes + mapping_def.genes:
             values[gene.name] = gene.check(genes.get(gene.name, gene.default))
+        values.update((prior_def.fixed or {}).get(mapping, {}))  # genes that cannot change this network
         object.__setattr__(self, "prior", prior)
         object.__setattr__(self, "mapping", mapping)
         object.__setattr__(self, "genes", dict(sorted(values.items())))

@@ -65,8 +65,10 @@ def test_genome_keeps_only_the_genes_it_reads_and_old_records_migrate():
     old = {"cell": "gru", "degree": 16, "epsilon": 20.0, "k": 4, "m": 2, "mapping": "layered", "n_layers": 2,
            "n_nodes": 22, "p": 0.1, "prior": "complete", "radix": 4, "seed": 0, "width": 217}
     g = Genome.from_dict(old)
-    assert g.to_dict() == {"prior": "complete", "mapping": "layered", "n_nodes": 22, "n_layers": 2, "width": 217}
-    assert g.key == Genome.from_dict({**old, "p": 0.7, "seed": 5}).key  # unread genes do not change the key
+    # n_nodes cannot change a layered network of the complete prior (dense masks): held at 2, one key per network
+    assert g.to_dict() == {"prior": "complete", "mapping": "layered", "n_nodes": 2, "n_layers": 2, "width": 217}
+    assert g.key == Genome.from_dict({**old, "p": 0.7, "seed": 5, "n_nodes": 40}).key  # unread genes: same key
+    assert g.key != Genome.from_dict({**old, "width": 218}).key
     with pytest.raises(AttributeError, match="has no gene 'p'"):
         g.p
 

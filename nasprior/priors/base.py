@@ -59,6 +59,11 @@ class Prior:
         returns the hidden units joined by the hidden-to-hidden masks.
     mappings : tuple of str, optional
         Mappings the prior works with (None: every graph mapping).
+    fixed : dict, optional
+        Mapping name to ``{gene: value}``: genes whose value cannot change the
+        network under that mapping, held at one value so that genomes of the
+        same network share one key (the complete graph under the layered
+        mapping gives dense masks whatever its ``n_nodes``).
     reference : str
         The paper the prior comes from.
     """
@@ -72,6 +77,7 @@ class Prior:
     repair: Callable[[dict[str, Any]], None] | None = None
     masks: Callable[["Genome", int], list[np.ndarray]] | None = None
     mappings: tuple[str, ...] | None = None
+    fixed: dict[str, dict[str, Any]] | None = None
     reference: str = ""
 
     @property

@@ -101,5 +101,6 @@ COMPLETE = register_prior(Prior(
     describe=lambda g: f"n={g.n_nodes}",
     expected_edges=_pairs,
     repair=repair_n_nodes,
+    fixed={"layered": {"n_nodes": 2}},  # every complete graph gives dense layers: one key per dense network
     reference="the dense baseline",
 ))
