@@ -81,7 +81,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, key: str | N
     if not (best / "model.pt").exists() or not (best / "genome.json").exists():
         raise RecordError(f"{run_dir} has no saved best network (best/model.pt, best/genome.json): "
                           "give a run made by 'nasprior search' that trained a candidate")
-    genome = Genome.from_json((best / "genome.json").read_text(encoding="utf-8"))
+    best_genome = genome = Genome.from_json((best / "genome.json").read_text(encoding="utf-8"))
     config = SearchConfig.from_dict(read_config(run_dir), str(run_dir / "config.json"))
     if key is not None and key != genome.key:
         records = {r["key"]: r for r in RecordLog(run_dir / RECORDS_FILE).read() if r["status"] == "trained"}
@@ -92,7 +92,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, key: str | N
         raise ConfigError("ONNX export supports feedforward networks (mappings graph and layered); "
                           "a recurrent network's state dict and genome in best/ are its native format")
     shape = get_task(config.task).shape
-    if key is None or key == Genome.from_json((best / "genome.json").read_text(encoding="utf-8")).key:
+    if genome == best_genome:
         net = build_network(genome, shape)
         net.load_state_dict(torch.load(best / "model.pt", map_location="cpu", weights_only=True))
     else:

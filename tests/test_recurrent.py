@@ -15,7 +15,6 @@ from nasprior.tasks.reber import encode, generate_dataset, load_reber_task
 from nasprior.networks.recurrent import CELL_GATES, CELLS, MaskedRecurrentLayer, RecurrentGraphNetwork, build_recurrent_network
 from nasprior.training import TrainConfig, accuracy, train
 
-CELLS = ("rnn_tanh", "rnn_relu", "gru", "lstm")
 
 
 def dag(edges, n=None):
