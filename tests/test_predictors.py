@@ -16,7 +16,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.linear_model import BayesianRidge
 
 from nasprior.cli import main
-from nasprior.errors import ConfigError
+from nasprior.errors import ConfigError, RecordError
 from nasprior.genome import Genome
 from nasprior.predictors import feature_matrix
 from nasprior.predictors import (
@@ -372,3 +372,37 @@ def test_fit_options_are_checked(graph_set, tmp_path):
     (tmp_path / "t.csv").write_text("graph,acc\ng00.graphml,high\n")
     assert main(["predictor", "fit", "--graphs", str(graph_set), "--targets", str(tmp_path / "t.csv"), "--name", "x",
                  "--out", str(tmp_path)]) == 2
+
+
+def test_per_gene_and_pooled_predictors(fitted, tmp_path):
+    """--where keeps one gene value (a per-cell predictor); --gene-features adds one-hot columns (a pooled one)."""
+    run = fitted / "runs" / "digits-sample"
+    records = [json.loads(line) for line in (run / "records.jsonl").read_text().splitlines()]
+    mappings = {r["genome"]["mapping"] for r in records}
+    priors = sorted({r["genome"]["prior"] for r in records})
+    assert len(priors) >= 2
+    options = dict(n_trials=2, folds=3, inner_folds=2, repeats=1, seed=0)
+    pooled = fit_predictor([run], "pooled", gene_features=["prior"], **options)
+    names = [f"prior={p}" for p in priors]
+    assert pooled.genes == {"prior": priors}
+    assert set(names) <= set(pooled.feature_names) and set(names) <= set(pooled.card["features"]["size_only"])
+    genome = Genome.from_dict(records[0]["genome"])
+    features = pooled.genome_features([genome])[0]
+    assert [features[n] for n in names] == [float(p == genome.prior) for p in priors]
+    assert 0.0 <= pooled.predict([features])[0] <= 1.0
+    with pytest.raises(PredictorError, match="fitted on prior in"):
+        pooled.gene_columns([{"prior": "a_prior_never_trained", "mapping": "graph"}])
+    with pytest.raises(PredictorError, match="a graph file does not give"):
+        pooled.graph_features([])
+    pooled.save(tmp_path / "pooled")
+    assert Predictor.load(tmp_path / "pooled").genes == {"prior": priors}
+
+    mapping = sorted(mappings)[0]
+    if len(mappings) == 1:  # every record has it: a per-gene predictor on all of them, and genomes outside refused
+        one = fit_predictor([run], "one", where={"mapping": mapping}, **options)
+        assert one.where == {"mapping": mapping} and one.card["n_train"] == pooled.card["n_train"]
+    with pytest.raises(RecordError, match=r"with prior=no_such_prior"):
+        fit_predictor([run], "none", where={"prior": "no_such_prior"}, **options)
+    with pytest.raises(ConfigError, match="no trained record has a gene 'colour'"):
+        fit_predictor([run], "bad", gene_features=["colour"], **options)
+    assert main(["predictor", "fit", str(run), "--name", "x", "--out", str(tmp_path), "--where", "cell"]) == 2

@@ -77,6 +77,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="column of --targets grouping rows that must share a fold, used if present (default group)")
     f.add_argument("--name", required=True, help="predictor name (its directory under --out)")
     f.add_argument("--target", help="metric to predict (default val_acc for runs; with --targets, its one target column)")
+    f.add_argument("--where", action="append", default=[], metavar="GENE=VALUE",
+                   help="fit on the records whose genome has this gene value only, e.g. cell=gru (repeatable)")
+    f.add_argument("--gene-features", metavar="GENES",
+                   help="comma-separated categorical genes to add as one-hot columns, e.g. cell for one pooled "
+                        "predictor over cell types (the size-only baseline gets them too)")
     f.add_argument("--out", default="predictors", help="parent directory of predictors (default: predictors)")
     f.add_argument("--n-trials", type=int, default=20, help="optuna trials per tuning (default 20)")
     f.add_argument("--folds", type=int, default=5, help="outer CV folds (default 5)")
@@ -157,19 +162,30 @@ def cmd_predictor(args: argparse.Namespace) -> int:
     options = dict(n_trials=args.n_trials, folds=args.folds, inner_folds=args.inner_folds, repeats=args.repeats,
                    seed=args.seed, log=lambda line: print(line, flush=True))
     if args.graphs or args.targets:
+        if args.where or args.gene_features:
+            raise ConfigError("--where and --gene-features select genes of run records: graph files have none")
         if not (args.graphs and args.targets) or args.run_dirs:
             raise ConfigError("give either RUN_DIRs, or --graphs DIR with --targets FILE.csv (not both)")
         predictor = fit_predictor_from_graphs(args.graphs, args.targets, args.name, target=args.target,
                                               graph_column=args.graph_column, group_column=args.group_column, **options)
     elif args.run_dirs:
-        predictor = fit_predictor(args.run_dirs, args.name, target=args.target or "val_acc", **options)
+        where = {}
+        for item in args.where:
+            gene, sep, value = item.partition("=")
+            if not sep or not gene.strip() or not value.strip():
+                raise ConfigError(f"--where {item!r} is not GENE=VALUE: write e.g. --where cell=gru")
+            where[gene.strip()] = value.strip()
+        genes = [g.strip() for g in (args.gene_features or "").split(",") if g.strip()]
+        predictor = fit_predictor(args.run_dirs, args.name, target=args.target or "val_acc", where=where,
+                                  gene_features=genes, **options)
     else:
         raise ConfigError("nothing to fit on: give run directories (runs/<id>), or --graphs DIR with --targets FILE.csv")
     predictor.save(out, overwrite=args.force)
     card = predictor.card
     p = card["scores"]["protocol"]
+    where = "".join(f", {k} = {v}" for k, v in (card.get("where") or {}).items())
     print(f"\npredictor {args.name}: {card['model']['class']} on {len(predictor.feature_names)} features, "
-          f"{card['n_train']} training rows ({card['source']}), target {card['target']}")
+          f"{card['n_train']} training rows ({card['source']}{where}), target {card['target']}")
     print(f"nested CV ({p['repeats']} x {p['folds']}-fold, {p['n_trials']} trials per tuning), mean +/- std over repeats:")
     for line in format_scores(card):
         print(line)

@@ -149,5 +149,53 @@ def select_feature_names(
     return names, dropped
 
 
+def gene_value(genome: Any, gene: str) -> Any:
+    """Value of ``gene`` in a genome (a :class:`~nasprior.genome.Genome` or its dict), or None if it has none.
+
+    ``prior`` and ``mapping`` count as genes here.
+    """
+    if isinstance(genome, Mapping):
+        return genome.get(gene)
+    if gene in ("prior", "mapping"):
+        return getattr(genome, gene)
+    return genome.genes.get(gene)
+
+
+def gene_columns(genome: Any, genes: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    """One-hot columns of categorical genes, e.g. ``{"cell=gru": 1.0, "cell=lstm": 0.0, ...}``.
+
+    A pooled predictor of several cell types or priors reads them beside the
+    structural features (Stier et al. 2021 fit one model per cell; the pooled
+    model learns the cell's offset from these columns).
+
+    Parameters
+    ----------
+    genome : Genome or dict
+        The candidate's genome (a record's ``genome`` dict works too).
+    genes : dict of str to list of str
+        Gene name -> the categories seen in training, in column order.
+
+    Returns
+    -------
+    dict of str to float
+        ``"<gene>=<category>"`` -> 1.0 or 0.0, in the order of ``genes``.
+
+    Raises
+    ------
+    PredictorError
+        If the genome's value of a gene is not one of the trained categories
+        (the model never saw it: fit a predictor on records that include it).
+    """
+    out = {}
+    for gene, categories in genes.items():
+        value = gene_value(genome, gene)
+        if str(value) not in categories:
+            raise PredictorError(f"the predictor was fitted on {gene} in {', '.join(categories)}, not {value!r}: use a "
+                                 f"predictor fitted on records with {gene} = {value}")
+        for category in categories:
+            out[f"{gene}={category}"] = float(str(value) == category)
+    return out
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

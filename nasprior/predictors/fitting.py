@@ -79,7 +79,7 @@ from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
 from ..graph_io import read_graph
 from ..records import CONFIG_FILE, RECORDS_FILE, RecordLog
 from ..tasks import get_task
-from .base import TARGET, feature_matrix, select_feature_names, trained_records
+from .base import TARGET, feature_matrix, gene_columns, gene_value, select_feature_names, trained_records
 from .intervals import conformal_half_widths
 from .regressors import make_pipeline
 from .scoring import _splitter, nested_cv_scores, tune
@@ -237,6 +237,8 @@ def fit_predictor(
     repeats: int = 3,
     seed: int = 0,
     task: Mapping[str, Any] | None = None,
+    where: Mapping[str, str] | None = None,
+    gene_features: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
 ) -> Predictor:
     """Fit, score and describe a predictor from the trained records of runs (not saved).
@@ -255,6 +257,15 @@ def fit_predictor(
         ``{"name", "n_inputs", "n_classes", "vocab_size"}``; default from the runs' config
         (``n_inputs``/``n_classes`` written by ``nasprior sample``), else
         the shape of the registered task (:class:`~nasprior.tasks.TaskShape`).
+    where : dict of str to str, optional
+        Keep only records whose genome has these gene values, e.g.
+        ``{"cell": "gru"}`` for a per-cell predictor as in Stier et al. (2021);
+        stored in the card, and a genome outside it is refused at prediction.
+    gene_features : sequence of str
+        Categorical genes added as one-hot columns (``"cell=gru"``, ...), e.g.
+        ``["cell"]`` for one pooled predictor over all cell types. They are
+        given to the size-only baseline too (they are not structure), so the
+        comparison isolates the structural features.
     log : callable, optional
         Receives progress lines.
 
@@ -266,9 +277,9 @@ def fit_predictor(
     Raises
     ------
     RecordError
-        If the runs are unreadable, mix tasks, or hold fewer than 10 trained records.
+        If the runs are unreadable, mix tasks, or hold fewer than 10 trained records (after ``where``).
     ConfigError
-        If an option is out of range.
+        If an option is out of range, or a ``where`` / ``gene_features`` gene is absent from every record.
     """
     _check_options(n_trials, folds, inner_folds, repeats)
     log = log or (lambda line: None)
@@ -280,11 +291,23 @@ def fit_predictor(
     # In key order: a parallel sample logs records in completion order, which varies from run to run, and
     # the CV folds follow the row order; sorted, the same records give the same predictor and scores.
     trained = sorted(trained_records(records, target), key=lambda r: str(r.get("key", "")))
+    where = {str(k): str(v) for k, v in (where or {}).items()}
+    for gene in [*where, *gene_features]:
+        if not any(gene_value(r.get("genome", {}), gene) is not None for r in trained):
+            raise ConfigError(f"no trained record has a gene {gene!r}: choose a gene of these genomes (e.g. prior, cell)")
+    trained = [r for r in trained if all(str(gene_value(r.get("genome", {}), k)) == v for k, v in where.items())]
     if len(trained) < 10:
-        raise RecordError(f"{len(trained)} trained record(s) with metric {target!r} in {len(runs)} run(s): a predictor "
-                          "needs at least 10; sample more candidates (nasprior sample --n ...)")
+        selection = f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else ""
+        raise RecordError(f"{len(trained)} trained record(s){selection} with metric {target!r} in {len(runs)} run(s): a "
+                          "predictor needs at least 10; sample more candidates (nasprior sample --n ...)")
     names, dropped = select_feature_names(trained)
     X, y = feature_matrix(trained, names, target)
+    genes = {g: sorted({str(gene_value(r.get("genome", {}), g)) for r in trained}) for g in gene_features}
+    if genes:
+        columns = [gene_columns(r.get("genome", {}), genes) for r in trained]
+        gene_names = list(columns[0])
+        X = np.hstack([X, np.asarray([[c[n] for n in gene_names] for c in columns], dtype=np.float64)])
+        names = [*names, *gene_names]
     if task is None:
         config = runs[0]["config"]
         if "n_inputs" in config and "n_classes" in config:
@@ -293,9 +316,12 @@ def fit_predictor(
         else:
             task = get_task(tasks[0]).shape.to_dict()
     training = [{**{k: v for k, v in r.items() if k != "config"}, "train": r["config"].get("train", {})} for r in runs]
-    log(f"{len(trained)} trained records from {len(runs)} run(s)")
+    log(f"{len(trained)} trained records from {len(runs)} run(s)"
+        + (f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else ""))
     return fit_table(X, y, names, name, target=target, task=task, source="runs", training=training, dropped=dropped,
-                     rule="nasprior.evaluation.CANDIDATE_FEATURES present with a finite value in every trained record",
+                     genes=genes, where=where,
+                     rule="nasprior.evaluation.CANDIDATE_FEATURES present with a finite value in every trained record"
+                     + (f", then one-hot columns of the genes {', '.join(genes)}" if genes else ""),
                      n_trials=n_trials, folds=folds, inner_folds=inner_folds, repeats=repeats, seed=seed, log=log,
                      start=start)
 
@@ -391,6 +417,8 @@ def fit_table(
     dropped: Sequence[str] = (),
     groups: np.ndarray | None = None,
     rule: str = "",
+    genes: Mapping[str, Sequence[str]] | None = None,
+    where: Mapping[str, str] | None = None,
     n_trials: int = 20,
     folds: int = 5,
     inner_folds: int = 3,
@@ -423,6 +451,11 @@ def fit_table(
         Group labels: whole groups per fold.
     rule : str
         How the columns were chosen, for the card.
+    genes : dict of str to list of str, optional
+        Categorical genes whose one-hot columns (``"<gene>=<category>"``) are
+        among ``names``; the size-only baseline gets them too.
+    where : dict of str to str, optional
+        Gene values the rows were restricted to (stored in the card).
     n_trials, folds, inner_folds, repeats, seed : int
         As :func:`nested_cv_scores`.
     log : callable, optional
@@ -446,9 +479,14 @@ def fit_table(
     if not keep:
         raise RecordError("every feature is constant over the training rows: nothing to learn from")
     X, names = X[:, keep], [names[i] for i in keep]
+    genes = {g: list(c) for g, c in (genes or {}).items()}
+    gene_names = [f"{g}={c}" for g, categories in genes.items() for c in categories]
+    if any(n in constant for n in gene_names):  # one category only: the predictor reads the gene's columns all the same
+        raise RecordError(f"a gene feature has one value in all rows ({genes}): drop it from the gene features")
     size_names = [n for n in SIZE_ONLY_FEATURES if n in names]
     if not size_names:
         raise RecordError(f"none of the size-only features {', '.join(SIZE_ONLY_FEATURES)} is in the rows")
+    size_names += [n for n in gene_names if n in names]
     log(f"{len(y)} rows, {len(names)} features ({len(dropped)} missing somewhere and {len(constant)} constant dropped); "
         f"scoring by nested CV ({repeats} x {folds}-fold, {n_trials} optuna trials per tuning)")
     scores = nested_cv_scores(X, y, [names.index(n) for n in size_names], n_trials=n_trials, folds=folds,
@@ -468,6 +506,7 @@ def fit_table(
         "target": target,
         "task": dict(task),
         "source": source,
+        "where": dict(where or {}),
         "features": {
             "names": names,
             "min": {n: float(v) for n, v in zip(names, X.min(axis=0))},
@@ -475,6 +514,7 @@ def fit_table(
             "dropped": list(dropped),
             "dropped_constant": constant,
             "size_only": size_names,
+            "genes": genes,
             "rule": rule,
             "selection": "columns missing or non-finite in some row ('dropped') and columns constant over all rows "
                          "('dropped_constant') are left out",

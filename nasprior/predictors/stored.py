@@ -43,7 +43,7 @@ from ..evaluation import candidate_features, graph_candidate_features
 from ..priors import make_graph
 from ..records import versions as run_versions
 from ..tasks import TaskShape
-from .base import PredictorError
+from .base import PredictorError, gene_columns, gene_value
 from .intervals import level_key
 
 #: Version of the predictor directory layout and model card; bumped on incompatible change.
@@ -151,6 +151,34 @@ class Predictor:
         return str(self.card.get("source", "runs"))
 
     @property
+    def genes(self) -> dict[str, list[str]]:
+        """Categorical genes read as one-hot columns, gene -> categories (empty for most predictors)."""
+        return {g: list(c) for g, c in (self.card["features"].get("genes") or {}).items()}
+
+    @property
+    def where(self) -> dict[str, str]:
+        """Gene values the training records were restricted to, e.g. ``{"cell": "gru"}`` (empty: none)."""
+        return dict(self.card.get("where") or {})
+
+    def gene_columns(self, genomes: Sequence[Any]) -> list[dict[str, float]]:
+        """The one-hot gene columns (:attr:`genes`) of each genome, after checking :attr:`where`.
+
+        Raises
+        ------
+        PredictorError
+            If a genome lies outside :attr:`where` or has a category the predictor never saw.
+        """
+        out = []
+        for genome in genomes:
+            for gene, value in self.where.items():
+                if str(gene_value(genome, gene)) != value:
+                    raise PredictorError(f"predictor {self.card.get('name', '')!r} was fitted on genomes with {gene} = "
+                                         f"{value}, not {gene_value(genome, gene)!r}: use a predictor fitted on "
+                                         f"{gene} = {gene_value(genome, gene)} (or a pooled one)")
+            out.append(gene_columns(genome, self.genes))
+        return out
+
+    @property
     def interval_levels(self) -> list[float]:
         """Nominal coverages of the stored intervals (empty for a card without intervals)."""
         intervals = self.card.get("intervals") or {}
@@ -234,13 +262,15 @@ class Predictor:
         """Features of genomes as this predictor reads them.
 
         A predictor fitted on runs builds them as the search does, for the
-        task in its card (:func:`genome_features`); one fitted on graphs
+        task in its card (:func:`genome_features`), plus the one-hot columns of
+        its :attr:`genes` (a pooled predictor); one fitted on graphs
         uses the genome's prior graph alone
         (:func:`nasprior.evaluation.graph_candidate_features` without a task).
         """
         if self.source == "graphs":
             return [graph_candidate_features(make_graph(g)) for g in genomes]
-        return genome_features(genomes, self.task)
+        columns = self.gene_columns(genomes)
+        return [{**f, **c} for f, c in zip(genome_features(genomes, self.task), columns)]
 
     def graph_features(self, graphs: Sequence[Any]) -> list[dict[str, float]]:
         """Features of networkx graphs as this predictor reads them.
@@ -260,6 +290,8 @@ class Predictor:
         ConfigError
             If a graph is invalid, or the predictor was fitted on runs of a
             sequence task (a recurrent network needs its genome's cell type).
+        PredictorError
+            If the predictor reads gene columns (:attr:`genes`).
 
         Notes
         -----
@@ -271,6 +303,9 @@ class Predictor:
         """
         if self.source == "graphs":
             return [graph_candidate_features(g) for g in graphs]
+        if self.genes:
+            raise PredictorError(f"predictor {self.card.get('name', '')!r} also reads the genes "
+                                 f"{', '.join(self.genes)}, which a graph file does not give: predict from genomes")
         shape = TaskShape(str(self.task["name"]), int(self.task.get("n_inputs") or 0), int(self.task["n_classes"]),
                           int(self.task.get("vocab_size") or 0))
         return [graph_candidate_features(g, shape) for g in graphs]

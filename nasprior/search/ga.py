@@ -165,6 +165,13 @@ class GeneticSearch:
             return {}, None, name
         keys = list(features)
         rows = [features[k] for k in keys]
+        if getattr(source, "genes", None):  # a pooled stored predictor also reads one-hot genes (e.g. the cell)
+            try:
+                columns = source.gene_columns([genomes[k] for k in keys])
+            except PredictorError as exc:
+                self.log(f"  predictor: {exc}; nothing skipped")
+                return {}, None, name
+            rows = [{**row, **c} for row, c in zip(rows, columns)]
         predicted = source.predict(rows)
         compared, basis = predicted, "prediction"
         if self.rule.interval:  # skip only when even the optimistic bound is below the threshold
@@ -206,6 +213,12 @@ class GeneticSearch:
             return offspring[:n_keep]
         genomes = [self.space.decode(ind) for ind in offspring]
         features = [self.evaluator.features(g) for g in genomes]
+        if getattr(source, "genes", None):  # a pooled stored predictor also reads one-hot genes (e.g. the cell)
+            try:
+                features = [{**f, **c} for f, c in zip(features, source.gene_columns(genomes))]
+            except PredictorError as exc:
+                self.log(f"  screen: {exc}; training the first {n_keep} of {len(offspring)} bred offspring")
+                return offspring[:n_keep]
         predicted = source.predict(features)
         objectives = self.config.objectives
         if len(objectives) == 1:
