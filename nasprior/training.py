@@ -248,8 +248,16 @@ def length_bucketed_batches(lengths: torch.Tensor, batch_size: int, generator: t
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
+#: Evaluation batch of image tensors (batch, channels, H, W). Convolutional activations of large batches
+#: leave the CPU caches: a randomly wired 16-channel CNN scored 0.24 ms per image at batch 128 and 1.53 ms
+#: at batch 2048 (2 threads, torch 2.13).
+IMAGE_EVAL_BATCH = 128
+#: Evaluation batch of flat or sequence inputs (MLPs, recurrent networks: larger is faster there).
+EVAL_BATCH = 2048
+
+
 @torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None) -> float:
     """Fraction of examples whose arg-max logit equals the label.
 
     Parameters
@@ -258,9 +266,13 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
         Maps (batch, ...) to logits (batch, n_classes).
     x : torch.Tensor of shape (n, ...)
     y : torch.Tensor of int64, shape (n,)
+    batch_size : int, optional
+        Examples per forward pass; default :data:`IMAGE_EVAL_BATCH` for
+        image tensors (4-D ``x``), else :data:`EVAL_BATCH`.
     """
     model.eval()
     device = next(model.parameters()).device
+    batch_size = batch_size or (IMAGE_EVAL_BATCH if x.dim() == 4 else EVAL_BATCH)
     correct = 0
     with torch.no_grad():
         for i in range(0, len(x), batch_size):

@@ -13,7 +13,7 @@ from nasprior.features import FEATURE_NAMES
 from nasprior.genome import Genome
 from nasprior.networks import RandWireNetwork, build_network
 from nasprior.records import RecordLog, is_screening
-from nasprior.search import GeneticSearch, SearchConfig, run_search, survivors
+from nasprior.search import GeneticSearch, SearchConfig, final_epochs, run_search, survivors
 from nasprior.tasks import TaskShape, get_task, load_task
 from nasprior.topology import to_dag
 from nasprior.training import TrainConfig, lr_factor, train
@@ -174,3 +174,21 @@ def test_run_predictor_learns_from_screening_records_only(tmp_path, digits):
         cnn_config(final={"top_k": -1})
     with pytest.raises(ConfigError):
         cnn_config(final={"top_k": 1, "epoch": 3})
+
+
+def test_final_time_budget_cuts_epochs_by_the_screening_speed(tmp_path, digits):
+    screen = {"train_time_s": 20.0, "epochs_run": 2, "train": {"train_subset": 10000}}
+    # 10 s per epoch of 10,000 images -> 45 s per epoch of 45,000: 13 epochs in 10 minutes, capped by the budget's 12
+    assert final_epochs(screen, 12, 10.0, 45000) == (12, 45.0)
+    assert final_epochs(screen, 40, 10.0, 45000) == (13, 45.0)
+    assert final_epochs(screen, 40, 0.1, 45000) == (1, 45.0)  # at least one epoch
+    assert final_epochs(screen, 40, 0, 45000) == (40, 0.0)  # no budget
+    assert final_epochs({**screen, "train": {"train_subset": 0}}, 40, 10.0, 45000)[1] == 10.0
+    with pytest.raises(ConfigError, match="minutes"):
+        cnn_config(final={"top_k": 1, "minutes": -1})
+    result = run_search(cnn_config(final={"top_k": 1, "epochs": 50, "minutes": 0.02}), tmp_path / "run", data=digits,
+                        log=lambda _: None)
+    (record,) = result.final
+    budget = record["final_budget"]
+    assert budget["max_epochs"] == 50 and budget["epochs"] == record["train"]["epochs"] == len(record["curve"])
+    assert 1 <= budget["epochs"] < 50 and budget["estimated_epoch_s"] > 0

@@ -20,7 +20,7 @@ from .base import add_cluster_options, check_name, command, common_options, set_
 #: Options that define a run; a resumed run takes them from its config.json.
 RUN_OPTIONS = ("task", "space", "population", "generations", "epochs", "batch_size", "lr", "set_zeta", "seed",
                "runs_dir", "run_id", "no_skip", "skip_quantile", "skip_warmup", "skip_min_r2", "skip_interval",
-               "predictor", "download", "device", "strategy", "objectives", "screen_factor", "final_top_k",
+               "predictor", "download", "device", "strategy", "objectives", "screen_factor", "final_top_k", "final_minutes",
                "final_epochs")
 
 
@@ -47,6 +47,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "the space's [final] top_k)")
     p.add_argument("--final-epochs", type=int, help="epochs of the full training of each survivor (default: the "
                    "space's [final] epochs)")
+    p.add_argument("--final-minutes", type=float, help="time budget of each survivor's full training: its epochs are "
+                   "cut to those its screening speed says fit (default: the space's [final] minutes; 0: no limit)")
     p.add_argument("--seed", type=int, help="seed of the GA, validation split and weights (default 0)")
     p.add_argument("--runs-dir", help="parent of run directories (default: runs)")
     p.add_argument("--run-id", help="name of the run directory (default: <task>-<time>-s<seed>)")
@@ -111,7 +113,7 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
         skip["enabled"] = False
     run_id = check_name(args.run_id, "--run-id") if args.run_id else f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
     final = dict(space.final)
-    for option, key in (("final_top_k", "top_k"), ("final_epochs", "epochs")):
+    for option, key in (("final_top_k", "top_k"), ("final_epochs", "epochs"), ("final_minutes", "minutes")):
         if getattr(args, option) is not None:
             final[key] = getattr(args, option)
     search = {k: v for k, v in space.search.items()

@@ -9,12 +9,12 @@
 """
 
 from .config import OBJECTIVES, STRATEGIES, SearchConfig, SearchResult, check_space_search_table, final_train_options
-from .final import survivors, train_survivors
+from .final import final_epochs, survivors, train_survivors
 from .ga import GeneticSearch, layered_diversity, run_search
 from .operators import fitness_of, make_toolbox, make_unique, objective_values, select_pareto_tournament
 
 __all__ = [
     "GeneticSearch", "OBJECTIVES", "STRATEGIES", "SearchConfig", "SearchResult", "check_space_search_table",
-    "final_train_options", "fitness_of", "layered_diversity", "make_toolbox", "make_unique", "objective_values",
+    "final_epochs", "final_train_options", "fitness_of", "layered_diversity", "make_toolbox", "make_unique", "objective_values",
     "run_search", "select_pareto_tournament", "survivors", "train_survivors",
 ]

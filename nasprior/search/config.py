@@ -22,24 +22,33 @@ STRATEGIES = ("ga-skip", "ga", "ga-screen", "random")
 SPACE_SEARCH_KEYS = ("population", "generations", "cxpb", "mutpb", "skip", "objectives", "strategy", "screen_factor")
 
 
+#: Keys of a space's ``[final]`` table that are not training options.
+FINAL_KEYS = ("top_k", "minutes")
+
+
 def final_train_options(train: dict, final: dict) -> dict:
     """Training options of the full training of a search's survivors.
 
     The screening options ``train``, without its ``train_subset`` (the
     survivors train on every training image unless ``final`` says
-    otherwise), updated with the options in ``final`` (all but ``top_k``).
+    otherwise), updated with the options in ``final`` (all but
+    :data:`FINAL_KEYS`: ``top_k`` and ``minutes``, the time budget of
+    :func:`nasprior.search.final.final_epochs`).
 
     Raises
     ------
     ConfigError
-        If ``top_k`` is not an integer >= 0 or an option is not a
+        If ``top_k`` is not an integer >= 0, ``minutes`` not a number >= 0, or an option is not a
         :class:`~nasprior.training.TrainConfig` field of the right type.
     """
     top_k = final.get("top_k", 0)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise ConfigError(f"final option 'top_k' = {top_k!r} is invalid: use an integer >= 0 (0: no final training)")
+    minutes = final.get("minutes", 0)
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes >= 0:
+        raise ConfigError(f"final option 'minutes' = {minutes!r} is invalid: use a number of minutes >= 0 (0: no limit)")
     options = {k: v for k, v in train.items() if k != "train_subset"}
-    options.update({k: v for k, v in final.items() if k != "top_k"})
+    options.update({k: v for k, v in final.items() if k not in FINAL_KEYS})
     from_mapping(TrainConfig, options, "final training options ([final] table)")
     return options
 

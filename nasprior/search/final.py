@@ -9,7 +9,14 @@ with fidelity ``"final"`` (:data:`nasprior.records.FINAL_FIDELITY`) in the
 same record log; the screening record keeps its own metrics. ``best/``
 then holds the fully trained survivor with the best validation accuracy.
 A resumed run trains only the survivors not yet logged at the final
-fidelity. The search's predictor learns from screening records only
+fidelity.
+
+A time budget (``[final] minutes``, ``--final-minutes``) cuts each
+survivor's epochs to those that fit: its seconds per epoch are estimated
+from its own screening record (training time per screened image, times the
+images of the full training), so the choice is logged, repeatable from the
+log, and a resumed run makes the same one. One-cycle and cosine schedules
+then span the epochs chosen. The search's predictor learns from screening records only
 (:func:`nasprior.records.is_screening`).
 """
 
@@ -52,6 +59,39 @@ def survivors(records: list[dict], top_k: int) -> list[dict]:
     return ranked[:top_k]
 
 
+def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tuple[int, float]:
+    """Epochs of a survivor's full training that fit a time budget, from its screening speed.
+
+    Parameters
+    ----------
+    screen : dict
+        The survivor's screening record: ``train_time_s`` (training,
+        validation and test scoring, s), ``epochs_run`` and
+        ``train.train_subset`` (0: every training image).
+    epochs : int
+        The most epochs (the ``[final]`` budget).
+    minutes : float
+        Time budget of the full training, in minutes (0: none).
+    n_images : int
+        Training images of the full training.
+
+    Returns
+    -------
+    epochs : int
+        ``min(epochs, floor(60 * minutes / seconds_per_epoch))``, at least 1.
+    seconds_per_epoch : float
+        The estimate: screening seconds per image times ``n_images``. It
+        includes the screening's validation and test scoring, so it errs
+        long (fewer epochs); 0.0 when there is no budget or no timing.
+    """
+    time_s, run = float(screen.get("train_time_s") or 0.0), int(screen.get("epochs_run") or 0)
+    if minutes <= 0 or time_s <= 0 or run <= 0:
+        return epochs, 0.0
+    screened = int((screen.get("train") or {}).get("train_subset") or 0) or n_images
+    per_epoch = time_s / run * n_images / min(screened, n_images)
+    return max(1, min(epochs, int(60.0 * minutes // per_epoch))), per_epoch
+
+
 def train_survivors(search: "GeneticSearch", log: Callable[[str], None],
                     save: Callable[..., None] | None = None) -> list[dict]:
     """Train a finished search's survivors at the final budget and log their records.
@@ -78,14 +118,16 @@ def train_survivors(search: "GeneticSearch", log: Callable[[str], None],
     top_k = int(config.final.get("top_k", 0))
     if top_k == 0:
         return []
-    train_config = TrainConfig(**final_train_options(config.train, config.final))
-    evaluator = Evaluator(search.data, train_config, config.run_id, config.seed, fidelity=FINAL_FIDELITY)
+    options = final_train_options(config.train, config.final)
+    train_config = TrainConfig(**options)
+    minutes = float(config.final.get("minutes", 0))
     done = {r["key"]: r for r in [*search.previous, *search.records] if r.get("fidelity") == FINAL_FIDELITY}
     chosen = survivors(search.records, top_k)
     n_images = len(search.data.x_train)
     if train_config.train_subset:
         n_images = min(n_images, train_config.train_subset)
-    log(f"final training: the {len(chosen)} best screened candidates, {train_config.epochs} epochs on "
+    budget = f" (at most, within {minutes:g} minutes each)" if minutes else ""
+    log(f"final training: the {len(chosen)} best screened candidates, {train_config.epochs} epochs{budget} on "
         f"{n_images} training images each")
     best_val = max((r["metrics"]["val_acc"] for r in done.values() if r["status"] == "trained"), default=-1.0)
     results = []
@@ -95,8 +137,17 @@ def train_survivors(search: "GeneticSearch", log: Callable[[str], None],
             results.append(done[screen["key"]])
             log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: already trained (logged)")
             continue
+        epochs, per_epoch = final_epochs(screen, train_config.epochs, minutes, n_images)
+        if minutes:
+            log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: about {per_epoch:.0f} s per epoch by its "
+                f"screening: {epochs} epochs fit {minutes:g} minutes")
+        evaluator = Evaluator(search.data, TrainConfig(**{**options, "epochs": epochs}), config.run_id, config.seed,
+                              fidelity=FINAL_FIDELITY)
         evaluation = evaluator.train(genome, screen["features"], None)  # no generation: not part of the GA
         record = {**evaluation.record, "screen_val_acc": screen["metrics"]["val_acc"]}
+        if minutes:
+            record["final_budget"] = {"minutes": minutes, "max_epochs": train_config.epochs, "epochs": epochs,
+                                      "estimated_epoch_s": round(per_epoch, 2)}
         search.record_log.append(record)
         search.records.append(record)
         results.append(record)
