@@ -296,6 +296,7 @@ class Evaluator:
         record = self.record(
             genome, "trained", features, metrics, generation,
             curve=result.curve, wall_time_s=time.perf_counter() - start,
-            extra={"epochs_run": result.epochs_run, "train_time_s": round(result.train_time_s, 4)},
+            extra={"epochs_run": result.epochs_run, "train_time_s": round(result.train_time_s, 4),
+                   "timing": result.timing},
         )
         return Evaluation(record, net)

@@ -168,6 +168,11 @@ class TrainResult:
     epochs_run : int
     train_time_s : float
         Wall time of training and evaluation, in seconds.
+    timing : dict of str to float
+        Where ``train_time_s`` went, in seconds over all epochs: ``train``
+        (the training passes), ``val`` (validation scoring), ``test`` (test
+        scoring). Used to estimate the epoch time of a longer training
+        (:func:`nasprior.search.final.final_epochs`).
     """
 
     val_acc: float
@@ -175,6 +180,7 @@ class TrainResult:
     curve: list[dict] = field(default_factory=list)
     epochs_run: int = 0
     train_time_s: float = 0.0
+    timing: dict = field(default_factory=dict)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -349,7 +355,9 @@ def train(
             raise ConfigError("bucket_by_length needs right-padded id sequences (2-d integer inputs): "
                               f"got {x_train.ndim}-d {x_train.dtype} inputs; set bucket_by_length = false")
         lengths = (x_train != 0).sum(dim=1)
+    timing = {"train": 0.0, "val": 0.0, "test": 0.0}
     for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
         model.train()
         if config.bucket_by_length:
             batches = length_bucketed_batches(lengths, config.batch_size, generator)
@@ -374,8 +382,11 @@ def train(
             apply_masks()
             total_loss += loss.item() * len(idx)
             step += 1
+        val_start = time.perf_counter()
+        timing["train"] += val_start - epoch_start
         with _autocast(device, config.amp):
             val_acc = accuracy(model, x_val, y_val)
+        timing["val"] += time.perf_counter() - val_start
         curve.append({"epoch": epoch, "train_loss": total_loss / len(x_train), "val_acc": val_acc})
         if progress is not None:
             progress(epoch, config.epochs, val_acc)
@@ -388,6 +399,9 @@ def train(
         for callback in callbacks:
             callback(model, epoch)
     model.load_state_dict(best_state)
+    test_start = time.perf_counter()
     with _autocast(device, config.amp):
         test_acc = accuracy(model, x_test, y_test) if x_test is not None else None
-    return TrainResult(best_acc, test_acc, curve, len(curve), time.perf_counter() - start)
+    timing["test"] = time.perf_counter() - test_start
+    return TrainResult(best_acc, test_acc, curve, len(curve), time.perf_counter() - start,
+                       {k: round(v, 4) for k, v in timing.items()})

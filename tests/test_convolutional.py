@@ -184,6 +184,10 @@ def test_final_time_budget_cuts_epochs_by_the_screening_speed(tmp_path, digits):
     assert final_epochs(screen, 40, 0.1, 45000) == (1, 45.0)  # at least one epoch
     assert final_epochs(screen, 40, 0, 45000) == (40, 0.0)  # no budget
     assert final_epochs({**screen, "train": {"train_subset": 0}}, 40, 10.0, 45000)[1] == 10.0
+    # with the timing of the screening: 8 s training (+ 2 s validation) per 10,000-image epoch -> 36 + 2 s per epoch;
+    # 600 s less 4 s of test scoring -> 15 epochs
+    timed = {**screen, "timing": {"train": 16.0, "val": 4.0, "test": 4.0}}
+    assert final_epochs(timed, 40, 10.0, 45000) == (15, 38.0)
     with pytest.raises(ConfigError, match="minutes"):
         cnn_config(final={"top_k": 1, "minutes": -1})
     result = run_search(cnn_config(final={"top_k": 1, "epochs": 50, "minutes": 0.02}), tmp_path / "run", data=digits,
@@ -192,3 +196,4 @@ def test_final_time_budget_cuts_epochs_by_the_screening_speed(tmp_path, digits):
     budget = record["final_budget"]
     assert budget["max_epochs"] == 50 and budget["epochs"] == record["train"]["epochs"] == len(record["curve"])
     assert 1 <= budget["epochs"] < 50 and budget["estimated_epoch_s"] > 0
+    assert set(record["timing"]) == {"train", "val", "test"} and record["timing"]["train"] > 0

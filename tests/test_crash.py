@@ -38,7 +38,7 @@ from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task
 
 #: Fields that hold timings (or the time of day): excluded from comparisons.
-TIMING_FIELDS = ("wall_time_s", "train_time_s", "timestamp")
+TIMING_FIELDS = ("wall_time_s", "train_time_s", "timing", "timestamp")
 #: Kills asked for per run (the issue: at least 10).
 MIN_KILLS = 10
 

@@ -18,7 +18,7 @@ from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task
 
-TIMING_FIELDS = ("wall_time_s", "train_time_s", "timestamp")
+TIMING_FIELDS = ("wall_time_s", "train_time_s", "timing", "timestamp")
 
 
 def without_timings(record: dict) -> dict:

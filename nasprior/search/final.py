@@ -78,18 +78,25 @@ def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tu
     Returns
     -------
     epochs : int
-        ``min(epochs, floor(60 * minutes / seconds_per_epoch))``, at least 1.
+        ``min(epochs, floor((60 * minutes - test_s) / seconds_per_epoch))``, at least 1.
     seconds_per_epoch : float
-        The estimate: screening seconds per image times ``n_images``. It
-        includes the screening's validation and test scoring, so it errs
-        long (fewer epochs); 0.0 when there is no budget or no timing.
+        The estimate: the screening's training seconds per image times
+        ``n_images``, plus its validation scoring per epoch (the validation
+        split is the same). A record without ``timing`` (older versions)
+        counts all of ``train_time_s`` as training, which errs long (fewer
+        epochs). 0.0 when there is no budget or no timing.
     """
     time_s, run = float(screen.get("train_time_s") or 0.0), int(screen.get("epochs_run") or 0)
     if minutes <= 0 or time_s <= 0 or run <= 0:
         return epochs, 0.0
-    screened = int((screen.get("train") or {}).get("train_subset") or 0) or n_images
-    per_epoch = time_s / run * n_images / min(screened, n_images)
-    return max(1, min(epochs, int(60.0 * minutes // per_epoch))), per_epoch
+    screened = min(int((screen.get("train") or {}).get("train_subset") or 0) or n_images, n_images)
+    timing = screen.get("timing") or {}
+    if timing.get("train"):
+        per_epoch = timing["train"] / run * n_images / screened + float(timing.get("val", 0.0)) / run
+        budget = 60.0 * minutes - float(timing.get("test", 0.0))
+    else:
+        per_epoch, budget = time_s / run * n_images / screened, 60.0 * minutes
+    return max(1, min(epochs, int(budget // per_epoch))), per_epoch
 
 
 def train_survivors(search: "GeneticSearch", log: Callable[[str], None],
