@@ -18,12 +18,11 @@
 
 from .base import (TARGET, PredictorError, PredictorLike, feature_matrix, gene_columns, gene_value, select_feature_names,
                    trained_records)
-from .fitting import (SIZE_ONLY_FEATURES, fit_predictor, fit_predictor_from_graphs, fit_table, format_scores,
-                      read_graph_table, read_runs)
+from .fitting import SIZE_ONLY_FEATURES, fit_predictor, fit_predictor_from_graphs, fit_table, read_graph_table, read_runs
 from .intervals import LEVELS, conformal_half_widths, conformal_quantile
 from .regressors import REGRESSORS, Regressor, make_pipeline, register_regressor, suggest
 from .run import RunPredictor, SkipRule
-from .scoring import nested_cv_scores, tune
+from .scoring import format_scores, nested_cv_scores, tune
 from .stored import (CARD_FILE, GRAPH_TASK, MODEL_FILE, SCHEMA_VERSION, TRUSTED_TYPES, Predictor, check_card,
                      genome_features, migrate_card)
 

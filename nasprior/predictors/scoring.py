@@ -18,7 +18,7 @@ References
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import optuna
@@ -239,3 +239,44 @@ def nested_cv_scores(
                       "the first repeat, mean and std over those folds",
     }
     return out
+
+
+#: Features listed in the printed summary of a fit (the card keeps all of them).
+TOP_FEATURES = 10
+
+
+def format_scores(card: Mapping[str, Any], top: int = TOP_FEATURES) -> list[str]:
+    """Lines of text giving a model card's scores: structural next to size-only, interval coverage, top features.
+
+    Parameters
+    ----------
+    card : dict
+        A model card (schema 1 cards have no coverage or importance: those lines are left out).
+    top : int
+        Features listed by importance.
+
+    Returns
+    -------
+    list of str
+    """
+    def fmt(value: Any) -> str:
+        return "nan" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.3f}"
+
+    lines = []
+    s = card["scores"]
+    size_names = ", ".join(card.get("features", {}).get("size_only", []))
+    lines.append(f"  {'':<13} structural          size-only ({size_names})")
+    for metric, label in (("r2", "R2"), ("spearman", "Spearman rho"), ("kendall", "Kendall tau")):
+        a, b = s["structural"][metric], s["size_only"][metric]
+        lines.append(f"  {label:<13} {fmt(a['mean'])} +/- {fmt(a['std'])}   {fmt(b['mean'])} +/- {fmt(b['std'])}")
+    intervals = card.get("intervals") or {}
+    for key, cov in (intervals.get("coverage") or {}).items():
+        width = intervals.get("half_width", {}).get(key)
+        lines.append(f"  {float(key):.0%} interval: held-out coverage {fmt(cov['mean'])} +/- {fmt(cov['std'])}, "
+                     f"half-width of the shipped model {fmt(width)}")
+    importance = card.get("importance") or []
+    if importance:
+        lines.append("  top features (permutation importance, R2 drop on held-out folds):")
+        for item in importance[:top]:
+            lines.append(f"    {item['feature']:<34} {fmt(item['mean'])} +/- {fmt(item['std'])}")
+    return lines
