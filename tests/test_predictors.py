@@ -30,7 +30,9 @@ from nasprior.predictors import (
     select_feature_names,
     trained_records,
 )
+from nasprior.evaluation import candidate_features
 from nasprior.records import make_record
+from nasprior.tasks import get_task
 
 
 def _record(status: str, features: dict, val_acc: float | None, seed: int = 0) -> dict:
@@ -378,7 +380,6 @@ def test_per_gene_and_pooled_predictors(fitted, tmp_path):
     """--where keeps one gene value (a per-cell predictor); --gene-features adds one-hot columns (a pooled one)."""
     run = fitted / "runs" / "digits-sample"
     records = [json.loads(line) for line in (run / "records.jsonl").read_text().splitlines()]
-    mappings = {r["genome"]["mapping"] for r in records}
     priors = sorted({r["genome"]["prior"] for r in records})
     assert len(priors) >= 2
     options = dict(n_trials=2, folds=3, inner_folds=2, repeats=1, seed=0)
@@ -397,12 +398,30 @@ def test_per_gene_and_pooled_predictors(fitted, tmp_path):
     pooled.save(tmp_path / "pooled")
     assert Predictor.load(tmp_path / "pooled").genes == {"prior": priors}
 
-    mapping = sorted(mappings)[0]
-    if len(mappings) == 1:  # every record has it: a per-gene predictor on all of them, and genomes outside refused
-        one = fit_predictor([run], "one", where={"mapping": mapping}, **options)
-        assert one.where == {"mapping": mapping} and one.card["n_train"] == pooled.card["n_train"]
     with pytest.raises(RecordError, match=r"with prior=no_such_prior"):
         fit_predictor([run], "none", where={"prior": "no_such_prior"}, **options)
     with pytest.raises(ConfigError, match="no trained record has a gene 'colour'"):
         fit_predictor([run], "bad", gene_features=["colour"], **options)
     assert main(["predictor", "fit", str(run), "--name", "x", "--out", str(tmp_path), "--where", "cell"]) == 2
+
+
+def test_per_cell_predictor_refuses_other_cells(tmp_path):
+    """--where cell=gru on a run of two cell types: fitted on the GRU rows only; an LSTM genome is refused."""
+    shape = get_task("reber").shape
+    rng = np.random.default_rng(0)
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = []
+    for i in range(24):
+        genome = Genome(prior="barabasi_albert", n_nodes=10 + i % 12, m=1 + i % 3, cell="gru" if i % 2 else "lstm", seed=i)
+        features = candidate_features(genome, shape)
+        acc = float(0.6 + 0.01 * features["n_nodes"] + rng.normal(0, 0.01))
+        lines.append(json.dumps(make_record(run_id="r", genome=genome, task="reber", status="trained", features=features,
+                                            metrics={"val_acc": acc, "test_acc": acc})))
+    (run / "records.jsonl").write_text("\n".join(lines) + "\n")
+    gru = fit_predictor([run], "gru", where={"cell": "gru"}, n_trials=2, folds=3, inner_folds=2, repeats=1, seed=0)
+    assert gru.where == {"cell": "gru"} and gru.card["n_train"] == 12 and gru.genes == {}
+    ok = Genome(prior="barabasi_albert", n_nodes=15, m=2, cell="gru", seed=99)
+    assert 0.0 <= gru.predict_genomes([ok])[0] <= 1.0
+    with pytest.raises(PredictorError, match="fitted on genomes with cell = gru, not 'lstm'"):
+        gru.predict_genomes([Genome(prior="barabasi_albert", n_nodes=15, m=2, cell="lstm", seed=99)])

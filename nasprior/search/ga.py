@@ -165,8 +165,8 @@ class GeneticSearch:
             return {}, None, name
         keys = list(features)
         rows = [features[k] for k in keys]
-        if getattr(source, "genes", None):  # a pooled stored predictor also reads one-hot genes (e.g. the cell)
-            try:
+        if getattr(source, "genes", None) or getattr(source, "where", None):  # a pooled or per-gene stored predictor
+            try:  # one-hot gene columns, and genomes outside the predictor's gene values refused
                 columns = source.gene_columns([genomes[k] for k in keys])
             except PredictorError as exc:
                 self.log(f"  predictor: {exc}; nothing skipped")
@@ -213,7 +213,7 @@ class GeneticSearch:
             return offspring[:n_keep]
         genomes = [self.space.decode(ind) for ind in offspring]
         features = [self.evaluator.features(g) for g in genomes]
-        if getattr(source, "genes", None):  # a pooled stored predictor also reads one-hot genes (e.g. the cell)
+        if getattr(source, "genes", None) or getattr(source, "where", None):  # a pooled or per-gene stored predictor
             try:
                 features = [{**f, **c} for f, c in zip(features, source.gene_columns(genomes))]
             except PredictorError as exc:
