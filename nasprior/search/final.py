@@ -16,7 +16,9 @@ survivor's epochs to those that fit: its seconds per epoch are estimated
 from its own screening record (training time per screened image, times the
 images of the full training), so the choice is logged, repeatable from the
 log, and a resumed run makes the same one. One-cycle and cosine schedules
-then span the epochs chosen. The search's predictor learns from screening records only
+then span the epochs chosen.
+
+The search's predictor learns from screening records only
 (:func:`nasprior.records.is_screening`).
 """
 
@@ -65,8 +67,9 @@ def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tu
     Parameters
     ----------
     screen : dict
-        The survivor's screening record: ``train_time_s`` (training,
-        validation and test scoring, s), ``epochs_run`` and
+        The survivor's screening record: ``timing`` (seconds of training,
+        validation and test scoring; :class:`~nasprior.training.TrainResult`),
+        else ``train_time_s`` (all of them), ``epochs_run`` and
         ``train.train_subset`` (0: every training image).
     epochs : int
         The most epochs (the ``[final]`` budget).
