@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from nasprior.augment import random_crop_flip
-from nasprior.errors import ConfigError
+from nasprior.errors import ConfigError, RecordError
 from nasprior.evaluation import CANDIDATE_FEATURES, Evaluator
 from nasprior.features import FEATURE_NAMES
 from nasprior.genome import Genome
 from nasprior.networks import RandWireNetwork, build_network
+from nasprior.predictors import fit_predictor
 from nasprior.records import RecordLog, is_screening
 from nasprior.search import GeneticSearch, SearchConfig, final_epochs, run_search, survivors
 from nasprior.tasks import TaskShape, get_task, load_task
@@ -197,3 +198,18 @@ def test_final_time_budget_cuts_epochs_by_the_screening_speed(tmp_path, digits):
     assert budget["max_epochs"] == 50 and budget["epochs"] == record["train"]["epochs"] == len(record["curve"])
     assert 1 <= budget["epochs"] < 50 and budget["estimated_epoch_s"] > 0
     assert set(record["timing"]) == {"train", "val", "test"} and record["timing"]["train"] > 0
+
+
+def test_predictor_fit_never_mixes_screening_and_final_records(tmp_path, digits):
+    run_search(cnn_config(population=6, generations=1), tmp_path / "run", data=digits, log=lambda _: None)
+    records = RecordLog(tmp_path / "run" / "records.jsonl").read()
+    screened = sum(r["status"] == "trained" and r["fidelity"] == "screen" for r in records)
+    finals = sum(r["status"] == "trained" and r["fidelity"] == "final" for r in records)
+    assert screened >= 10 and finals == 2
+    options = dict(n_trials=2, folds=3, inner_folds=2, repeats=1, seed=0)
+    lines = []
+    card = fit_predictor([tmp_path / "run"], "cnn", log=lines.append, **options).card
+    assert card["n_train"] == screened and card["training_runs"][0]["fidelity"] == "screen"
+    assert card["training_runs"][0]["n_other_fidelity"] == 2 and any("left out" in line for line in lines)
+    with pytest.raises(RecordError, match="at least 10"):  # the 2 final records alone are too few
+        fit_predictor([tmp_path / "run"], "cnn-final", fidelity="final", **options)

@@ -82,6 +82,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--gene-features", metavar="GENES",
                    help="comma-separated categorical genes to add as one-hot columns, e.g. cell for one pooled "
                         "predictor over cell types (the size-only baseline gets them too)")
+    f.add_argument("--fidelity", help="fit on the records of this fidelity only (screen, final, sample; default: the "
+                   "runs' one fidelity, or 'screen' where a search also logged final trainings)")
     f.add_argument("--out", default="predictors", help="parent directory of predictors (default: predictors)")
     f.add_argument("--n-trials", type=int, default=20, help="optuna trials per tuning (default 20)")
     f.add_argument("--folds", type=int, default=5, help="outer CV folds (default 5)")
@@ -162,8 +164,8 @@ def cmd_predictor(args: argparse.Namespace) -> int:
     options = dict(n_trials=args.n_trials, folds=args.folds, inner_folds=args.inner_folds, repeats=args.repeats,
                    seed=args.seed, log=lambda line: print(line, flush=True))
     if args.graphs or args.targets:
-        if args.where or args.gene_features:
-            raise ConfigError("--where and --gene-features select genes of run records: graph files have none")
+        if args.where or args.gene_features or args.fidelity:
+            raise ConfigError("--where, --gene-features and --fidelity select run records: graph files have none")
         if not (args.graphs and args.targets) or args.run_dirs:
             raise ConfigError("give either RUN_DIRs, or --graphs DIR with --targets FILE.csv (not both)")
         predictor = fit_predictor_from_graphs(args.graphs, args.targets, args.name, target=args.target,
@@ -177,7 +179,7 @@ def cmd_predictor(args: argparse.Namespace) -> int:
             where[gene.strip()] = value.strip()
         genes = [g.strip() for g in (args.gene_features or "").split(",") if g.strip()]
         predictor = fit_predictor(args.run_dirs, args.name, target=args.target or "val_acc", where=where,
-                                  gene_features=genes, **options)
+                                  gene_features=genes, fidelity=args.fidelity, **options)
     else:
         raise ConfigError("nothing to fit on: give run directories (runs/<id>), or --graphs DIR with --targets FILE.csv")
     predictor.save(out, overwrite=args.force)

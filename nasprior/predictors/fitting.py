@@ -47,6 +47,13 @@ shipped model is then tuned on all rows with ``folds``-fold CV, refitted on
 all of them, and its intervals calibrated on its ``folds``-fold out-of-fold
 residuals.
 
+Why this module is long
+-----------------------
+It holds the two entry points (run logs and graph files), their readers and
+the one table fit they share, each with the full docstring a user of the
+API needs; splitting them would separate the readers from the only code
+that calls them.
+
 References
 ----------
 .. [Stier2021] J. Stier, H. Darji, M. Granitzer, "Experiments on properties
@@ -77,7 +84,7 @@ import numpy as np
 from ..errors import ConfigError, DataError, RecordError
 from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
 from ..graph_io import read_graph
-from ..records import CONFIG_FILE, RECORDS_FILE, RecordLog
+from ..records import CONFIG_FILE, RECORDS_FILE, SCREEN_FIDELITY, RecordLog
 from ..tasks import get_task
 from .base import TARGET, feature_matrix, gene_columns, gene_value, select_feature_names, trained_records
 from .intervals import conformal_half_widths
@@ -237,6 +244,7 @@ def fit_predictor(
     task: Mapping[str, Any] | None = None,
     where: Mapping[str, str] | None = None,
     gene_features: Sequence[str] = (),
+    fidelity: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Predictor:
     """Fit, score and describe a predictor from the trained records of runs (not saved).
@@ -264,6 +272,12 @@ def fit_predictor(
         ``["cell"]`` for one pooled predictor over all cell types. They are
         given to the size-only baseline too (they are not structure), so the
         comparison isolates the structural features.
+    fidelity : str, optional
+        Fit on the records of this fidelity only (``"screen"``, ``"final"``,
+        ``"sample"``; records without the field count as ``"screen"``).
+        Default: the runs' one fidelity; where they hold several (a search's
+        screening and its final training), the screening records, and the
+        others are named in the log and the card, never mixed in.
     log : callable, optional
         Receives progress lines.
 
@@ -289,6 +303,14 @@ def fit_predictor(
     # In key order: a parallel sample logs records in completion order, which varies from run to run, and
     # the CV folds follow the row order; sorted, the same records give the same predictor and scores.
     trained = sorted(trained_records(records, target), key=lambda r: str(r.get("key", "")))
+    fidelities = sorted({str(r.get("fidelity") or SCREEN_FIDELITY) for r in trained})
+    if fidelity is None:
+        fidelity = fidelities[0] if len(fidelities) == 1 else SCREEN_FIDELITY
+    left_out = sum(str(r.get("fidelity") or SCREEN_FIDELITY) != fidelity for r in trained)
+    trained = [r for r in trained if str(r.get("fidelity") or SCREEN_FIDELITY) == fidelity]
+    if left_out:
+        log(f"fidelity {fidelity!r}: {left_out} trained record(s) of other fidelities ({', '.join(fidelities)}) left "
+            "out; fit them on their own with --fidelity")
     where = {str(k): str(v) for k, v in (where or {}).items()}
     for gene in [*where, *gene_features]:
         if not any(gene_value(r.get("genome", {}), gene) is not None for r in trained):
@@ -313,7 +335,8 @@ def fit_predictor(
                     "vocab_size": config.get("vocab_size") or 0}
         else:
             task = get_task(tasks[0]).shape.to_dict()
-    training = [{**{k: v for k, v in r.items() if k != "config"}, "train": r["config"].get("train", {})} for r in runs]
+    training = [{**{k: v for k, v in r.items() if k != "config"}, "train": r["config"].get("train", {}),
+                 "fidelity": fidelity, "n_other_fidelity": left_out} for r in runs]
     log(f"{len(trained)} trained records from {len(runs)} run(s)"
         + (f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else ""))
     return fit_table(X, y, names, name, target=target, task=task, source="runs", training=training, dropped=dropped,
