@@ -12,26 +12,13 @@ the median wall time per network.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import statistics
 from pathlib import Path
 
+from reber_seed_noise import read_records  # benchmarks/ is on the path when run as a script
+
 NAMES = {"gru": "GRU", "lstm": "LSTM", "rnn_relu": "RNN-ReLU", "rnn_tanh": "RNN-tanh", "barabasi_albert": "Barabási–Albert",
          "gnp": "Erdős–Rényi (gnp)", "watts_strogatz": "Watts–Strogatz"}
-
-
-def read(path: Path) -> list[dict]:
-    """Trained records of a JSON-lines file (gzip if it ends in .gz); unreadable lines are skipped."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        rows = []
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue
-    return [r for r in rows if r.get("status") == "trained"]
 
 
 def line(label: str, rows: list[dict]) -> str:
@@ -46,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("records", type=Path)
     args = parser.parse_args()
-    rows = read(args.records)
+    rows = read_records(args.records)
     print("| | n | mean test accuracy | mean hard-negative accuracy | hard negatives >= 0.9 | median wall time |")
     print("| --- | --- | --- | --- | --- | --- |")
     for gene in ("cell", "prior"):

@@ -303,11 +303,12 @@ def fit_predictor(
     # In key order: a parallel sample logs records in completion order, which varies from run to run, and
     # the CV folds follow the row order; sorted, the same records give the same predictor and scores.
     trained = sorted(trained_records(records, target), key=lambda r: str(r.get("key", "")))
-    fidelities = sorted({str(r.get("fidelity") or SCREEN_FIDELITY) for r in trained})
+    record_fidelity = [str(r.get("fidelity") or SCREEN_FIDELITY) for r in trained]
+    fidelities = sorted(set(record_fidelity))
     if fidelity is None:
         fidelity = fidelities[0] if len(fidelities) == 1 else SCREEN_FIDELITY
-    left_out = sum(str(r.get("fidelity") or SCREEN_FIDELITY) != fidelity for r in trained)
-    trained = [r for r in trained if str(r.get("fidelity") or SCREEN_FIDELITY) == fidelity]
+    left_out = len(trained) - record_fidelity.count(fidelity)
+    trained = [r for r, f in zip(trained, record_fidelity) if f == fidelity]
     if left_out:
         log(f"fidelity {fidelity!r}: {left_out} trained record(s) of other fidelities ({', '.join(fidelities)}) left "
             "out; fit them on their own with --fidelity")

@@ -78,6 +78,22 @@ def save_best(best_dir: Path, net: torch.nn.Module, genome: Genome, record: dict
     (best_dir / "record.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+
+def with_gene_columns(source: PredictorLike, genomes: list[Genome], rows: list[dict]) -> list[dict]:
+    """Feature rows plus a stored predictor's one-hot gene columns (:meth:`Predictor.gene_columns`).
+
+    The run's own predictor reads the features alone; a stored per-gene or
+    pooled one also checks and encodes the genomes' genes.
+
+    Raises
+    ------
+    PredictorError
+        If a genome lies outside the stored predictor's gene values.
+    """
+    if not isinstance(source, Predictor):
+        return rows
+    return [{**row, **columns} for row, columns in zip(rows, source.gene_columns(genomes))]
+
 class GeneticSearch:
     """One run of the GA: its record log, resume cache, skip decisions, best network and summaries.
 
@@ -165,13 +181,11 @@ class GeneticSearch:
             return {}, None, name
         keys = list(features)
         rows = [features[k] for k in keys]
-        if getattr(source, "genes", None) or getattr(source, "where", None):  # a pooled or per-gene stored predictor
-            try:  # one-hot gene columns, and genomes outside the predictor's gene values refused
-                columns = source.gene_columns([genomes[k] for k in keys])
-            except PredictorError as exc:
-                self.log(f"  predictor: {exc}; nothing skipped")
-                return {}, None, name
-            rows = [{**row, **c} for row, c in zip(rows, columns)]
+        try:
+            rows = with_gene_columns(source, [genomes[k] for k in keys], rows)
+        except PredictorError as exc:
+            self.log(f"  predictor: {exc}; nothing skipped")
+            return {}, None, name
         predicted = source.predict(rows)
         compared, basis = predicted, "prediction"
         if self.rule.interval:  # skip only when even the optimistic bound is below the threshold
@@ -213,12 +227,11 @@ class GeneticSearch:
             return offspring[:n_keep]
         genomes = [self.space.decode(ind) for ind in offspring]
         features = [self.evaluator.features(g) for g in genomes]
-        if getattr(source, "genes", None) or getattr(source, "where", None):  # a pooled or per-gene stored predictor
-            try:
-                features = [{**f, **c} for f, c in zip(features, source.gene_columns(genomes))]
-            except PredictorError as exc:
-                self.log(f"  screen: {exc}; training the first {n_keep} of {len(offspring)} bred offspring")
-                return offspring[:n_keep]
+        try:
+            features = with_gene_columns(source, genomes, features)
+        except PredictorError as exc:
+            self.log(f"  screen: {exc}; training the first {n_keep} of {len(offspring)} bred offspring")
+            return offspring[:n_keep]
         predicted = source.predict(features)
         objectives = self.config.objectives
         if len(objectives) == 1:
