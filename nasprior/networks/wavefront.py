@@ -68,6 +68,12 @@ class WavefrontRecurrence(torch.autograd.Function):
     (max_lag + steps, layers, width, batch): slot ``max_lag + tau`` holds
     step ``tau``, the first ``max_lag`` slots are zeros (the history before
     the first step).
+
+    Every tensor a step writes (states, gates, sources, gradients) is a
+    contiguous chunk of ``blocks * rows * m`` elements, ``m`` the number of
+    strings still running at that step: on a CPU, torch's matmuls and
+    element-wise kernels run 2-3.5x slower when they write into a slice
+    ``[..., :m]`` of a wider buffer (measured with torch 2.13, 1 thread).
     """
 
     @staticmethod
@@ -84,32 +90,33 @@ class WavefrontRecurrence(torch.autograd.Function):
         src_rows = net._fu_src_base.unsqueeze(0) + n_layers * torch.arange(n_steps, device=ys.device).unsqueeze(1)  # (steps, blocks)
         started = (net._wf_target.unsqueeze(0) <= torch.arange(n_layers - 1, device=ys.device).unsqueeze(1)).to(ys.dtype)
         started = started.view(n_layers - 1, n_blocks, 1, 1)
-        n_keep = n_steps if save else 1  # steps kept for the backward pass (one slot reused otherwise)
+        # step tau's chunk starts at offsets[tau] * rows; without a backward pass two alternating slots suffice
+        offsets = [0]
+        for m in n_active if save else (batch, batch):
+            offsets.append(offsets[-1] + n_blocks * m)
+        chunk = _Chunks(offsets, save, n_blocks)
         store = {}
-        store["hs"], hs = ws.take("hs", (n_keep + 1, n_blocks, width, batch), ys)  # hs[tau]: state before step tau
-        store["srcs"], srcs = ws.take("srcs", (n_keep, n_blocks, width, batch), ys)
-        store["acts"], acts = ws.take("acts", (n_keep, n_blocks, gw, batch), ys)  # activated gates (GRU, LSTM)
-        ghs = cs = tcs = None
-        if cell == "gru":
-            store["ghs"], ghs = ws.take("ghs", (n_keep, n_blocks, gw, batch), ys)
-        if cell == "lstm":
-            store["cs"], cs = ws.take("cs", (n_keep + 1, n_blocks, width, batch), ys)
-            store["tcs"], tcs = ws.take("tcs", (n_keep, n_blocks, width, batch), ys)  # tanh(c)
-            cs[0].zero_()
-        hs[0].zero_()
+        for name, rows in (("hs", width), ("srcs", width), ("acts", gw)) + ((("ghs", gw),) if cell == "gru" else ()) + (
+            (("cs", width), ("tcs", width)) if cell == "lstm" else ()
+        ):
+            store[name] = ws.take(name, (offsets[-1] * rows,), ys)[0]
+        hs, srcs, acts, ghs, cs, tcs = (store.get(k) for k in ("hs", "srcs", "acts", "ghs", "cs", "tcs"))
+        zero_state = ys.new_zeros(n_blocks, width, batch)  # the state before the first step
         b_in = b_ih if cell == "gru" else b_ih + b_hh  # outside GRU's n gate the two biases only appear summed
-        gi_all = ys.new_empty(n_blocks, gw, batch)  # per-step scratch (fresh large temporaries are slow)
-        tmp_all = ys.new_empty(n_blocks, width, batch)
+        gi_buf = ys.new_empty(n_blocks * gw * batch)  # per-step scratch (fresh large temporaries are slow)
+        tmp_buf = ys.new_empty(n_blocks * width * batch)
+        m_prev = batch
         for tau in range(n_steps):
-            k, m = (tau if save else 0), n_active[tau]  # rows are sorted by length: the first m still run
-            h, h_new, a = hs[k][..., :m], hs[k + 1][..., :m], acts[k][..., :m]
-            gi, tmp = gi_all[..., :m], tmp_all[..., :m]
-            src = torch.index_select(ys_rows[..., :m], 0, src_rows[tau], out=srcs[k][..., :m])
+            m = n_active[tau]  # rows are sorted by length: the first m still run
+            h = zero_state[..., :m] if tau == 0 else chunk(hs, tau - 1, width, m_prev)[..., :m]
+            h_new, a = chunk(hs, tau, width, m), chunk(acts, tau, gw, m)
+            gi, tmp = gi_buf[: n_blocks * gw * m].view(n_blocks, gw, m), tmp_buf[: n_blocks * width * m].view(n_blocks, width, m)
+            src = torch.index_select(ys_rows[..., :m], 0, src_rows[tau], out=chunk(srcs, tau, width, m))
             torch.baddbmm(b_in, w_ih, src, out=gi)  # (blocks, gw, m)
             if tau < n_time:
                 gi[0].add_(emb_gates[tau][..., :m])
             if cell == "gru":
-                gh = torch.baddbmm(b_hh, w_hh, h, out=ghs[k][..., :m])
+                gh = torch.baddbmm(b_hh, w_hh, h, out=chunk(ghs, tau, gw, m))
                 torch.sigmoid(gi[:, :w2].add_(gh[:, :w2]), out=a[:, :w2])
                 r, z, n = a[:, :width], a[:, width:w2], a[:, w2:]
                 fast_tanh(gi[:, w2:].addcmul_(r, gh[:, w2:]), out=n)
@@ -120,11 +127,12 @@ class WavefrontRecurrence(torch.autograd.Function):
                 fast_tanh(a[:, w2 : 3 * width], out=a[:, w2 : 3 * width])
                 a[:, 3 * width :].sigmoid_()
                 i, f, g, o = a[:, :width], a[:, width:w2], a[:, w2 : 3 * width], a[:, 3 * width :]
-                c_new = cs[k + 1][..., :m]
-                torch.addcmul(torch.mul(f, cs[k][..., :m], out=tmp), i, g, out=c_new)
+                c = zero_state[..., :m] if tau == 0 else chunk(cs, tau - 1, width, m_prev)[..., :m]
+                c_new = chunk(cs, tau, width, m)
+                torch.addcmul(torch.mul(f, c, out=tmp), i, g, out=c_new)
                 if tau < n_layers - 1:
                     c_new.mul_(started[tau])
-                torch.mul(o, fast_tanh(c_new, out=tcs[k][..., :m]), out=h_new)
+                torch.mul(o, fast_tanh(c_new, out=chunk(tcs, tau, width, m)), out=h_new)
             else:
                 gi.baddbmm_(w_hh, h)
                 if cell == "rnn_tanh":
@@ -134,14 +142,11 @@ class WavefrontRecurrence(torch.autograd.Function):
             if tau < n_layers - 1 and cell != "lstm":
                 h_new.mul_(started[tau])
             ys[lag + tau][..., :m].index_add_(0, net._wf_target, h_new)
-            if not save:  # the next step reads its state from slot 0
-                hs[0][..., :m].copy_(h_new)
-                if cs is not None:
-                    cs[0][..., :m].copy_(cs[1][..., :m])
+            m_prev = m
         if save:
             ctx.save_for_backward(w_ih, w_hh, src_rows, started)
-            ctx.n_active = n_active
-            ctx.net, ctx.n_time, ctx.store, ctx.views = net, n_time, store, (hs, srcs, acts, ghs, cs, tcs)
+            ctx.n_active, ctx.chunk = n_active, chunk
+            ctx.net, ctx.n_time, ctx.store = net, n_time, store
         return ys
 
     @staticmethod
@@ -149,55 +154,66 @@ class WavefrontRecurrence(torch.autograd.Function):
         if ctx.store is None:
             raise RuntimeError("the fused recurrent forward pass supports one backward pass per forward pass")
         w_ih, w_hh, src_rows, started = ctx.saved_tensors
-        hs, srcs, acts, ghs, cs, tcs = ctx.views
-        net, n_time = ctx.net, ctx.n_time
+        hs, srcs, acts, ghs, cs, tcs = (ctx.store.get(k) for k in ("hs", "srcs", "acts", "ghs", "cs", "tcs"))
+        net, n_time, n_active, chunk = ctx.net, ctx.n_time, ctx.n_active, ctx.chunk
         n_blocks, gates, width = net._wf_shape
         n_layers, lag, cell = len(net.node_layers), net.max_lag, net.cell
-        n_steps, batch, gw, w2 = srcs.shape[0], srcs.shape[3], acts.shape[2], 2 * width
+        n_steps, batch, gw, w2 = len(n_active), d_ys.shape[-1], gates * width, 2 * width
         ws = _WORKSPACES.setdefault(net, Workspace())
         d_rows = d_ys.contiguous().view(-1, width, batch).clone()  # accumulates into the summed layer outputs
         w_ih_t, w_hh_t = w_ih.transpose(1, 2), w_hh.transpose(1, 2)
         target = net._wf_target
-        d_w_ih, d_w_hh = torch.zeros_like(w_ih), torch.zeros_like(w_hh)
-        sum_dp = hs.new_zeros(n_blocks, gw, batch)  # summed over steps: bias gradients
-        sum_dg = hs.new_zeros(n_blocks, gw, batch) if cell == "gru" else sum_dp
-        d_emb = hs.new_zeros(n_time, gw, batch)
-        new = hs.new_empty  # per-step scratch, reused (fresh large temporaries are slow)
-        dh_a, dh_b, t1_all, d_src_all = (new(n_blocks, width, batch) for _ in range(4))
-        dp_all = new(n_blocks, gw, batch)  # gradient of the gates' pre-activations
-        dg_all = new(n_blocks, gw, batch) if cell == "gru" else dp_all  # ... as seen by weight_hh (GRU: n-part times r)
-        d_c_all = hs.new_zeros(n_blocks, width, batch) if cell == "lstm" else None
+        # weight gradients are accumulated transposed, (blocks, width, gw): torch's CPU baddbmm is 2x faster this way
+        d_w_ih_t, d_w_hh_t = w_ih.new_zeros(n_blocks, width, gw), w_hh.new_zeros(n_blocks, width, gw)
+        sum_dp = w_ih.new_zeros(n_blocks, gw)  # summed over steps and rows: bias gradients
+        sum_dg = w_ih.new_zeros(n_blocks, gw) if cell == "gru" else sum_dp
+        d_emb = d_ys.new_zeros(n_time, gw, batch)
+        new = lambda rows: d_ys.new_empty(n_blocks * rows * batch)  # noqa: E731  per-step scratch, reused
+        view = lambda buf, rows, m: buf[: n_blocks * rows * m].view(n_blocks, rows, m)  # noqa: E731
+        dh_bufs, t1_buf, d_src_buf, dp_buf = [new(width), new(width)], new(width), new(width), new(gw)
+        dg_buf = new(gw) if cell == "gru" else dp_buf  # gradient as seen by weight_hh (GRU: n-part times r)
+        dc_bufs = [new(width), new(width)] if cell == "lstm" else None
         tanh_bw, sigmoid_bw = torch.ops.aten.tanh_backward.grad_input, torch.ops.aten.sigmoid_backward.grad_input
-        n_active, m_prev = ctx.n_active, 0
+        m_next = n_active[-1]
+        d_h = view(dh_bufs[0], width, m_next).zero_()  # gradient w.r.t. the state after step tau
+        d_c = view(dc_bufs[0], width, m_next).zero_() if dc_bufs else None
         for tau in range(n_steps - 1, -1, -1):
-            m = n_active[tau]  # rows still running at step tau (non-increasing in tau)
-            dh_a[..., m_prev:m].zero_()  # rows that start to run (backwards) get no gradient from later steps
-            m_prev = m
-            d_h, d_h_next, t1, d_src, dp, dg = (t[..., :m] for t in (dh_a, dh_b, t1_all, d_src_all, dp_all, dg_all))
+            m = n_active[tau]  # rows running at step tau (non-increasing in tau)
+            if m != m_next:  # rows that start to run (backwards) get no gradient from later steps
+                d_h = _widen(d_h, view(dh_bufs[1], width, m), dh_bufs)
+                if d_c is not None:
+                    d_c = _widen(d_c, view(dc_bufs[1], width, m), dc_bufs)
+            m_prev = n_active[tau - 1] if tau > 0 else batch
+            d_h_next = view(dh_bufs[1], width, m)
+            t1, d_src, dp, dg = view(t1_buf, width, m), view(d_src_buf, width, m), view(dp_buf, gw, m), view(dg_buf, gw, m)
             d_h.add_(torch.index_select(d_rows[(lag + tau) * n_layers : (lag + tau + 1) * n_layers, :, :m], 0, target, out=t1))
             masked = tau < n_layers - 1
-            a, h_prev = acts[tau][..., :m], hs[tau][..., :m]
+            a = chunk(acts, tau, gw, m)
+            h_prev = chunk(hs, tau - 1, width, m_prev)[..., :m] if tau > 0 else None
             if cell == "gru":
                 if masked:
                     d_h.mul_(started[tau])
                 r, z, n = a[:, :width], a[:, width:w2], a[:, w2:]
                 d_n = tanh_bw(torch.addcmul(d_h, d_h, z, value=-1.0, out=t1), n, grad_input=dp[:, w2:])
-                sigmoid_bw(torch.mul(d_n, ghs[tau][:, w2:, :m], out=t1), r, grad_input=dp[:, :width])
-                sigmoid_bw(torch.sub(h_prev, n, out=t1).mul_(d_h), z, grad_input=dp[:, width:w2])
+                sigmoid_bw(torch.mul(d_n, chunk(ghs, tau, gw, m)[:, w2:], out=t1), r, grad_input=dp[:, :width])
+                z_grad = torch.neg(n, out=t1) if h_prev is None else torch.sub(h_prev, n, out=t1)
+                sigmoid_bw(z_grad.mul_(d_h), z, grad_input=dp[:, width:w2])
                 dg[:, :w2].copy_(dp[:, :w2])
                 torch.mul(d_n, r, out=dg[:, w2:])
                 torch.mul(d_h, z, out=d_h_next).baddbmm_(w_hh_t, dg)
-                sum_dg[..., :m].add_(dg)
+                sum_dg.add_(dg.sum(dim=2))
             else:
                 if cell == "lstm":
-                    d_c = d_c_all[..., :m]
                     i, f, g, o = a[:, :width], a[:, width:w2], a[:, w2 : 3 * width], a[:, 3 * width :]
-                    tc = tcs[tau][..., :m]
+                    tc = chunk(tcs, tau, width, m)
                     d_c.add_(tanh_bw(torch.mul(d_h, o, out=t1), tc, grad_input=t1))
                     if masked:
                         d_c.mul_(started[tau])
                     sigmoid_bw(torch.mul(d_c, g, out=t1), i, grad_input=dp[:, :width])
-                    sigmoid_bw(torch.mul(d_c, cs[tau][..., :m], out=t1), f, grad_input=dp[:, width:w2])
+                    if tau > 0:
+                        sigmoid_bw(torch.mul(d_c, chunk(cs, tau - 1, width, m_prev)[..., :m], out=t1), f, grad_input=dp[:, width:w2])
+                    else:
+                        dp[:, width:w2].zero_()
                     tanh_bw(torch.mul(d_c, i, out=t1), g, grad_input=dp[:, w2 : 3 * width])
                     sigmoid_bw(torch.mul(d_h, tc, out=t1), o, grad_input=dp[:, 3 * width :])
                     d_c.mul_(f)
@@ -205,19 +221,48 @@ class WavefrontRecurrence(torch.autograd.Function):
                     if masked:
                         d_h.mul_(started[tau])
                     if cell == "rnn_tanh":
-                        tanh_bw(d_h, hs[tau + 1][..., :m], grad_input=dp)
+                        tanh_bw(d_h, chunk(hs, tau, width, m), grad_input=dp)
                     else:
-                        torch.ops.aten.threshold_backward.grad_input(d_h, hs[tau + 1][..., :m], 0.0, grad_input=dp)
+                        torch.ops.aten.threshold_backward.grad_input(d_h, chunk(hs, tau, width, m), 0.0, grad_input=dp)
                 torch.bmm(w_hh_t, dp, out=d_h_next)
             d_rows[..., :m].index_add_(0, src_rows[tau], torch.bmm(w_ih_t, dp, out=d_src))
-            d_w_ih.baddbmm_(dp, srcs[tau][..., :m].transpose(1, 2))
-            d_w_hh.baddbmm_(dg, h_prev.transpose(1, 2))
-            sum_dp[..., :m].add_(dp)
+            d_w_ih_t.baddbmm_(chunk(srcs, tau, width, m), dp.transpose(1, 2))
+            if h_prev is not None:  # the state before the first step is zero
+                d_w_hh_t.baddbmm_(h_prev, dg.transpose(1, 2))
+            sum_dp.add_(dp.sum(dim=2))
             if tau < n_time:
                 d_emb[tau][..., :m].copy_(dp[0])
-            dh_a, dh_b = dh_b, dh_a
+            dh_bufs.reverse()  # d_h_next becomes the next (earlier) step's d_h
+            d_h, m_next = d_h_next, m
         ws.give(ctx.store)
         ctx.store = None
-        d_b_ih = sum_dp.sum(dim=2, keepdim=True)
-        d_b_hh = sum_dg.sum(dim=2, keepdim=True) if cell == "gru" else d_b_ih
-        return d_emb, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None, None
+        d_b_ih = sum_dp.unsqueeze(2)
+        d_b_hh = sum_dg.unsqueeze(2) if cell == "gru" else d_b_ih
+        return d_emb, d_w_ih_t.transpose(1, 2), d_w_hh_t.transpose(1, 2), d_b_ih, d_b_hh, None, None
+
+
+class _Chunks:
+    """Views (blocks, rows, m) of step ``tau``'s contiguous chunk of a flat per-step buffer (see :class:`WavefrontRecurrence`).
+
+    ``offsets[tau] * rows`` is where step ``tau``'s chunk starts; with
+    ``per_step=False`` (no backward pass) steps alternate between two slots.
+    """
+
+    def __init__(self, offsets: list[int], per_step: bool, n_blocks: int) -> None:
+        self.offsets, self.per_step, self.n_blocks = offsets, per_step, n_blocks
+
+    def __call__(self, buf: torch.Tensor, tau: int, rows: int, m: int) -> torch.Tensor:
+        start = self.offsets[tau if self.per_step else tau % 2] * rows
+        return buf[start : start + self.n_blocks * rows * m].view(self.n_blocks, rows, m)
+
+
+def _widen(small: torch.Tensor, wide: torch.Tensor, bufs: list[torch.Tensor]) -> torch.Tensor:
+    """``small`` (blocks, rows, m) copied into the first columns of ``wide`` (blocks, rows, m' >= m), the rest zeroed.
+
+    ``wide`` is a view of ``bufs[1]``; the pair is swapped so that the
+    returned tensor lives in ``bufs[0]``.
+    """
+    wide.zero_()
+    wide[..., : small.shape[-1]].copy_(small)
+    bufs.reverse()
+    return wide
