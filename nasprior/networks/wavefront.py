@@ -78,25 +78,24 @@ class WavefrontRecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, emb_gates, w_ih, w_hh, b_ih, b_hh, net, n_active):
-        n_blocks, gates, width = net._wf_shape
-        n_layers, lag, cell = len(net.node_layers), net.max_lag, net.cell
+        n_blocks, gates, width = net._pk_shape
+        n_layers, lag, cell, w_in, n_rows = len(net.node_layers), net.max_lag, net.cell, net._pk_in_width, net._pk_rows
         n_time, gw, batch = emb_gates.shape
         n_steps = n_time + n_layers - 1
         w2 = 2 * width
         save = any(ctx.needs_input_grad[:5])
         ws = _WORKSPACES.setdefault(net, Workspace()) if save else Workspace()
-        ys = emb_gates.new_zeros(lag + n_steps, n_layers, width, batch)
-        ys_rows = ys.view(-1, width, batch)
-        src_rows = net._fu_src_base.unsqueeze(0) + n_layers * torch.arange(n_steps, device=ys.device).unsqueeze(1)  # (steps, blocks)
-        started = (net._wf_target.unsqueeze(0) <= torch.arange(n_layers - 1, device=ys.device).unsqueeze(1)).to(ys.dtype)
-        started = started.view(n_layers - 1, n_blocks, 1, 1)
+        ys = emb_gates.new_zeros(lag + n_steps, n_rows, batch)
+        ys_rows = ys.view(-1, batch)
+        src_rows = net._pk_src_base.unsqueeze(0) + n_rows * torch.arange(n_steps, device=ys.device).unsqueeze(1)  # (steps, blocks*w_in)
+        started, out_rows, k0 = net._pk_started.to(ys.dtype), net._pk_out_rows, net._pk_emb_block
         # step tau's chunk starts at offsets[tau] * rows; without a backward pass two alternating slots suffice
         offsets = [0]
         for m in n_active if save else (batch, batch):
             offsets.append(offsets[-1] + n_blocks * m)
         chunk = _Chunks(offsets, save, n_blocks)
         store = {}
-        for name, rows in (("hs", width), ("srcs", width), ("acts", gw)) + ((("ghs", gw),) if cell == "gru" else ()) + (
+        for name, rows in (("hs", width), ("srcs", w_in), ("acts", gw)) + ((("ghs", gw),) if cell == "gru" else ()) + (
             (("cs", width), ("tcs", width)) if cell == "lstm" else ()
         ):
             store[name] = ws.take(name, (offsets[-1] * rows,), ys)[0]
@@ -111,10 +110,11 @@ class WavefrontRecurrence(torch.autograd.Function):
             h = zero_state[..., :m] if tau == 0 else chunk(hs, tau - 1, width, m_prev)[..., :m]
             h_new, a = chunk(hs, tau, width, m), chunk(acts, tau, gw, m)
             gi, tmp = gi_buf[: n_blocks * gw * m].view(n_blocks, gw, m), tmp_buf[: n_blocks * width * m].view(n_blocks, width, m)
-            src = torch.index_select(ys_rows[..., :m], 0, src_rows[tau], out=chunk(srcs, tau, width, m))
+            src = chunk(srcs, tau, w_in, m)
+            torch.index_select(ys_rows[:, :m], 0, src_rows[tau], out=src.view(-1, m))
             torch.baddbmm(b_in, w_ih, src, out=gi)  # (blocks, gw, m)
             if tau < n_time:
-                gi[0].add_(emb_gates[tau][..., :m])
+                gi[k0].add_(emb_gates[tau][..., :m])
             if cell == "gru":
                 gh = torch.baddbmm(b_hh, w_hh, h, out=chunk(ghs, tau, gw, m))
                 torch.sigmoid(gi[:, :w2].add_(gh[:, :w2]), out=a[:, :w2])
@@ -141,10 +141,10 @@ class WavefrontRecurrence(torch.autograd.Function):
                     torch.clamp(gi, min=0.0, out=h_new)
             if tau < n_layers - 1 and cell != "lstm":
                 h_new.mul_(started[tau])
-            ys[lag + tau][..., :m].index_add_(0, net._wf_target, h_new)
+            ys[lag + tau][:, :m].index_add_(0, out_rows, h_new.view(-1, m))
             m_prev = m
         if save:
-            ctx.save_for_backward(w_ih, w_hh, src_rows, started)
+            ctx.save_for_backward(w_ih, w_hh, src_rows, started, out_rows)
             ctx.n_active, ctx.chunk = n_active, chunk
             ctx.net, ctx.n_time, ctx.store = net, n_time, store
         return ys
@@ -153,24 +153,23 @@ class WavefrontRecurrence(torch.autograd.Function):
     def backward(ctx, d_ys):
         if ctx.store is None:
             raise RuntimeError("the fused recurrent forward pass supports one backward pass per forward pass")
-        w_ih, w_hh, src_rows, started = ctx.saved_tensors
+        w_ih, w_hh, src_rows, started, out_rows = ctx.saved_tensors
         hs, srcs, acts, ghs, cs, tcs = (ctx.store.get(k) for k in ("hs", "srcs", "acts", "ghs", "cs", "tcs"))
         net, n_time, n_active, chunk = ctx.net, ctx.n_time, ctx.n_active, ctx.chunk
-        n_blocks, gates, width = net._wf_shape
-        n_layers, lag, cell = len(net.node_layers), net.max_lag, net.cell
+        n_blocks, gates, width = net._pk_shape
+        n_layers, lag, cell, w_in, n_rows, k0 = len(net.node_layers), net.max_lag, net.cell, net._pk_in_width, net._pk_rows, net._pk_emb_block
         n_steps, batch, gw, w2 = len(n_active), d_ys.shape[-1], gates * width, 2 * width
         ws = _WORKSPACES.setdefault(net, Workspace())
-        d_rows = d_ys.contiguous().view(-1, width, batch).clone()  # accumulates into the summed layer outputs
+        d_rows = d_ys.contiguous().view(-1, batch).clone()  # accumulates into the summed layer outputs
         w_ih_t, w_hh_t = w_ih.transpose(1, 2), w_hh.transpose(1, 2)
-        target = net._wf_target
         # weight gradients are accumulated transposed, (blocks, width, gw): torch's CPU baddbmm is 2x faster this way
-        d_w_ih_t, d_w_hh_t = w_ih.new_zeros(n_blocks, width, gw), w_hh.new_zeros(n_blocks, width, gw)
+        d_w_ih_t, d_w_hh_t = w_ih.new_zeros(n_blocks, w_in, gw), w_hh.new_zeros(n_blocks, width, gw)
         sum_dp = w_ih.new_zeros(n_blocks, gw)  # summed over steps and rows: bias gradients
         sum_dg = w_ih.new_zeros(n_blocks, gw) if cell == "gru" else sum_dp
         d_emb = d_ys.new_zeros(n_time, gw, batch)
         new = lambda rows: d_ys.new_empty(n_blocks * rows * batch)  # noqa: E731  per-step scratch, reused
         view = lambda buf, rows, m: buf[: n_blocks * rows * m].view(n_blocks, rows, m)  # noqa: E731
-        dh_bufs, t1_buf, d_src_buf, dp_buf = [new(width), new(width)], new(width), new(width), new(gw)
+        dh_bufs, t1_buf, d_src_buf, dp_buf = [new(width), new(width)], new(width), new(w_in), new(gw)
         dg_buf = new(gw) if cell == "gru" else dp_buf  # gradient as seen by weight_hh (GRU: n-part times r)
         dc_bufs = [new(width), new(width)] if cell == "lstm" else None
         tanh_bw, sigmoid_bw = torch.ops.aten.tanh_backward.grad_input, torch.ops.aten.sigmoid_backward.grad_input
@@ -185,8 +184,8 @@ class WavefrontRecurrence(torch.autograd.Function):
                     d_c = _widen(d_c, view(dc_bufs[1], width, m), dc_bufs)
             m_prev = n_active[tau - 1] if tau > 0 else batch
             d_h_next = view(dh_bufs[1], width, m)
-            t1, d_src, dp, dg = view(t1_buf, width, m), view(d_src_buf, width, m), view(dp_buf, gw, m), view(dg_buf, gw, m)
-            d_h.add_(torch.index_select(d_rows[(lag + tau) * n_layers : (lag + tau + 1) * n_layers, :, :m], 0, target, out=t1))
+            t1, d_src, dp, dg = view(t1_buf, width, m), view(d_src_buf, w_in, m), view(dp_buf, gw, m), view(dg_buf, gw, m)
+            d_h.add_(torch.index_select(d_rows[(lag + tau) * n_rows : (lag + tau + 1) * n_rows, :m], 0, out_rows, out=t1.view(-1, m)).view_as(d_h))
             masked = tau < n_layers - 1
             a = chunk(acts, tau, gw, m)
             h_prev = chunk(hs, tau - 1, width, m_prev)[..., :m] if tau > 0 else None
@@ -225,13 +224,13 @@ class WavefrontRecurrence(torch.autograd.Function):
                     else:
                         torch.ops.aten.threshold_backward.grad_input(d_h, chunk(hs, tau, width, m), 0.0, grad_input=dp)
                 torch.bmm(w_hh_t, dp, out=d_h_next)
-            d_rows[..., :m].index_add_(0, src_rows[tau], torch.bmm(w_ih_t, dp, out=d_src))
-            d_w_ih_t.baddbmm_(chunk(srcs, tau, width, m), dp.transpose(1, 2))
+            d_rows[:, :m].index_add_(0, src_rows[tau], torch.bmm(w_ih_t, dp, out=d_src).view(-1, m))
+            d_w_ih_t.baddbmm_(chunk(srcs, tau, w_in, m), dp.transpose(1, 2))
             if h_prev is not None:  # the state before the first step is zero
                 d_w_hh_t.baddbmm_(h_prev, dg.transpose(1, 2))
             sum_dp.add_(dp.sum(dim=2))
             if tau < n_time:
-                d_emb[tau][..., :m].copy_(dp[0])
+                d_emb[tau][..., :m].copy_(dp[k0])
             dh_bufs.reverse()  # d_h_next becomes the next (earlier) step's d_h
             d_h, m_next = d_h_next, m
         ws.give(ctx.store)
