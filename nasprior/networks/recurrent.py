@@ -486,10 +486,7 @@ class RecurrentGraphNetwork(SparseNetwork):
         w_emb, w_ih, w_hh, b_ih, b_hh = self._packed_weights()
         emb = self.embedding(x).permute(1, 2, 0)  # (n_time, embedding_dim, batch)
         emb_gates = torch.matmul(w_emb, emb)  # (n_time, gates*width, batch): the input gates of layer 0's block
-        ys = WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_ih, b_hh, self, n_active)  # (lag + steps, rows, batch)
-        unit_layer = self._pk_unit_layer  # (n_units,)
-        step = (self.max_lag + lengths - 1).unsqueeze(1) + unit_layer.unsqueeze(0)  # (batch, n_units)
-        last = ys[step, self._pk_unit_row.unsqueeze(0), torch.arange(batch, device=x.device).unsqueeze(1)]
+        last = WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_ih, b_hh, self, n_active, lengths)  # (batch, n_units)
         return self.output_layer(last[torch.argsort(order)])  # back to the input's row order
 
     def forward_wavefront(self, x: torch.Tensor) -> torch.Tensor:

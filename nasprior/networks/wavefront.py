@@ -64,10 +64,13 @@ class WavefrontRecurrence(torch.autograd.Function):
     ``emb_gates`` (n_time, gates*width, batch) holds block 0's input gates
     from the embedding; ``w_ih``, ``w_hh`` (blocks, gates*width, width) the
     masked block weights (gate-major rows); ``b_ih``, ``b_hh`` (blocks,
-    gates*width, 1). Returns the summed layer outputs of every step,
-    (max_lag + steps, layers, width, batch): slot ``max_lag + tau`` holds
-    step ``tau``, the first ``max_lag`` slots are zeros (the history before
-    the first step).
+    gates*width, 1); ``lengths`` (batch,) the strings' lengths, sorted
+    descending. Returns every unit's output at its string's last real step,
+    (batch, n_units) in layer-major unit order. Internally the summed layer
+    outputs of every step are kept as (max_lag + steps, rows, batch) (see
+    :meth:`RecurrentGraphNetwork._build_packed`): slot ``max_lag + tau``
+    holds step ``tau``, the first ``max_lag`` slots are zeros (the history
+    before the first step).
 
     Every tensor a step writes (states, gates, sources, gradients) is a
     contiguous chunk of ``blocks * rows * m`` elements, ``m`` the number of
@@ -77,7 +80,7 @@ class WavefrontRecurrence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, emb_gates, w_ih, w_hh, b_ih, b_hh, net, n_active):
+    def forward(ctx, emb_gates, w_ih, w_hh, b_ih, b_hh, net, n_active, lengths):
         n_blocks, gates, width = net._pk_shape
         n_layers, lag, cell, w_in, n_rows = len(net.node_layers), net.max_lag, net.cell, net._pk_in_width, net._pk_rows
         n_time, gw, batch = emb_gates.shape
@@ -85,7 +88,8 @@ class WavefrontRecurrence(torch.autograd.Function):
         w2 = 2 * width
         save = any(ctx.needs_input_grad[:5])
         ws = _WORKSPACES.setdefault(net, Workspace()) if save else Workspace()
-        ys = emb_gates.new_zeros(lag + n_steps, n_rows, batch)
+        ys_store, ys = ws.take("ys", (lag + n_steps, n_rows, batch), emb_gates)  # a cached buffer: fresh large ones are slow
+        ys.zero_()
         ys_rows = ys.view(-1, batch)
         src_rows = net._pk_src_base.unsqueeze(0) + n_rows * torch.arange(n_steps, device=ys.device).unsqueeze(1)  # (steps, blocks*w_in)
         started, out_rows, k0 = net._pk_started.to(ys.dtype), net._pk_out_rows, net._pk_emb_block
@@ -143,31 +147,38 @@ class WavefrontRecurrence(torch.autograd.Function):
                 h_new.mul_(started[tau])
             ys[lag + tau][:, :m].index_add_(0, out_rows, h_new.view(-1, m))
             m_prev = m
+        # each unit is read at its sequence's last real step: flat positions in ys, (batch, n_units)
+        step = (lag + lengths - 1).unsqueeze(1) + net._pk_unit_layer.unsqueeze(0)
+        read = (step * n_rows + net._pk_unit_row.unsqueeze(0)) * batch + torch.arange(batch, device=ys.device).unsqueeze(1)
+        last = ys.view(-1)[read]
+        ws.give({"ys": ys_store})
         if save:
-            ctx.save_for_backward(w_ih, w_hh, src_rows, started, out_rows)
+            ctx.save_for_backward(w_ih, w_hh, src_rows, started, out_rows, read)
             ctx.n_active, ctx.chunk = n_active, chunk
             ctx.net, ctx.n_time, ctx.store = net, n_time, store
-        return ys
+        return last
 
     @staticmethod
-    def backward(ctx, d_ys):
+    def backward(ctx, d_last):
         if ctx.store is None:
             raise RuntimeError("the fused recurrent forward pass supports one backward pass per forward pass")
-        w_ih, w_hh, src_rows, started, out_rows = ctx.saved_tensors
+        w_ih, w_hh, src_rows, started, out_rows, read = ctx.saved_tensors
         hs, srcs, acts, ghs, cs, tcs = (ctx.store.get(k) for k in ("hs", "srcs", "acts", "ghs", "cs", "tcs"))
         net, n_time, n_active, chunk = ctx.net, ctx.n_time, ctx.n_active, ctx.chunk
         n_blocks, gates, width = net._pk_shape
         n_layers, lag, cell, w_in, n_rows, k0 = len(net.node_layers), net.max_lag, net.cell, net._pk_in_width, net._pk_rows, net._pk_emb_block
-        n_steps, batch, gw, w2 = len(n_active), d_ys.shape[-1], gates * width, 2 * width
+        n_steps, batch, gw, w2 = len(n_active), d_last.shape[0], gates * width, 2 * width
         ws = _WORKSPACES.setdefault(net, Workspace())
-        d_rows = d_ys.contiguous().view(-1, batch).clone()  # accumulates into the summed layer outputs
-        w_ih_t, w_hh_t = w_ih.transpose(1, 2), w_hh.transpose(1, 2)
+        d_rows_store, d_rows = ws.take("d_rows", ((lag + n_steps) * n_rows, batch), d_last)  # gradient of the summed outputs
+        d_rows.zero_()
+        d_rows.view(-1)[read] = d_last
+        w_ih_t, w_hh_t = w_ih.transpose(1, 2).contiguous(), w_hh.transpose(1, 2).contiguous()
         # weight gradients are accumulated transposed, (blocks, width, gw): torch's CPU baddbmm is 2x faster this way
         d_w_ih_t, d_w_hh_t = w_ih.new_zeros(n_blocks, w_in, gw), w_hh.new_zeros(n_blocks, width, gw)
         sum_dp = w_ih.new_zeros(n_blocks, gw)  # summed over steps and rows: bias gradients
         sum_dg = w_ih.new_zeros(n_blocks, gw) if cell == "gru" else sum_dp
-        d_emb = d_ys.new_zeros(n_time, gw, batch)
-        new = lambda rows: d_ys.new_empty(n_blocks * rows * batch)  # noqa: E731  per-step scratch, reused
+        d_emb = d_last.new_zeros(n_time, gw, batch)
+        new = lambda rows: d_last.new_empty(n_blocks * rows * batch)  # noqa: E731  per-step scratch, reused
         view = lambda buf, rows, m: buf[: n_blocks * rows * m].view(n_blocks, rows, m)  # noqa: E731
         dh_bufs, t1_buf, d_src_buf, dp_buf = [new(width), new(width)], new(width), new(w_in), new(gw)
         dg_buf = new(gw) if cell == "gru" else dp_buf  # gradient as seen by weight_hh (GRU: n-part times r)
@@ -234,10 +245,11 @@ class WavefrontRecurrence(torch.autograd.Function):
             dh_bufs.reverse()  # d_h_next becomes the next (earlier) step's d_h
             d_h, m_next = d_h_next, m
         ws.give(ctx.store)
+        ws.give({"d_rows": d_rows_store})
         ctx.store = None
         d_b_ih = sum_dp.unsqueeze(2)
         d_b_hh = sum_dg.unsqueeze(2) if cell == "gru" else d_b_ih
-        return d_emb, d_w_ih_t.transpose(1, 2), d_w_hh_t.transpose(1, 2), d_b_ih, d_b_hh, None, None
+        return d_emb, d_w_ih_t.transpose(1, 2), d_w_hh_t.transpose(1, 2), d_b_ih, d_b_hh, None, None, None
 
 
 class _Chunks:
