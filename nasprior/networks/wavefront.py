@@ -108,6 +108,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         b_in = b_ih if cell == "gru" else b_ih + b_hh  # outside GRU's n gate the two biases only appear summed
         gi_buf = ys.new_empty(n_blocks * gw * batch)  # per-step scratch (fresh large temporaries are slow)
         tmp_buf = ys.new_empty(n_blocks * width * batch)
+        y_buf = ys.new_empty(n_rows * batch)
         m_prev = batch
         for tau in range(n_steps):
             m = n_active[tau]  # rows are sorted by length: the first m still run
@@ -145,7 +146,8 @@ class WavefrontRecurrence(torch.autograd.Function):
                     torch.clamp(gi, min=0.0, out=h_new)
             if tau < n_layers - 1 and cell != "lstm":
                 h_new.mul_(started[tau])
-            ys[lag + tau][:, :m].index_add_(0, out_rows, h_new.view(-1, m))
+            y = y_buf[: n_rows * m].view(n_rows, m).zero_()  # summed per layer in a contiguous buffer, then stored
+            ys[lag + tau][:, :m].copy_(y.index_add_(0, out_rows, h_new.view(-1, m)))
             m_prev = m
         # each unit is read at its sequence's last real step: flat positions in ys, (batch, n_units)
         step = (lag + lengths - 1).unsqueeze(1) + net._pk_unit_layer.unsqueeze(0)
@@ -153,7 +155,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         last = ys.view(-1)[read]
         ws.give({"ys": ys_store})
         if save:
-            ctx.save_for_backward(w_ih, w_hh, src_rows, started, out_rows, read)
+            ctx.save_for_backward(w_ih, w_hh, started, out_rows, read)
             ctx.n_active, ctx.chunk = n_active, chunk
             ctx.net, ctx.n_time, ctx.store = net, n_time, store
         return last
@@ -162,7 +164,8 @@ class WavefrontRecurrence(torch.autograd.Function):
     def backward(ctx, d_last):
         if ctx.store is None:
             raise RuntimeError("the fused recurrent forward pass supports one backward pass per forward pass")
-        w_ih, w_hh, src_rows, started, out_rows, read = ctx.saved_tensors
+        w_ih, w_hh, started, out_rows, read = ctx.saved_tensors
+        src_base = ctx.net._pk_src_base  # rows read by step tau, less tau * rows: within the window of lag slots
         hs, srcs, acts, ghs, cs, tcs = (ctx.store.get(k) for k in ("hs", "srcs", "acts", "ghs", "cs", "tcs"))
         net, n_time, n_active, chunk = ctx.net, ctx.n_time, ctx.n_active, ctx.chunk
         n_blocks, gates, width = net._pk_shape
@@ -183,6 +186,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         dh_bufs, t1_buf, d_src_buf, dp_buf = [new(width), new(width)], new(width), new(w_in), new(gw)
         dg_buf = new(gw) if cell == "gru" else dp_buf  # gradient as seen by weight_hh (GRU: n-part times r)
         dc_bufs = [new(width), new(width)] if cell == "lstm" else None
+        win_buf = d_last.new_empty(lag * n_rows * batch)
         tanh_bw, sigmoid_bw = torch.ops.aten.tanh_backward.grad_input, torch.ops.aten.sigmoid_backward.grad_input
         m_next = n_active[-1]
         d_h = view(dh_bufs[0], width, m_next).zero_()  # gradient w.r.t. the state after step tau
@@ -235,7 +239,9 @@ class WavefrontRecurrence(torch.autograd.Function):
                     else:
                         torch.ops.aten.threshold_backward.grad_input(d_h, chunk(hs, tau, width, m), 0.0, grad_input=dp)
                 torch.bmm(w_hh_t, dp, out=d_h_next)
-            d_rows[:, :m].index_add_(0, src_rows[tau], torch.bmm(w_ih_t, dp, out=d_src).view(-1, m))
+            window = win_buf[: lag * n_rows * m].view(lag * n_rows, m).zero_()  # contiguous: index_add_ is slow on slices
+            window.index_add_(0, src_base, torch.bmm(w_ih_t, dp, out=d_src).view(-1, m))
+            d_rows[tau * n_rows : (tau + lag) * n_rows, :m].add_(window)
             d_w_ih_t.baddbmm_(chunk(srcs, tau, w_in, m), dp.transpose(1, 2))
             if h_prev is not None:  # the state before the first step is zero
                 d_w_hh_t.baddbmm_(h_prev, dg.transpose(1, 2))
