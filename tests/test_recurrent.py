@@ -218,3 +218,23 @@ def test_fused_path_handles_interleaved_forward_passes_and_one_layer_graphs():
     torch.testing.assert_close(flat(x1), flat.forward_layered(x1), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="all padding"):
         net(torch.zeros(2, 5, dtype=torch.long))
+
+
+def test_fused_layout_packs_sub_layers_into_few_blocks():
+    """First-fit packing: fewer blocks than sub-layers, each present weight placed exactly once."""
+    torch.manual_seed(0)
+    net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=30, m=3, cell="gru", seed=0), 28, 2)
+    n_blocks, gates, width = net._pk_shape
+    subs = net.recurrent_layers()
+    units = sum(layer.n_hidden for layer in subs)
+    assert width == max(len(nodes) for nodes in net.node_layers) and gates == 3
+    assert n_blocks < len(subs) and units <= n_blocks * width < units + width
+    w_emb, w_ih, w_hh, b_ih, b_hh = net._packed_weights()
+    assert w_ih.shape == (n_blocks, gates * width, net._pk_in_width) and w_hh.shape == (n_blocks, gates * width, width)
+    present = lambda t: int((t != 0).sum())  # noqa: E731  (initial weights are never exactly 0)
+    assert present(w_ih) == sum(int(layer.mask_ih.sum()) for layer in net.layers[1:]) + sum(
+        int(layer.mask_ih.sum()) for layer in net.skip_layers)
+    assert present(w_hh) == sum(layer.weight_hh.numel() for layer in subs)
+    assert present(w_emb) == net.layers[0].weight_ih.numel()
+    rows = net._pk_out_rows[net._pk_out_rows < net._pk_rows - 1]  # unused units go to the last row
+    assert len(rows) == units and set(rows.tolist()) == set(net._pk_unit_row.tolist())
