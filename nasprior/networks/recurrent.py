@@ -451,14 +451,15 @@ class RecurrentGraphNetwork(SparseNetwork):
 
         The same wavefront schedule as :meth:`forward_wavefront`, run by
         :class:`WavefrontRecurrence`: a :class:`torch.autograd.Function`
-        whose forward loop writes into preallocated buffers with the batch
-        as the innermost (contiguous) dimension, and whose backward pass is
-        explicit back-propagation through time (about 17 tensor operations
-        per step instead of an autograd graph of ~40 nodes per step); weight
-        gradients are summed over all steps in one batched matmul at the end.
-        Gradients reach every layer's ``weight_ih``/``weight_hh``/biases (and
-        the embedding) through the masked block weights, so absent weights
-        get exactly zero gradient, as before.
+        whose forward loop writes contiguous chunks of cached buffers with
+        the batch as the innermost dimension, over the packed blocks of
+        :meth:`_build_packed` and only the strings still running, and whose
+        backward pass is explicit back-propagation through time (about 25
+        tensor operations per step instead of an autograd graph of ~40
+        nodes). Gradients reach every layer's ``weight_ih``/``weight_hh``/
+        biases (and the embedding) through the masked packed weights
+        (:meth:`_packed_weights`), so absent weights get exactly zero
+        gradient.
 
         Parameters
         ----------

@@ -61,10 +61,12 @@ class WavefrontRecurrence(torch.autograd.Function):
     """The wavefront time loop of :meth:`RecurrentGraphNetwork.forward_fused`, with explicit back-propagation through time.
 
     Layout: the batch is the innermost (contiguous) dimension everywhere.
-    ``emb_gates`` (n_time, gates*width, batch) holds block 0's input gates
-    from the embedding; ``w_ih``, ``w_hh`` (blocks, gates*width, width) the
-    masked block weights (gate-major rows); ``b_ih``, ``b_hh`` (blocks,
-    gates*width, 1); ``lengths`` (batch,) the strings' lengths, sorted
+    ``emb_gates`` (n_time, gates*width, batch) holds the input gates of
+    the block that holds layer 0 (``net._pk_emb_block``), from the
+    embedding; ``w_ih`` (blocks, gates*width, in_width) and ``w_hh``
+    (blocks, gates*width, width) the masked packed weights (gate-major
+    rows), ``b_ih``, ``b_hh`` (blocks, gates*width, 1): see
+    :meth:`RecurrentGraphNetwork._packed_weights`; ``lengths`` (batch,) the strings' lengths, sorted
     descending. Returns every unit's output at its string's last real step,
     (batch, n_units) in layer-major unit order. Internally the summed layer
     outputs of every step are kept as (max_lag + steps, rows, batch) (see
