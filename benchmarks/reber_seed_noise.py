@@ -3,8 +3,8 @@
 A predictor sees a genome's structure, never the weight initialisation or
 the order of the training batches, so the spread of a genome's accuracy over
 seeds is noise no structural predictor can explain. For each cell type this
-script picks ``--per-cell`` genomes of the set (spread over the cell's
-accuracy range: its lowest, middle and highest quantiles), retrains each with
+script picks ``--per-cell`` genomes of the set (of ``--cells``, default all;
+at evenly spaced quantiles of the cell's accuracy, lowest to highest), retrains each with
 ``--seeds`` other seeds (weight initialisation and batch order; data split
 unchanged) at the set's own budget, and reports
 
@@ -24,6 +24,9 @@ Usage::
 
     python benchmarks/reber_seed_noise.py --records runs/reber-paper-budget/records.jsonl \
         --data-dir ../shared/data --out benchmarks/results/reber_seed_noise.jsonl
+    # 10 genomes each of the two cells the paper's R² targets name
+    python benchmarks/reber_seed_noise.py --records datasets/reber-rnn/records.jsonl.gz --data-dir ../shared/data \
+        --per-cell 10 --cells gru lstm --out benchmarks/results/reber_seed_noise_gru_lstm.jsonl
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from nasprior.tasks import load_task
 from nasprior.training import TrainConfig
 
 METRICS = ("val_acc", "test_acc", "test_acc_hard_neg")
+CELLS = ("rnn_tanh", "rnn_relu", "gru", "lstm")
 
 
 def read_records(path: Path) -> list[dict]:
@@ -61,10 +65,10 @@ def read_records(path: Path) -> list[dict]:
     return out
 
 
-def pick(records: list[dict], per_cell: int, metric: str) -> list[dict]:
-    """``per_cell`` records of each cell type at evenly spaced quantiles of ``metric`` (lowest to highest)."""
+def pick(records: list[dict], per_cell: int, metric: str, cells: list[str] | None = None) -> list[dict]:
+    """``per_cell`` records of each cell type (of ``cells``; default all) at evenly spaced quantiles of ``metric``."""
     chosen = []
-    for cell in sorted({r["genome"]["cell"] for r in records}):
+    for cell in sorted({r["genome"]["cell"] for r in records} & set(cells or CELLS)):
         rows = sorted((r for r in records if r["genome"]["cell"] == cell), key=lambda r: (r["metrics"][metric], r["key"]))
         if per_cell == 1:
             idx = [len(rows) // 2]
@@ -80,6 +84,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("NASPRIOR_DATA", "../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/reber_seed_noise.jsonl"))
     parser.add_argument("--per-cell", type=int, default=3, help="genomes per cell type (default 3: 12 in all)")
+    parser.add_argument("--cells", nargs="+", choices=CELLS, help="cell types to pick genomes of (default all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="seeds besides the set's own (default 1 2)")
     parser.add_argument("--metric", default="val_acc", choices=METRICS, help="metric of the ceiling (default val_acc)")
     parser.add_argument("--threads", type=int, default=1)
@@ -98,7 +103,7 @@ def main() -> None:
                          "the selection was made from, or delete the selection to start over")
         chosen = [by_key[k] for k in keys]
     else:
-        chosen = pick(records, args.per_cell, args.metric)
+        chosen = pick(records, args.per_cell, args.metric, args.cells)
         selection.parent.mkdir(parents=True, exist_ok=True)
         selection.write_text(json.dumps([r["key"] for r in chosen], indent=1) + "\n", encoding="utf-8")
     done = {}
