@@ -27,12 +27,15 @@ When it is used: :func:`use_sparse_kernel` picks it for a layer of the
 layered mapping whose density is at most :data:`SPARSE_MAX_DENSITY` and which
 has at least :data:`SPARSE_MIN_WEIGHTS` possible weights; everything else
 stays a masked dense layer. Both thresholds come from
-``benchmarks/bench_sparse_layers.py`` (one torch thread, batch 128, a loaded
-2-core machine): on 3072->1024 a training step was 3.2x faster than masked
-dense at 10% density, 3.4x at 5%, 11x at 2% and 7.3x at 1% (1.6x, 2.6x, 13x
-and 16x on 1024->1024); on 256x256 it gained at most 1.7x in training and
-was slower for inference, and the masked layer keeps such small runs (the
-digits task) byte-identical to earlier versions.
+``benchmarks/bench_sparse_layers.py`` (one torch thread, batch 128, a quiet
+2-core machine, torch 2.13): on 3072->1024 a training step was 2.75x faster
+than masked dense at 10% density, 3.45x at 5%, 10.6x at 2% and 11.9x at 1%
+(2.2x, 3.7x, 6.5x and 7.8x on 1024->1024); on 256x256 it gained at most 1.7x
+in training and was no faster for inference, and the masked layer keeps such
+small runs (the digits task) byte-identical to earlier versions. A CSR
+tensor as the parameter with ``torch.sparse.addmm`` was 10-20% faster still
+in that benchmark, but trains with SGD only; ``SparseLinear`` keeps every
+optimiser.
 
 The mask is not stored: :attr:`SparseLinear.mask` builds a dense boolean
 tensor on demand (for features, NNSTD and saving masks); writing to it
