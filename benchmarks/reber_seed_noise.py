@@ -162,10 +162,11 @@ def report(records: list[dict], chosen: list[dict], done: dict, seeds: list[int]
         pooled += variances
         print(f"  {cell:<8} {len(variances):>7} {noise ** 0.5:>9.4f} {total ** 0.5:>8.4f} {len(values):>6} "
               f"{1 - noise / total:>8.3f}")
-    if pooled:
-        total = statistics.variance([r["metrics"][metric] for r in records])
+    if pooled:  # over the records of the studied cells only
+        values = [r["metrics"][metric] for r in records if r["genome"]["cell"] in within]
+        total = statistics.variance(values)
         noise = statistics.fmean(pooled)
-        print(f"  {'all':<8} {len(pooled):>7} {noise ** 0.5:>9.4f} {total ** 0.5:>8.4f} {len(records):>6} "
+        print(f"  {'pooled':<8} {len(pooled):>7} {noise ** 0.5:>9.4f} {total ** 0.5:>8.4f} {len(values):>6} "
               f"{1 - noise / total:>8.3f}")
 
 

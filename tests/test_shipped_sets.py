@@ -1,0 +1,56 @@
+"""The shipped Reber benchmark set (datasets/reber-rnn) and the predictors fitted on it belong together."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from nasprior.predictors import Predictor
+
+ROOT = Path(__file__).resolve().parents[1]
+SET = ROOT / "datasets" / "reber-rnn" / "records.jsonl.gz"
+CELLS = ("rnn_tanh", "rnn_relu", "gru", "lstm")
+PRIORS = ("barabasi_albert", "watts_strogatz", "gnp")
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    with gzip.open(SET, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def test_the_set_covers_cells_priors_and_the_papers_sizes(records):
+    """Every record is a trained network of the documented strata, with the fields a refit or a study needs."""
+    keys = [r["key"] for r in records]
+    assert len(keys) == len(set(keys)), "a genome was trained twice"
+    assert all(r["status"] == "trained" for r in records)
+    strata = Counter((r["genome"]["prior"], r["genome"]["cell"]) for r in records)
+    assert set(strata) == {(p, c) for p in PRIORS for c in CELLS}
+    assert max(strata.values()) - min(strata.values()) <= 1, f"strata unbalanced: {strata}"
+    assert all(10 <= r["genome"]["n_nodes"] <= 50 for r in records)
+    for r in records:
+        assert {"val_acc", "test_acc", "test_acc_hard_neg", "test_acc_soft_neg", "test_acc_pos"} <= set(r["metrics"])
+        assert r["curve"] and r["features"]["n_weights"] > 0
+        assert r["train"]["lr"] == 0.002 and r["train"]["batch_size"] == 256
+
+
+@pytest.mark.parametrize("name,cell", [("reber-gru", "gru"), ("reber-lstm", "lstm"), ("reber-rnn-tanh", "rnn_tanh"),
+                                       ("reber-rnn-relu", "rnn_relu"), ("reber-rnn", None)])
+def test_shipped_predictors_were_fitted_on_the_shipped_set(records, name, cell):
+    """Each card counts exactly the set's records of its cell, and the model reads their features (rank-agrees in sample)."""
+    predictor = Predictor.load(ROOT / "predictors" / name)
+    rows = [r for r in records if cell is None or r["genome"]["cell"] == cell]
+    assert predictor.card["n_train"] == len(rows)
+    assert predictor.where == ({} if cell is None else {"cell": cell})
+    features = [{**r["features"], **cols} for r, cols in zip(rows, predictor.gene_columns([r["genome"] for r in rows]))]
+    predicted = predictor.predict(features)
+    target = np.array([r["metrics"][predictor.target] for r in rows])
+    assert np.all((predicted >= 0) & (predicted <= 1))
+    # in-sample agreement is well above the cross-validated one; a model fitted on other rows or columns would not be
+    assert spearmanr(predicted, target).statistic > predictor.card["scores"]["structural"]["spearman"]["mean"]
