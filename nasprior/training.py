@@ -95,6 +95,12 @@ class TrainConfig:
     train_subset : int
         Train on a seeded subset of this many training images (0: all); a
         low fidelity for screening.
+    fused_optimizer : bool
+        Use torch's fused Adam/SGD kernel (``fused=True``: one kernel for
+        all parameters; the same update to rounding, 2e-7 after 100 Adam
+        steps) instead of one update per parameter tensor. A recurrent
+        graph network has about a hundred small parameter tensors: one Adam
+        step took 0.7 ms fused against 6.7 ms (torch 2.13, 1 thread).
     """
 
     epochs: int = 3
@@ -115,9 +121,10 @@ class TrainConfig:
     channels_last: bool = False
     amp: bool = False
     train_subset: int = 0
+    fused_optimizer: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("augment", "nesterov", "channels_last", "amp"):
+        for name in ("augment", "nesterov", "channels_last", "amp", "fused_optimizer"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"training option {name!r} = {getattr(self, name)!r} is invalid: use true or false")
         for name in ("lr", "weight_decay", "grad_clip", "set_zeta", "label_smoothing"):
@@ -336,11 +343,12 @@ def train(
     if device.type == "cuda":  # the data fits: index batches on the GPU
         x_train, y_train = x_train.to(device), y_train.to(device)
         torch.backends.cudnn.benchmark = True
+    fused = True if config.fused_optimizer else None  # None: torch's default per-tensor (or foreach) update
     if config.optimizer == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
     else:
         optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay,
-                                    nesterov=config.nesterov)
+                                    nesterov=config.nesterov, fused=fused)
     apply_masks = getattr(model, "apply_masks", lambda: None)
     callbacks = [epoch_callback] if epoch_callback is not None else []
     if config.set_zeta > 0:

@@ -13,8 +13,8 @@ from nasprior.features import size_features
 from nasprior.networks import SparseNetwork
 from nasprior.tasks.reber import encode, generate_dataset, load_reber_task
 from nasprior.networks.recurrent import CELL_GATES, CELLS, MaskedRecurrentLayer, RecurrentGraphNetwork, build_recurrent_network
+from nasprior.networks import wavefront
 from nasprior.training import TrainConfig, accuracy, train
-
 
 
 def dag(edges, n=None):
@@ -201,6 +201,26 @@ def test_fused_forward_and_gradients_equal_the_autograd_paths(cell, hidden_mask)
         torch.testing.assert_close(net.forward_fused(x), fused)
     net.fused = False
     torch.testing.assert_close(net(x), results[1][0])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_torchscript_and_python_time_loops_compute_the_same(cell, monkeypatch):
+    """The fused path's loops run compiled by TorchScript here; the plain-Python fallback gives the same numbers."""
+    assert wavefront.loop_implementation == "torchscript"
+    torch.manual_seed(1)
+    net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=16, m=2, cell=cell, seed=2), 28, 2)
+    x, _ = batch(20, seed=3)
+    results = []
+    for implementation in ("torchscript", "python"):
+        monkeypatch.setattr(wavefront, "loop_implementation", implementation)
+        net.zero_grad()
+        out = net(x)
+        out.pow(2).sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in net.parameters()]))
+    (script_out, script_grads), (py_out, py_grads) = results
+    torch.testing.assert_close(script_out, py_out, rtol=0, atol=0)
+    for a, b in zip(script_grads, py_grads):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_fused_path_handles_interleaved_forward_passes_and_one_layer_graphs():
