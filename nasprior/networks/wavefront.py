@@ -107,17 +107,13 @@ class WavefrontRecurrence(torch.autograd.Function):
         offsets = [0]
         for m in n_active if save else (batch, batch):
             offsets.append(offsets[-1] + n_blocks * m)
-        store = {}
-        for name, rows in (("hs", width), ("srcs", w_in), ("acts", gw)) + ((("ghs", gw),) if cell == "gru" else ()) + (
-            (("cs", width), ("tcs", width)) if cell == "lstm" else ()
-        ):
-            store[name] = ws.take(name, (offsets[-1] * rows,), ys)[0]
+        store = {name: ws.take(name, (offsets[-1] * rows,), ys)[0] for name, rows in _step_rows(cell, width, w_in, gates).items()}
         empty = ys.new_empty(0)
         shape = [n_blocks, width, w_in, n_rows, lag, n_layers, net._pk_emb_block]
         b_in = b_ih if cell == "gru" else b_ih + b_hh  # outside GRU's n gate the two biases only appear summed
         forward_steps = LOOPS[loop_implementation][0]
         forward_steps(cell, emb_gates, w_ih, w_hh, b_in, b_hh, started, src_rows, out_rows, list(n_active), offsets, save,
-                      shape, ys, *(store.get(k, empty) for k in ("hs", "srcs", "acts", "ghs", "cs", "tcs")))
+                      shape, ys, *(store.get(k, empty) for k in STEP_BUFFERS))
         # each unit is read at its sequence's last real step: flat positions in ys, (batch, n_units)
         step = (lag + lengths - 1).unsqueeze(1) + net._pk_unit_layer.unsqueeze(0)
         read = (step * n_rows + net._pk_unit_row.unsqueeze(0)) * batch + torch.arange(batch, device=ys.device).unsqueeze(1)
@@ -150,7 +146,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         empty = d_last.new_empty(0)
         backward_steps = LOOPS[loop_implementation][1]
         backward_steps(cell, d_rows, w_ih_t, w_hh_t, started, out_rows, net._pk_src_base, n_active, ctx.offsets, shape,
-                       n_time, batch, *(ctx.store.get(k, empty) for k in ("hs", "srcs", "acts", "ghs", "cs", "tcs")),
+                       n_time, batch, *(ctx.store.get(k, empty) for k in STEP_BUFFERS),
                        d_w_ih_t, d_w_hh_t, sum_dp, sum_dg, d_emb)
         ws.give(ctx.store)
         ws.give({"d_rows": d_rows_store})
@@ -160,27 +156,49 @@ class WavefrontRecurrence(torch.autograd.Function):
         return d_emb, d_w_ih_t.transpose(1, 2), d_w_hh_t.transpose(1, 2), d_b_ih, d_b_hh, None, None, None
 
 
+#: Per-step buffers of the time loops, in the order the loop functions take them, and their rows per block:
+#: states, gathered sources, the first two gates (GRU r, z; LSTM i, f), the candidate (GRU n, LSTM g),
+#: LSTM's output gate, GRU's hidden-side gates, LSTM's cell state and its tanh.
+STEP_BUFFERS = ("hs", "srcs", "acts", "cand", "outs", "ghs", "cs", "tcs")
+
+
+def _step_rows(cell: str, width: int, in_width: int, gates: int) -> dict[str, int]:
+    """Rows per block of each per-step buffer that ``cell`` uses (see :data:`STEP_BUFFERS`)."""
+    rows = {"hs": width, "srcs": in_width}
+    if cell == "gru":
+        rows.update(acts=2 * width, cand=width, ghs=gates * width)
+    elif cell == "lstm":
+        rows.update(acts=2 * width, cand=width, outs=width, cs=width, tcs=width)
+    return rows
+
+
+def _view(buf: torch.Tensor, n_blocks: int, rows: int, m: int, start: int) -> torch.Tensor:
+    """Elements ``start .. start + n_blocks * rows * m`` of a flat buffer, viewed as (blocks, rows, m) (one operation)."""
+    return buf.as_strided([n_blocks, rows, m], [rows * m, m, 1], buf.storage_offset() + start)
+
+
 def _chunk(buf: torch.Tensor, offsets: List[int], per_step: bool, tau: int, n_blocks: int, rows: int, m: int) -> torch.Tensor:
     """View (blocks, rows, m) of step ``tau``'s contiguous chunk of a flat per-step buffer.
 
     ``offsets[tau] * rows`` is where step ``tau``'s chunk starts; with
     ``per_step=False`` (no backward pass) steps alternate between two slots.
     """
-    start = offsets[tau if per_step else tau % 2] * rows
-    return buf[start : start + n_blocks * rows * m].view(n_blocks, rows, m)
+    return _view(buf, n_blocks, rows, m, offsets[tau if per_step else tau % 2] * rows)
 
 
 def _forward_steps(
     cell: str, emb_gates: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_in: torch.Tensor, b_hh: torch.Tensor,
     started: torch.Tensor, src_rows: torch.Tensor, out_rows: torch.Tensor, n_active: List[int], offsets: List[int],
     per_step: bool, shape: List[int], ys: torch.Tensor, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor,
-    ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor,
+    cand: torch.Tensor, outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor,
 ) -> None:
     """The forward time loop of :class:`WavefrontRecurrence`: fills ``ys`` and the per-step buffers.
 
     ``shape`` is ``[n_blocks, width, w_in, n_rows, lag, n_layers, k0]``;
-    buffers a cell does not use (``ghs`` outside GRU, ``cs`` and ``tcs``
-    outside LSTM) may be empty. TorchScript-compatible (see :data:`LOOPS`).
+    the per-step buffers are those of :data:`STEP_BUFFERS` (empty where
+    the cell uses none). Every tensor written is contiguous: torch's CPU
+    kernels write into a strided slice through a temporary and a copy.
+    TorchScript-compatible (see :data:`LOOPS`).
     """
     n_blocks, width, w_in, n_rows, lag, n_layers, k0 = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]
     n_time, gw, batch = emb_gates.shape[0], emb_gates.shape[1], emb_gates.shape[2]
@@ -194,37 +212,36 @@ def _forward_steps(
     for tau in range(len(n_active)):
         m = n_active[tau]  # rows are sorted by length: the first m still run
         if tau == 0:
-            h = zero_state[:, :, :m]
+            h = zero_state.narrow(2, 0, m)
         else:
-            h = _chunk(hs, offsets, per_step, tau - 1, n_blocks, width, m_prev)[:, :, :m]
+            h = _chunk(hs, offsets, per_step, tau - 1, n_blocks, width, m_prev).narrow(2, 0, m)
         h_new = _chunk(hs, offsets, per_step, tau, n_blocks, width, m)
-        a = _chunk(acts, offsets, per_step, tau, n_blocks, gw, m)
-        gi = gi_buf[: n_blocks * gw * m].view(n_blocks, gw, m)
-        tmp = tmp_buf[: n_blocks * width * m].view(n_blocks, width, m)
+        gi = _view(gi_buf, n_blocks, gw, m, 0)
+        tmp = _view(tmp_buf, n_blocks, width, m, 0)
         src = _chunk(srcs, offsets, per_step, tau, n_blocks, w_in, m)
-        torch.index_select(ys_rows[:, :m], 0, src_rows[tau], out=src.view(-1, m))
+        torch.index_select(ys_rows.narrow(1, 0, m), 0, src_rows[tau], out=src.view(-1, m))
         torch.baddbmm(b_in, w_ih, src, out=gi)  # (blocks, gw, m)
         if tau < n_time:
-            gi[k0].add_(emb_gates[tau][:, :m])
+            gi[k0].add_(emb_gates[tau].narrow(1, 0, m))
         if cell == "gru":
             gh = torch.baddbmm(b_hh, w_hh, h, out=_chunk(ghs, offsets, per_step, tau, n_blocks, gw, m))
-            torch.sigmoid(gi[:, :w2].add_(gh[:, :w2]), out=a[:, :w2])
-            r, z, n = a[:, :width], a[:, width:w2], a[:, w2:]
-            _fast_tanh(gi[:, w2:].addcmul_(r, gh[:, w2:]), n)
+            rz = torch.add(gi.narrow(1, 0, w2), gh.narrow(1, 0, w2), out=_chunk(acts, offsets, per_step, tau, n_blocks, w2, m))
+            rz.sigmoid_()
+            r, z = rz.narrow(1, 0, width), rz.narrow(1, width, width)
+            n = _chunk(cand, offsets, per_step, tau, n_blocks, width, m)
+            _fast_tanh(torch.addcmul(gi.narrow(1, w2, width), r, gh.narrow(1, w2, width), out=n), n)
             torch.addcmul(n, z, torch.sub(h, n, out=tmp), out=h_new)
         elif cell == "lstm":
-            torch.baddbmm(gi, w_hh, h, out=a)
-            a[:, :w2].sigmoid_()
-            g = a[:, w2 : 3 * width]
-            _fast_tanh(g, g)
-            a[:, 3 * width :].sigmoid_()
-            i, f, o = a[:, :width], a[:, width:w2], a[:, 3 * width :]
+            gi.baddbmm_(w_hh, h)
+            i_f = torch.sigmoid(gi.narrow(1, 0, w2), out=_chunk(acts, offsets, per_step, tau, n_blocks, w2, m))
+            g = _fast_tanh(gi.narrow(1, w2, width), _chunk(cand, offsets, per_step, tau, n_blocks, width, m))
+            o = torch.sigmoid(gi.narrow(1, 3 * width, width), out=_chunk(outs, offsets, per_step, tau, n_blocks, width, m))
             if tau == 0:
-                c = zero_state[:, :, :m]
+                c = zero_state.narrow(2, 0, m)
             else:
-                c = _chunk(cs, offsets, per_step, tau - 1, n_blocks, width, m_prev)[:, :, :m]
+                c = _chunk(cs, offsets, per_step, tau - 1, n_blocks, width, m_prev).narrow(2, 0, m)
             c_new = _chunk(cs, offsets, per_step, tau, n_blocks, width, m)
-            torch.addcmul(torch.mul(f, c, out=tmp), i, g, out=c_new)
+            torch.addcmul(torch.mul(i_f.narrow(1, width, width), c, out=tmp), i_f.narrow(1, 0, width), g, out=c_new)
             if tau < n_layers - 1:
                 c_new.mul_(started[tau])
             torch.mul(o, _fast_tanh(c_new, _chunk(tcs, offsets, per_step, tau, n_blocks, width, m)), out=h_new)
@@ -236,22 +253,17 @@ def _forward_steps(
                 torch.clamp(gi, min=0.0, out=h_new)
         if tau < n_layers - 1 and cell != "lstm":
             h_new.mul_(started[tau])
-        y = y_buf[: n_rows * m].view(n_rows, m).zero_()  # summed per layer in a contiguous buffer, then stored
-        ys[lag + tau][:, :m].copy_(y.index_add_(0, out_rows, h_new.view(-1, m)))
+        y = y_buf.narrow(0, 0, n_rows * m).view(n_rows, m).zero_()  # summed per layer in a contiguous buffer, then stored
+        ys[lag + tau].narrow(1, 0, m).copy_(y.index_add_(0, out_rows, h_new.view(-1, m)))
         m_prev = m
-
-
-def _view(buf: torch.Tensor, n_blocks: int, rows: int, m: int) -> torch.Tensor:
-    """The first ``n_blocks * rows * m`` elements of a flat scratch buffer, viewed as (blocks, rows, m)."""
-    return buf[: n_blocks * rows * m].view(n_blocks, rows, m)
 
 
 def _backward_steps(
     cell: str, d_rows: torch.Tensor, w_ih_t: torch.Tensor, w_hh_t: torch.Tensor, started: torch.Tensor,
     out_rows: torch.Tensor, src_base: torch.Tensor, n_active: List[int], offsets: List[int], shape: List[int],
-    n_time: int, batch: int, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor, ghs: torch.Tensor,
-    cs: torch.Tensor, tcs: torch.Tensor, d_w_ih_t: torch.Tensor, d_w_hh_t: torch.Tensor, sum_dp: torch.Tensor,
-    sum_dg: torch.Tensor, d_emb: torch.Tensor,
+    n_time: int, batch: int, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor, cand: torch.Tensor,
+    outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor, d_w_ih_t: torch.Tensor,
+    d_w_hh_t: torch.Tensor, sum_dp: torch.Tensor, sum_dg: torch.Tensor, d_emb: torch.Tensor,
 ) -> None:
     """The backward time loop of :class:`WavefrontRecurrence` (back-propagation through time).
 
@@ -261,71 +273,86 @@ def _backward_steps(
     ``d_w_ih_t`` (blocks, w_in, gw) and ``d_w_hh_t`` (blocks, width, gw),
     the bias gradients ``sum_dp`` and ``sum_dg`` (blocks, gw; one tensor
     outside GRU) and the embedding gates' gradient ``d_emb`` (n_time, gw,
-    batch). TorchScript-compatible (see :data:`LOOPS`).
+    batch). Each gate's gradient is computed into its own contiguous
+    buffer and the gates are concatenated once. TorchScript-compatible
+    (see :data:`LOOPS`).
     """
     n_blocks, width, w_in, n_rows, lag, n_layers, k0 = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]
     gw = w_ih_t.shape[2]
     w2 = 2 * width
     is_gru, is_lstm = cell == "gru", cell == "lstm"
-    dh_bufs = [d_rows.new_empty([n_blocks * width * batch]), d_rows.new_empty([n_blocks * width * batch])]
-    t1_buf = d_rows.new_empty([n_blocks * width * batch])
+    unit_size = n_blocks * width * batch
+    dh_bufs = [d_rows.new_empty([unit_size]), d_rows.new_empty([unit_size])]
+    t1_buf = d_rows.new_empty([unit_size])
+    gate_bufs = [d_rows.new_empty([unit_size if is_gru or is_lstm else 0]) for _ in range(4)]
     d_src_buf = d_rows.new_empty([n_blocks * w_in * batch])
     dp_buf = d_rows.new_empty([n_blocks * gw * batch])
     dg_buf = d_rows.new_empty([n_blocks * gw * batch]) if is_gru else dp_buf  # as seen by weight_hh (GRU: n-part times r)
-    n_dc = n_blocks * width * batch if is_lstm else 0
-    dc_bufs = [d_rows.new_empty([n_dc]), d_rows.new_empty([n_dc])]
+    dc_bufs = [d_rows.new_empty([unit_size if is_lstm else 0]), d_rows.new_empty([unit_size if is_lstm else 0])]
     win_buf = d_rows.new_empty([lag * n_rows * batch])
     m_next = n_active[-1]
     cur, c_cur = 0, 0  # d_h lives in dh_bufs[cur], d_c in dc_bufs[c_cur]
-    d_h = _view(dh_bufs[0], n_blocks, width, m_next).zero_()  # gradient w.r.t. the state after step tau
-    d_c = _view(dc_bufs[0], n_blocks, width if is_lstm else 0, m_next).zero_()
+    d_h = _view(dh_bufs[0], n_blocks, width, m_next, 0).zero_()  # gradient w.r.t. the state after step tau
+    d_c = _view(dc_bufs[0], n_blocks, width if is_lstm else 0, m_next, 0).zero_()
     for tau in range(len(n_active) - 1, -1, -1):
         m = n_active[tau]  # rows running at step tau (non-increasing in tau)
         if m != m_next:  # rows that start to run (backwards) get no gradient from later steps
-            wide = _view(dh_bufs[1 - cur], n_blocks, width, m).zero_()
-            wide[:, :, :m_next].copy_(d_h)
+            wide = _view(dh_bufs[1 - cur], n_blocks, width, m, 0).zero_()
+            wide.narrow(2, 0, m_next).copy_(d_h)
             d_h, cur = wide, 1 - cur
             if is_lstm:
-                wide_c = _view(dc_bufs[1 - c_cur], n_blocks, width, m).zero_()
-                wide_c[:, :, :m_next].copy_(d_c)
+                wide_c = _view(dc_bufs[1 - c_cur], n_blocks, width, m, 0).zero_()
+                wide_c.narrow(2, 0, m_next).copy_(d_c)
                 d_c, c_cur = wide_c, 1 - c_cur
         m_prev = n_active[tau - 1] if tau > 0 else batch
-        d_h_next = _view(dh_bufs[1 - cur], n_blocks, width, m)
-        t1, d_src = _view(t1_buf, n_blocks, width, m), _view(d_src_buf, n_blocks, w_in, m)
-        dp, dg = _view(dp_buf, n_blocks, gw, m), _view(dg_buf, n_blocks, gw, m)
-        rows_now = d_rows[(lag + tau) * n_rows : (lag + tau + 1) * n_rows, :m]
+        d_h_next = _view(dh_bufs[1 - cur], n_blocks, width, m, 0)
+        t1, d_src = _view(t1_buf, n_blocks, width, m, 0), _view(d_src_buf, n_blocks, w_in, m, 0)
+        dp, dg = _view(dp_buf, n_blocks, gw, m, 0), _view(dg_buf, n_blocks, gw, m, 0)
+        rows_now = d_rows.narrow(0, (lag + tau) * n_rows, n_rows).narrow(1, 0, m)
         d_h.add_(torch.index_select(rows_now, 0, out_rows, out=t1.view(-1, m)).view_as(d_h))
         masked = tau < n_layers - 1
-        a = _chunk(acts, offsets, True, tau, n_blocks, gw, m)
-        h_prev = _chunk(hs, offsets, True, tau - 1, n_blocks, width, m_prev)[:, :, :m] if tau > 0 else t1
+        if tau > 0:
+            h_prev = _chunk(hs, offsets, True, tau - 1, n_blocks, width, m_prev).narrow(2, 0, m)
+        else:
+            h_prev = t1  # unused: the state before the first step is zero
         if is_gru:
             if masked:
                 d_h.mul_(started[tau])
-            r, z, n = a[:, :width], a[:, width:w2], a[:, w2:]
-            d_n = torch.ops.aten.tanh_backward(torch.addcmul(d_h, d_h, z, value=-1.0, out=t1), n, grad_input=dp[:, w2:])
-            gh_n = _chunk(ghs, offsets, True, tau, n_blocks, gw, m)[:, w2:]
-            torch.ops.aten.sigmoid_backward(torch.mul(d_n, gh_n, out=t1), r, grad_input=dp[:, :width])
+            rz = _chunk(acts, offsets, True, tau, n_blocks, w2, m)
+            r, z = rz.narrow(1, 0, width), rz.narrow(1, width, width)
+            n = _chunk(cand, offsets, True, tau, n_blocks, width, m)
+            d_r, d_z, d_n = _view(gate_bufs[0], n_blocks, width, m, 0), _view(gate_bufs[1], n_blocks, width, m, 0), \
+                _view(gate_bufs[2], n_blocks, width, m, 0)
+            torch.ops.aten.tanh_backward(torch.addcmul(d_h, d_h, z, value=-1.0, out=t1), n, grad_input=d_n)
+            gh_n = _chunk(ghs, offsets, True, tau, n_blocks, gw, m).narrow(1, w2, width)
+            torch.ops.aten.sigmoid_backward(torch.mul(d_n, gh_n, out=t1), r, grad_input=d_r)
             z_grad = torch.sub(h_prev, n, out=t1) if tau > 0 else torch.neg(n, out=t1)
-            torch.ops.aten.sigmoid_backward(z_grad.mul_(d_h), z, grad_input=dp[:, width:w2])
-            dg[:, :w2].copy_(dp[:, :w2])
-            torch.mul(d_n, r, out=dg[:, w2:])
+            torch.ops.aten.sigmoid_backward(z_grad.mul_(d_h), z, grad_input=d_z)
+            torch.cat([d_r, d_z, d_n], 1, out=dp)
+            torch.cat([d_r, d_z, torch.mul(d_n, r, out=t1)], 1, out=dg)
             torch.mul(d_h, z, out=d_h_next).baddbmm_(w_hh_t, dg)
             sum_dg.add_(dg.sum(dim=2))
         else:
             if is_lstm:
-                i, f, g, o = a[:, :width], a[:, width:w2], a[:, w2 : 3 * width], a[:, 3 * width :]
+                i_f = _chunk(acts, offsets, True, tau, n_blocks, w2, m)
+                i, f = i_f.narrow(1, 0, width), i_f.narrow(1, width, width)
+                g = _chunk(cand, offsets, True, tau, n_blocks, width, m)
+                o = _chunk(outs, offsets, True, tau, n_blocks, width, m)
                 tc = _chunk(tcs, offsets, True, tau, n_blocks, width, m)
+                d_i, d_f = _view(gate_bufs[0], n_blocks, width, m, 0), _view(gate_bufs[1], n_blocks, width, m, 0)
+                d_g, d_o = _view(gate_bufs[2], n_blocks, width, m, 0), _view(gate_bufs[3], n_blocks, width, m, 0)
                 d_c.add_(torch.ops.aten.tanh_backward(torch.mul(d_h, o, out=t1), tc, grad_input=t1))
                 if masked:
                     d_c.mul_(started[tau])
-                torch.ops.aten.sigmoid_backward(torch.mul(d_c, g, out=t1), i, grad_input=dp[:, :width])
+                torch.ops.aten.sigmoid_backward(torch.mul(d_c, g, out=t1), i, grad_input=d_i)
                 if tau > 0:
-                    c_prev = _chunk(cs, offsets, True, tau - 1, n_blocks, width, m_prev)[:, :, :m]
-                    torch.ops.aten.sigmoid_backward(torch.mul(d_c, c_prev, out=t1), f, grad_input=dp[:, width:w2])
+                    c_prev = _chunk(cs, offsets, True, tau - 1, n_blocks, width, m_prev).narrow(2, 0, m)
+                    torch.ops.aten.sigmoid_backward(torch.mul(d_c, c_prev, out=t1), f, grad_input=d_f)
                 else:
-                    dp[:, width:w2].zero_()
-                torch.ops.aten.tanh_backward(torch.mul(d_c, i, out=t1), g, grad_input=dp[:, w2 : 3 * width])
-                torch.ops.aten.sigmoid_backward(torch.mul(d_h, tc, out=t1), o, grad_input=dp[:, 3 * width :])
+                    d_f.zero_()
+                torch.ops.aten.tanh_backward(torch.mul(d_c, i, out=t1), g, grad_input=d_g)
+                torch.ops.aten.sigmoid_backward(torch.mul(d_h, tc, out=t1), o, grad_input=d_o)
+                torch.cat([d_i, d_f, d_g, d_o], 1, out=dp)
                 d_c.mul_(f)
             else:
                 if masked:
@@ -336,15 +363,15 @@ def _backward_steps(
                 else:
                     torch.ops.aten.threshold_backward(d_h, h_now, 0.0, grad_input=dp)
             torch.bmm(w_hh_t, dp, out=d_h_next)
-        window = win_buf[: lag * n_rows * m].view(lag * n_rows, m).zero_()  # contiguous: index_add_ is slow on slices
+        window = win_buf.narrow(0, 0, lag * n_rows * m).view(lag * n_rows, m).zero_()  # contiguous: index_add_ is slow on slices
         window.index_add_(0, src_base, torch.bmm(w_ih_t, dp, out=d_src).view(-1, m))
-        d_rows[tau * n_rows : (tau + lag) * n_rows, :m].add_(window)
+        d_rows.narrow(0, tau * n_rows, lag * n_rows).narrow(1, 0, m).add_(window)
         d_w_ih_t.baddbmm_(_chunk(srcs, offsets, True, tau, n_blocks, w_in, m), dp.transpose(1, 2))
         if tau > 0:  # the state before the first step is zero
             d_w_hh_t.baddbmm_(h_prev, dg.transpose(1, 2))
         sum_dp.add_(dp.sum(dim=2))
         if tau < n_time:
-            d_emb[tau][:, :m].copy_(dp[k0])
+            d_emb[tau].narrow(1, 0, m).copy_(dp[k0])
         d_h, cur, m_next = d_h_next, 1 - cur, m  # d_h_next becomes the next (earlier) step's d_h
 
 
