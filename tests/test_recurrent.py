@@ -240,15 +240,31 @@ def test_fused_path_handles_interleaved_forward_passes_and_one_layer_graphs():
         net(torch.zeros(2, 5, dtype=torch.long))
 
 
+def test_pack_sub_layers_caps_inputs_when_that_is_cheaper():
+    sizes = [(4, 4), (2, 4), (2, 4), (1, 1), (1, 1), (1, 1), (1, 1)]  # (units, input columns)
+    place, n_blocks, in_width = wavefront.pack_sub_layers(sizes, width=4)
+    # by units alone: 3 blocks padded to 8 input columns, cost 3 * (8 + 4) = 36; capped at 6 columns: 3 * (6 + 4) = 30
+    assert (n_blocks, in_width) == (3, 6)
+    used = {}
+    for i, (k, unit, col) in place.items():
+        n_h, n_in = sizes[i]
+        assert unit + n_h <= 4 and col + n_in <= in_width
+        for u in range(unit, unit + n_h):
+            assert (k, u) not in used  # no two sub-layers share a unit
+            used[(k, u)] = i
+    assert len(place) == len(sizes)
+
+
 def test_fused_layout_packs_sub_layers_into_few_blocks():
-    """First-fit packing: fewer blocks than sub-layers, each present weight placed exactly once."""
+    """Packing: fewer blocks than sub-layers, narrower input blocks than by units alone, each weight placed once."""
     torch.manual_seed(0)
     net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=30, m=3, cell="gru", seed=0), 28, 2)
     n_blocks, gates, width = net._pk_shape
     subs = net.recurrent_layers()
     units = sum(layer.n_hidden for layer in subs)
     assert width == max(len(nodes) for nodes in net.node_layers) and gates == 3
-    assert n_blocks < len(subs) and units <= n_blocks * width < units + width
+    assert n_blocks < len(subs) and units <= n_blocks * width
+    assert n_blocks * (net._pk_in_width + width) < 15 * (18 + width)  # packing by units alone: 15 blocks, 18 columns
     w_emb, w_ih, w_hh, b_ih, b_hh = net._packed_weights()
     assert w_ih.shape == (n_blocks, gates * width, net._pk_in_width) and w_hh.shape == (n_blocks, gates * width, width)
     present = lambda t: int((t != 0).sum())  # noqa: E731  (initial weights are never exactly 0)

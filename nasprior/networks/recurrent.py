@@ -74,7 +74,7 @@ from ..priors import make_graph
 from ..topology import layer_nodes, to_dag
 from .layers import MaskedLinear, SparseNetwork, sparse_init_
 from .registry import Mapping, register_mapping
-from .wavefront import WavefrontRecurrence
+from .wavefront import WavefrontRecurrence, pack_sub_layers
 
 if TYPE_CHECKING:
     from ..genome import Genome
@@ -326,15 +326,17 @@ class RecurrentGraphNetwork(SparseNetwork):
 
         Every sub-layer (one per graph layer and skip pair) keeps its own
         recurrent state, but several narrow ones share one block of the
-        widest layer's width (first-fit decreasing), so a step computes
-        about as many units as the network has instead of ``blocks x width``
-        (a Barabasi-Albert graph with n = 30, m = 3: 25 sub-layers, 113
-        units, 200 padded ones before packing, 120 after). A block's weights
+        widest layer's width (:func:`~nasprior.networks.wavefront.pack_sub_layers`),
+        so a step computes about as many units as the network has instead
+        of ``blocks x width`` (a Barabasi-Albert graph with n = 30, m = 3:
+        25 sub-layers, 113 units, 200 padded ones before packing, 136
+        after, with 8 input columns per block instead of 18). A block's weights
         are block-diagonal, zero between its members (no gradient reaches
         those zeros: they are not parameters). The history of summed layer
         outputs has one row per unit, plus row 0 (always zero: the source
         of a block's unused input columns) and a last row that collects the
-        blocks' unused units (always zero too).
+        blocks' unused units (always zero too); one more row of ones before
+        all steps feeds the blocks' bias columns.
         """
         subs = [(t, t - 1, layer) for t, layer in enumerate(self.layers)]
         subs += [(t, s, layer) for (s, t), layer in zip(self.skip_pairs, self.skip_layers)]
@@ -343,18 +345,7 @@ class RecurrentGraphNetwork(SparseNetwork):
         width, n_layers, lag = max(widths), len(widths), self.max_lag
         first_row = np.concatenate([[1], 1 + np.cumsum(widths)])  # history row of each layer's first unit
         n_rows = int(first_row[-1]) + 1  # + the row that collects unused units
-        bins: list[list] = []  # [units used, inputs used, members]
-        place = {}
-        for i in sorted(range(len(subs)), key=lambda i: -subs[i][2].n_hidden):
-            n_in = subs[i][2].n_in if subs[i][1] >= 0 else 0
-            k = next((k for k, b in enumerate(bins) if b[0] + subs[i][2].n_hidden <= width), len(bins))
-            if k == len(bins):
-                bins.append([0, 0, []])
-            place[i] = (k, bins[k][0], bins[k][1])  # block, first unit, first input column
-            bins[k][0] += subs[i][2].n_hidden
-            bins[k][1] += n_in
-            bins[k][2].append(i)
-        n_blocks, in_width = len(bins), max([1] + [b[1] for b in bins])
+        place, n_blocks, in_width = pack_sub_layers([(l.n_hidden, l.n_in if s >= 0 else 0) for _, s, l in subs], width)
         src_base = np.full((n_blocks, in_width), (lag - 1) * n_rows, dtype=np.int64)  # unused columns read row 0
         out_rows = np.full((n_blocks, width), n_rows - 1, dtype=np.int64)
         started = np.zeros((max(n_layers - 1, 0), n_blocks, width, 1), dtype=np.float32)
@@ -376,7 +367,17 @@ class RecurrentGraphNetwork(SparseNetwork):
         self.register_buffer("_pk_ih_idx", as_long(np.concatenate(ih_idx, axis=1) if ih_idx else np.zeros((3, 0))), persistent=False)
         self.register_buffer("_pk_hh_idx", as_long(np.concatenate(hh_idx, axis=1)), persistent=False)
         self.register_buffer("_pk_b_idx", as_long(np.concatenate(b_idx, axis=1)), persistent=False)
-        self.register_buffer("_pk_src_base", as_long(src_base.reshape(-1)), persistent=False)  # (blocks * in_width,)
+        # the fused path appends a bias column to every block's inputs: forward it reads the history's leading row of
+        # ones (the biases fold into the input matmul, their gradients into its weight gradient); backward its
+        # gradient goes to row 0, like an unused column's
+        src_base = np.concatenate([src_base, np.full((n_blocks, 1), (lag - 1) * n_rows)], axis=1)
+        src_step = np.full(src_base.shape, n_rows, dtype=np.int64)
+        src_step[:, -1] = 0
+        src_fwd = src_base + 1  # rows of the history after its leading row of ones
+        src_fwd[:, -1] = 0
+        self.register_buffer("_pk_src_base", as_long(src_base.reshape(-1)), persistent=False)  # (blocks * (in_width + 1),)
+        self.register_buffer("_pk_src_fwd", as_long(src_fwd.reshape(-1)), persistent=False)
+        self.register_buffer("_pk_src_step", as_long(src_step.reshape(-1)), persistent=False)
         self.register_buffer("_pk_out_rows", as_long(out_rows.reshape(-1)), persistent=False)  # (blocks * width,)
         self.register_buffer("_pk_started", torch.as_tensor(started), persistent=False)  # (layers - 1, blocks, width, 1)
         self.register_buffer("_pk_unit_layer", as_long(np.repeat(np.arange(n_layers), widths)), persistent=False)
@@ -487,7 +488,9 @@ class RecurrentGraphNetwork(SparseNetwork):
         w_emb, w_ih, w_hh, b_ih, b_hh = self._packed_weights()
         emb = self.embedding(x).permute(1, 2, 0)  # (n_time, embedding_dim, batch)
         emb_gates = torch.matmul(w_emb, emb)  # (n_time, gates*width, batch): the input gates of layer 0's block
-        last = WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_ih, b_hh, self, n_active, lengths)  # (batch, n_units)
+        gru = self.cell == "gru"  # outside GRU's n gate the two biases only appear summed
+        w_ih = torch.cat([w_ih, b_ih if gru else b_ih + b_hh], dim=2)  # the bias as a last input column
+        last = WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_hh if gru else None, self, n_active, lengths)  # (batch, n_units)
         return self.output_layer(last[torch.argsort(order)])  # back to the input's row order
 
     def forward_wavefront(self, x: torch.Tensor) -> torch.Tensor:
