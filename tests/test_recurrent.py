@@ -207,6 +207,7 @@ def test_fused_forward_and_gradients_equal_the_autograd_paths(cell, hidden_mask)
 def test_torchscript_and_python_time_loops_compute_the_same(cell, monkeypatch):
     """The fused path's loops run compiled by TorchScript here; the plain-Python fallback gives the same numbers."""
     assert wavefront.loop_implementation == "torchscript"
+    assert all(isinstance(f, torch.jit.ScriptFunction) for f in wavefront.time_loops())  # compiled here, no fallback
     torch.manual_seed(1)
     net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=16, m=2, cell=cell, seed=2), 28, 2)
     x, _ = batch(20, seed=3)

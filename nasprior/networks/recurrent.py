@@ -457,10 +457,12 @@ class RecurrentGraphNetwork(SparseNetwork):
         :meth:`_build_packed` and only the strings still running, and whose
         backward pass is explicit back-propagation through time (about 25
         tensor operations per step instead of an autograd graph of ~40
-        nodes). Gradients reach every layer's ``weight_ih``/``weight_hh``/
-        biases (and the embedding) through the masked packed weights
-        (:meth:`_packed_weights`), so absent weights get exactly zero
-        gradient.
+        nodes); both time loops run compiled by TorchScript
+        (:func:`nasprior.networks.wavefront.time_loops`). Gradients reach every
+        layer's ``weight_ih``/``weight_hh``/biases (and the embedding)
+        through the masked packed weights (:meth:`_packed_weights`, the
+        input biases appended as a last column), so absent weights get
+        exactly zero gradient.
 
         Parameters
         ----------

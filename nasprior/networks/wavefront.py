@@ -8,7 +8,7 @@ batch (:class:`Workspace`). It computes what the autograd wavefront
 (``RecurrentGraphNetwork.forward_wavefront``) computes, to 1e-5.
 
 The two time loops (:func:`_forward_steps`, :func:`_backward_steps`) are
-compiled with TorchScript when the module is imported (:data:`LOOPS`):
+compiled with TorchScript on first use (:func:`time_loops`):
 a step is some 70 small tensor operations, and TorchScript's interpreter
 dispatches them with about half the overhead of Python's (1.4 against 3.2
 microseconds per operation, torch 2.13, 1 thread). Where TorchScript is
@@ -115,7 +115,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         store = {name: ws.take(name, (offsets[-1] * rows,), ys_all)[0] for name, rows in _step_rows(cell, width, w_in, gates).items()}
         empty = ys_all.new_empty(0)
         shape = [n_blocks, width, w_in, n_rows, lag, n_layers, net._pk_emb_block]
-        forward_steps = LOOPS[loop_implementation][0]
+        forward_steps = time_loops()[0]
         forward_steps(cell, emb_gates, w_ih, w_hh, empty if b_hh is None else b_hh, started, src_rows, out_rows, list(n_active),
                       offsets, save, shape, ys_all, *(store.get(k, empty) for k in STEP_BUFFERS))
         ys = ys_all[1:]
@@ -148,7 +148,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         sum_dg = w_ih.new_zeros(n_blocks, gw) if cell == "gru" else w_ih.new_empty(0)  # GRU's b_hh gradient
         d_emb = d_last.new_zeros(n_time, gw, batch)
         empty = d_last.new_empty(0)
-        backward_steps = LOOPS[loop_implementation][1]
+        backward_steps = time_loops()[1]
         backward_steps(cell, d_rows, w_ih_t, w_hh_t, started, out_rows, net._pk_src_base, n_active, ctx.offsets, shape,
                        n_time, batch, *(ctx.store.get(k, empty) for k in STEP_BUFFERS),
                        d_w_ih_t, d_w_hh_t, sum_dg, d_emb)
@@ -250,7 +250,7 @@ def _forward_steps(
     the per-step buffers are those of :data:`STEP_BUFFERS` (empty where
     the cell uses none). Every tensor written is contiguous: torch's CPU
     kernels write into a strided slice through a temporary and a copy.
-    TorchScript-compatible (see :data:`LOOPS`).
+    TorchScript-compatible (see :func:`time_loops`).
     """
     n_blocks, width, w_in, n_rows, lag, n_layers, k0 = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]
     n_time, gw, batch = emb_gates.shape[0], emb_gates.shape[1], emb_gates.shape[2]
@@ -327,7 +327,7 @@ def _backward_steps(
     ``sum_dg`` (blocks, gw) and the embedding gates' gradient ``d_emb``
     (n_time, gw, batch). Each gate's gradient is computed into its own contiguous
     buffer and the gates are concatenated once. TorchScript-compatible
-    (see :data:`LOOPS`).
+    (see :func:`time_loops`).
     """
     n_blocks, width, w_in, n_rows, lag, n_layers, k0 = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]
     gw = w_ih_t.shape[2]
@@ -438,11 +438,33 @@ def _script(fn):
         return None
 
 
-_SCRIPTED = (_script(_forward_steps), _script(_backward_steps))
-#: The time loops of :class:`WavefrontRecurrence`, ``(forward, backward)``, by implementation: the same
-#: functions as plain Python and, where TorchScript compiles them, as TorchScript.
-LOOPS = {"python": (_forward_steps, _backward_steps)}
-if None not in _SCRIPTED:
-    LOOPS["torchscript"] = _SCRIPTED
-#: Which entry of :data:`LOOPS` runs (may be set, e.g. by a benchmark): TorchScript where available.
-loop_implementation = "torchscript" if "torchscript" in LOOPS else "python"
+#: Which implementation of the time loops runs (see :func:`time_loops`); may be set, e.g. by a benchmark.
+loop_implementation = "torchscript"
+_SCRIPTED: list = []  # the TorchScript loops, compiled on first use (about a second), or [None, None]
+
+
+def time_loops(implementation: str | None = None) -> tuple:
+    """The ``(forward, backward)`` time loops of :class:`WavefrontRecurrence`.
+
+    Parameters
+    ----------
+    implementation : {"torchscript", "python"}, optional
+        Default :data:`loop_implementation`. ``"torchscript"`` compiles
+        :func:`_forward_steps` and :func:`_backward_steps` on first use and
+        falls back to plain Python (with a warning) where TorchScript cannot
+        compile them; both compute the same numbers.
+
+    Raises
+    ------
+    ValueError
+        For another implementation name.
+    """
+    name = implementation or loop_implementation
+    if name not in ("torchscript", "python"):
+        raise ValueError(f"unknown time-loop implementation {name!r}: use 'torchscript' or 'python'")
+    if name == "torchscript":
+        if not _SCRIPTED:
+            _SCRIPTED.extend([_script(_forward_steps), _script(_backward_steps)])
+        if None not in _SCRIPTED:
+            return tuple(_SCRIPTED)
+    return _forward_steps, _backward_steps
