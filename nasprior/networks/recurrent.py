@@ -364,9 +364,6 @@ class RecurrentGraphNetwork(SparseNetwork):
                 ih_idx.append(np.stack([np.full(len(rho) * layer.n_in, k), np.repeat(rows, layer.n_in),
                                         np.tile(col + np.arange(layer.n_in), len(rho))]))
         as_long = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
-        self.register_buffer("_pk_ih_idx", as_long(np.concatenate(ih_idx, axis=1) if ih_idx else np.zeros((3, 0))), persistent=False)
-        self.register_buffer("_pk_hh_idx", as_long(np.concatenate(hh_idx, axis=1)), persistent=False)
-        self.register_buffer("_pk_b_idx", as_long(np.concatenate(b_idx, axis=1)), persistent=False)
         # the fused path appends a bias column to every block's inputs: forward it reads the history's leading row of
         # ones (the biases fold into the input matmul, their gradients into its weight gradient); backward its
         # gradient goes to row 0, like an unused column's
@@ -387,7 +384,27 @@ class RecurrentGraphNetwork(SparseNetwork):
         self._pk_emb_block = k0
         n0 = widths[0]
         rho0 = np.arange(gates * n0)
-        self.register_buffer("_pk_emb_rows", as_long((rho0 // n0) * width + unit0 + rho0 % n0), persistent=False)
+        emb_rows = (rho0 // n0) * width + unit0 + rho0 % n0
+        # one gather places every parameter: positions in the concatenation of _packed_values(), whose last
+        # element is a zero (the padding between sub-layers)
+        gw = gates * width
+        self._pk_sizes = [n_blocks * gw * in_width, n_blocks * gw * width, n_blocks * gw, n_blocks * gw, gw * subs[0][2].n_in]
+        counts = [sum(l.weight_ih.numel() for _, _, l in subs[1:]), sum(l.weight_hh.numel() for _, _, l in subs),
+                  sum(l.bias_ih.numel() for _, _, l in subs), sum(l.bias_hh.numel() for _, _, l in subs),
+                  subs[0][2].weight_ih.numel()]
+        starts, zero = np.concatenate([[0], np.cumsum(counts)]), sum(counts)
+        shapes = [(n_blocks, gw, in_width), (n_blocks, gw, width), (n_blocks, gw), (n_blocks, gw), (gw, subs[0][2].n_in)]
+        emb_idx = np.stack([np.repeat(emb_rows, subs[0][2].n_in), np.tile(np.arange(subs[0][2].n_in), len(emb_rows))])
+        gather = []
+        for idx, shape, start, count in zip((ih_idx, hh_idx, b_idx, b_idx, [emb_idx]), shapes, starts, counts):
+            g = np.full(int(np.prod(shape)), zero, dtype=np.int64)
+            if count:
+                g[np.ravel_multi_index(tuple(np.concatenate(idx, axis=1)), shape)] = start + np.arange(count)
+            gather.append(g)
+        self.register_buffer("_pk_gather", as_long(np.concatenate(gather)), persistent=False)
+        # what _packed_weights keeps of the weights after the input masks: the biases, and weight_hh unless masked
+        n_kept = 2 * counts[2] + (0 if self.hidden_mask else counts[1])
+        self.register_buffer("_pk_ones", torch.ones(n_kept, dtype=torch.bool), persistent=False)
         self._pk_shape, self._pk_in_width, self._pk_rows = (n_blocks, gates, width), in_width, n_rows
 
     def _packed_weights(self) -> tuple[torch.Tensor, ...]:
@@ -395,21 +412,21 @@ class RecurrentGraphNetwork(SparseNetwork):
 
         Returns ``w_emb`` (gates*width, embedding_dim), ``w_ih`` (blocks,
         gates*width, in_width), ``w_hh`` (blocks, gates*width, width),
-        ``b_ih`` and ``b_hh`` (blocks, gates*width, 1).
+        ``b_ih`` and ``b_hh`` (blocks, gates*width, 1). Every parameter is
+        masked and concatenated once and placed by one gather (two dozen
+        operations forward and backward instead of about two hundred).
         """
         n_blocks, gates, width = self._pk_shape
         subs, gw = self._wf_subs, gates * width
-        w = subs[0].weight_ih
-        w_ih = w.new_zeros(n_blocks, gw, self._pk_in_width)
-        if self._pk_ih_idx.shape[1]:
-            w_ih = w_ih.index_put(tuple(self._pk_ih_idx), torch.cat([(l.weight_ih * l.mask_ih).flatten() for l in subs[1:]]))
-        hh = [(l.weight_hh * l.mask_hh if l.mask_hh is not None else l.weight_hh).flatten() for l in subs]
-        w_hh = w.new_zeros(n_blocks, gw, width).index_put(tuple(self._pk_hh_idx), torch.cat(hh))
-        b_ih = w.new_zeros(n_blocks, gw).index_put(tuple(self._pk_b_idx), torch.cat([l.bias_ih for l in subs]))
-        b_hh = w.new_zeros(n_blocks, gw).index_put(tuple(self._pk_b_idx), torch.cat([l.bias_hh for l in subs]))
         first = subs[0]
-        w_emb = w.new_zeros(gw, first.n_in).index_put((self._pk_emb_rows,), first.weight_ih * first.mask_ih)
-        return w_emb, w_ih, w_hh, b_ih.unsqueeze(2), b_hh.unsqueeze(2)
+        values = torch.cat([l.weight_ih.flatten() for l in subs[1:]] + [l.weight_hh.flatten() for l in subs]
+                           + [l.bias_ih for l in subs] + [l.bias_hh for l in subs] + [first.weight_ih.flatten()])
+        keep = [l.mask_ih.flatten() for l in subs[1:]] + ([l.mask_hh.flatten() for l in subs] if self.hidden_mask else [])
+        keep += [self._pk_ones, first.mask_ih.flatten()]
+        masked = torch.cat([values * torch.cat(keep), values.new_zeros(1)])
+        w_ih, w_hh, b_ih, b_hh, w_emb = masked[self._pk_gather].split(self._pk_sizes)
+        return (w_emb.view(gw, first.n_in), w_ih.view(n_blocks, gw, self._pk_in_width), w_hh.view(n_blocks, gw, width),
+                b_ih.view(n_blocks, gw, 1), b_hh.view(n_blocks, gw, 1))
 
     def _block_weights(self) -> tuple[torch.Tensor, ...]:
         """Masked weights of all sub-layers, zero-padded into per-block stacks for batched matmuls."""
