@@ -224,6 +224,19 @@ def test_torchscript_and_python_time_loops_compute_the_same(cell, monkeypatch):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+def test_time_loops_fall_back_to_python_where_torchscript_fails(monkeypatch):
+    def refuse(fn):
+        raise RuntimeError("no TorchScript here")
+
+    monkeypatch.setattr(wavefront, "_SCRIPTED", [])  # not compiled yet in this process
+    monkeypatch.setattr(wavefront.torch.jit, "script", refuse)
+    with pytest.warns(RuntimeWarning, match="plain Python"):
+        loops = wavefront.time_loops()
+    assert loops == (wavefront._forward_steps, wavefront._backward_steps)
+    with pytest.raises(ValueError, match="unknown time-loop implementation"):
+        wavefront.time_loops("cuda-graphs")
+
+
 def test_fused_path_handles_interleaved_forward_passes_and_one_layer_graphs():
     torch.manual_seed(0)
     net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=12, m=2, cell="gru", seed=4), 28, 2)
