@@ -248,9 +248,9 @@ def _forward_steps(
     ``ys_all`` is (1 + (lag + steps) * rows, batch): the row of ones, then
     the slots; ``shape`` is ``[n_blocks, width, w_in, n_rows, lag, n_layers, k0]``;
     the per-step buffers are those of :data:`STEP_BUFFERS` (empty where
-    the cell uses none). Every tensor written is contiguous: torch's CPU
-    kernels write into a strided slice through a temporary and a copy.
-    TorchScript-compatible (see :func:`time_loops`).
+    the cell uses none). Every tensor written is contiguous (see
+    :class:`WavefrontRecurrence`). TorchScript-compatible (see
+    :func:`time_loops`).
     """
     n_blocks, width, w_in, n_rows, lag, n_layers, k0 = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]
     n_time, gw, batch = emb_gates.shape[0], emb_gates.shape[1], emb_gates.shape[2]
