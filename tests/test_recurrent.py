@@ -206,8 +206,7 @@ def test_fused_forward_and_gradients_equal_the_autograd_paths(cell, hidden_mask)
 @pytest.mark.parametrize("cell", CELLS)
 def test_torchscript_and_python_time_loops_compute_the_same(cell, monkeypatch):
     """The fused path's loops run compiled by TorchScript here; the plain-Python fallback gives the same numbers."""
-    assert wavefront.loop_implementation == "torchscript"
-    assert all(isinstance(f, torch.jit.ScriptFunction) for f in wavefront.time_loops())  # compiled here, no fallback
+    assert all(isinstance(f, torch.jit.ScriptFunction) for f in wavefront.time_loops("torchscript"))  # compiled here, no fallback
     torch.manual_seed(1)
     net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=16, m=2, cell=cell, seed=2), 28, 2)
     x, _ = batch(20, seed=3)
@@ -224,6 +223,44 @@ def test_torchscript_and_python_time_loops_compute_the_same(cell, monkeypatch):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("prior", ["barabasi_albert", "watts_strogatz"])
+def test_numba_kernels_compute_what_the_torchscript_loops_compute(cell, prior, monkeypatch):
+    """The default compiled kernels agree with the TorchScript loops to rounding (their tanh is a rational approximation)."""
+    assert wavefront.loop_implementation == "numba"
+    assert wavefront.resolved_loop_implementation() == "numba"  # numba is installed here: no fallback
+    torch.manual_seed(1)
+    params = dict(m=2) if prior == "barabasi_albert" else dict(k=4, p=0.5)
+    net = build_recurrent_network(Genome(prior=prior, n_nodes=16, cell=cell, seed=2, **params), 28, 2, hidden_mask=cell == "lstm")
+    with torch.no_grad():  # a weight that is exactly zero still gets its gradient
+        net.recurrent_layers()[-1].weight_hh[0, 0] = 0.0
+    x, _ = batch(20, seed=3)
+    results = []
+    for implementation in ("numba", "torchscript"):
+        monkeypatch.setattr(wavefront, "loop_implementation", implementation)
+        net.zero_grad()
+        out = net(x)
+        out.pow(2).sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in net.parameters()]))
+        with torch.no_grad():  # inference (two alternating step slots) gives the same outputs, to rounding
+            torch.testing.assert_close(net(x), out.detach(), rtol=1e-5, atol=1e-6)
+    (nb_out, nb_grads), (ts_out, ts_grads) = results
+    torch.testing.assert_close(nb_out, ts_out, rtol=1e-4, atol=1e-5)
+    for a, b in zip(nb_grads, ts_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        assert ((a == 0) == (b == 0)).float().mean() > 0.999  # the same weights get gradients
+
+
+def test_numba_missing_falls_back_to_torchscript(monkeypatch):
+    from nasprior.networks import wavefront_kernels
+
+    monkeypatch.setattr(wavefront_kernels, "njit", None)
+    monkeypatch.setattr(wavefront, "_WARNED", [])
+    with pytest.warns(RuntimeWarning, match="numba is not installed"):
+        assert wavefront.resolved_loop_implementation("numba") == "torchscript"
+    assert wavefront.time_loops("numba") == tuple(wavefront._SCRIPTED)
+
+
 def test_time_loops_fall_back_to_python_where_torchscript_fails(monkeypatch):
     def refuse(fn):
         raise RuntimeError("no TorchScript here")
@@ -231,7 +268,7 @@ def test_time_loops_fall_back_to_python_where_torchscript_fails(monkeypatch):
     monkeypatch.setattr(wavefront, "_SCRIPTED", [])  # not compiled yet in this process
     monkeypatch.setattr(wavefront.torch.jit, "script", refuse)
     with pytest.warns(RuntimeWarning, match="plain Python"):
-        loops = wavefront.time_loops()
+        loops = wavefront.time_loops("torchscript")
     assert loops == (wavefront._forward_steps, wavefront._backward_steps)
     with pytest.raises(ValueError, match="unknown time-loop implementation"):
         wavefront.time_loops("cuda-graphs")

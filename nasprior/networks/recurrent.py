@@ -405,6 +405,10 @@ class RecurrentGraphNetwork(SparseNetwork):
         # what _packed_weights keeps of the weights after the input masks: the biases, and weight_hh unless masked
         n_kept = 2 * counts[2] + (0 if self.hidden_mask else counts[1])
         self.register_buffer("_pk_ones", torch.ones(n_kept, dtype=torch.bool), persistent=False)
+        # where the packed weights hold parameters (not padding): the compiled backward computes gradients there only
+        real_ih = np.concatenate([gather[0].reshape(n_blocks, gw, in_width), gather[2].reshape(n_blocks, gw, 1)], axis=2) != zero
+        self.register_buffer("_pk_real_ih", torch.as_tensor(real_ih), persistent=False)  # (blocks, gw, in_width + 1)
+        self.register_buffer("_pk_real_hh", torch.as_tensor(gather[1].reshape(n_blocks, gw, width) != zero), persistent=False)
         self._pk_shape, self._pk_in_width, self._pk_rows = (n_blocks, gates, width), in_width, n_rows
 
     def _packed_weights(self) -> tuple[torch.Tensor, ...]:

@@ -116,6 +116,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         empty = ys_all.new_empty(0)
         shape = [n_blocks, width, w_in, n_rows, lag, n_layers, net._pk_emb_block]
         forward_steps = time_loops()[0]
+        ctx.loops = resolved_loop_implementation()
         forward_steps(cell, emb_gates, w_ih, w_hh, empty if b_hh is None else b_hh, started, src_rows, out_rows, list(n_active),
                       offsets, save, shape, ys_all, *(store.get(k, empty) for k in STEP_BUFFERS))
         ys = ys_all[1:]
@@ -142,16 +143,20 @@ class WavefrontRecurrence(torch.autograd.Function):
         d_rows_store, d_rows = ws.take("d_rows", ((lag + len(n_active)) * n_rows, batch), d_last)  # gradient of the summed outputs
         d_rows.zero_()
         d_rows.view(-1)[read] = d_last
-        w_ih_t, w_hh_t = w_ih.transpose(1, 2).contiguous(), w_hh.transpose(1, 2).contiguous()
         # weight gradients are accumulated transposed, (blocks, width, gw): torch's CPU baddbmm is 2x faster this way
         d_w_ih_t, d_w_hh_t = w_ih.new_zeros(n_blocks, w_in, gw), w_hh.new_zeros(n_blocks, width, gw)
         sum_dg = w_ih.new_zeros(n_blocks, gw) if cell == "gru" else w_ih.new_empty(0)  # GRU's b_hh gradient
         d_emb = d_last.new_zeros(n_time, gw, batch)
         empty = d_last.new_empty(0)
-        backward_steps = time_loops()[1]
-        backward_steps(cell, d_rows, w_ih_t, w_hh_t, started, out_rows, net._pk_src_base, n_active, ctx.offsets, shape,
-                       n_time, batch, *(ctx.store.get(k, empty) for k in STEP_BUFFERS),
-                       d_w_ih_t, d_w_hh_t, sum_dg, d_emb)
+        buffers = [ctx.store.get(k, empty) for k in STEP_BUFFERS]
+        backward_steps = time_loops(ctx.loops)[1]
+        if ctx.loops == "numba":  # takes the weights as they are, and where they hold parameters
+            backward_steps(cell, d_rows, w_ih, w_hh, net._pk_real_ih, net._pk_real_hh, started, out_rows, net._pk_src_base,
+                           n_active, ctx.offsets, shape, n_time, batch, *buffers, d_w_ih_t, d_w_hh_t, sum_dg, d_emb)
+        else:
+            w_ih_t, w_hh_t = w_ih.transpose(1, 2).contiguous(), w_hh.transpose(1, 2).contiguous()
+            backward_steps(cell, d_rows, w_ih_t, w_hh_t, started, out_rows, net._pk_src_base, n_active, ctx.offsets, shape,
+                           n_time, batch, *buffers, d_w_ih_t, d_w_hh_t, sum_dg, d_emb)
         ws.give(ctx.store)
         ws.give({"d_rows": d_rows_store})
         ctx.store = None
@@ -439,8 +444,45 @@ def _script(fn):
 
 
 #: Which implementation of the time loops runs (see :func:`time_loops`); may be set, e.g. by a benchmark.
-loop_implementation = "torchscript"
+loop_implementation = "numba"
 _SCRIPTED: list = []  # the TorchScript loops, compiled on first use (about a second), or [None, None]
+IMPLEMENTATIONS = ("numba", "torchscript", "python")
+
+
+def resolved_loop_implementation(implementation: str | None = None) -> str:
+    """The implementation :func:`time_loops` runs for ``implementation`` (default :data:`loop_implementation`).
+
+    ``"numba"`` where Numba is missing resolves to ``"torchscript"``, and
+    ``"torchscript"`` where TorchScript cannot compile the loops to
+    ``"python"`` (each with a warning, once).
+
+    Raises
+    ------
+    ValueError
+        For a name not in :data:`IMPLEMENTATIONS`.
+    """
+    name = implementation or loop_implementation
+    if name not in IMPLEMENTATIONS:
+        raise ValueError(f"unknown time-loop implementation {name!r}: use one of {', '.join(IMPLEMENTATIONS)}")
+    if name == "numba":
+        from . import wavefront_kernels
+
+        if wavefront_kernels.loops() is not None:
+            return name
+        if not _WARNED:
+            _WARNED.append(True)
+            warnings.warn("numba is not installed: the fused recurrence runs its TorchScript loops (same results, "
+                          "slower); `pip install numba` for the compiled kernels", RuntimeWarning, stacklevel=2)
+        name = "torchscript"
+    if name == "torchscript":
+        if not _SCRIPTED:
+            _SCRIPTED.extend([_script(_forward_steps), _script(_backward_steps)])
+        if None not in _SCRIPTED:
+            return name
+    return "python"
+
+
+_WARNED: list = []
 
 
 def time_loops(implementation: str | None = None) -> tuple:
@@ -448,23 +490,26 @@ def time_loops(implementation: str | None = None) -> tuple:
 
     Parameters
     ----------
-    implementation : {"torchscript", "python"}, optional
-        Default :data:`loop_implementation`. ``"torchscript"`` compiles
-        :func:`_forward_steps` and :func:`_backward_steps` on first use and
-        falls back to plain Python (with a warning) where TorchScript cannot
-        compile them; both compute the same numbers.
+    implementation : {"numba", "torchscript", "python"}, optional
+        Default :data:`loop_implementation`. ``"numba"`` runs the compiled
+        kernels of :mod:`nasprior.networks.wavefront_kernels` (whose backward
+        loop takes the untransposed weights and the parameter positions);
+        ``"torchscript"`` compiles :func:`_forward_steps` and
+        :func:`_backward_steps` on first use; ``"python"`` runs them as
+        plain Python. Where one is unavailable the next runs, with a
+        warning (:func:`resolved_loop_implementation`). TorchScript and
+        Python compute the same numbers; Numba's agree to about 1e-6.
 
     Raises
     ------
     ValueError
         For another implementation name.
     """
-    name = implementation or loop_implementation
-    if name not in ("torchscript", "python"):
-        raise ValueError(f"unknown time-loop implementation {name!r}: use 'torchscript' or 'python'")
+    name = resolved_loop_implementation(implementation)
+    if name == "numba":
+        from . import wavefront_kernels
+
+        return wavefront_kernels.loops()
     if name == "torchscript":
-        if not _SCRIPTED:
-            _SCRIPTED.extend([_script(_forward_steps), _script(_backward_steps)])
-        if None not in _SCRIPTED:
-            return tuple(_SCRIPTED)
+        return tuple(_SCRIPTED)
     return _forward_steps, _backward_steps
