@@ -105,7 +105,18 @@ def describe(net, genome: Genome) -> str:
             f"{[len(l) for l in net.node_layers]}, {len(net.skip_pairs)} skip pairs, {net.n_params} parameters")
 
 
+def warm_up(data, cells) -> None:
+    """Compile the time loops (TorchScript, Numba) of each cell before anything is timed."""
+    x = torch.as_tensor(data.x_train[:8])
+    for cell in cells:
+        net = build_recurrent_network(genome_for("barabasi_albert", cell, n_nodes=12), data.vocab_size, data.n_classes)
+        for loops in ("torchscript", "numba"):
+            wavefront.loop_implementation = loops
+            net(x).sum().backward()
+
+
 def mode_levers(data, args) -> None:
+    warm_up(data, args.cells)
     for prior in args.priors:
         for cell in args.cells:
             genome = genome_for(prior, cell)

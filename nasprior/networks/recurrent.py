@@ -405,6 +405,10 @@ class RecurrentGraphNetwork(SparseNetwork):
         # what _packed_weights keeps of the weights after the input masks: the biases, and weight_hh unless masked
         n_kept = 2 * counts[2] + (0 if self.hidden_mask else counts[1])
         self.register_buffer("_pk_ones", torch.ones(n_kept, dtype=torch.bool), persistent=False)
+        not_padding = torch.ones(self.embedding.num_embeddings, 1)
+        if self.embedding.padding_idx is not None:
+            not_padding[self.embedding.padding_idx] = 0.0
+        self.register_buffer("_pk_not_padding", not_padding, persistent=False)
         # where the packed weights hold parameters (not padding): the compiled backward computes gradients there only
         real_ih = np.concatenate([gather[0].reshape(n_blocks, gw, in_width), gather[2].reshape(n_blocks, gw, 1)], axis=2) != zero
         self.register_buffer("_pk_real_ih", torch.as_tensor(real_ih), persistent=False)  # (blocks, gw, in_width + 1)
@@ -509,11 +513,13 @@ class RecurrentGraphNetwork(SparseNetwork):
         n_steps = n_time + n_layers - 1
         n_active = (lengths.unsqueeze(0) + (n_layers - 1) > torch.arange(n_steps, device=x.device).unsqueeze(1)).sum(dim=1).tolist()
         w_emb, w_ih, w_hh, b_ih, b_hh = self._packed_weights()
-        emb = self.embedding(x).permute(1, 2, 0)  # (n_time, embedding_dim, batch)
-        emb_gates = torch.matmul(w_emb, emb)  # (n_time, gates*width, batch): the input gates of layer 0's block
+        emb = self.embedding.weight
+        if self.embedding.padding_idx is not None:  # the padding row stays zero and gets no gradient, as in nn.Embedding
+            emb = emb * self._pk_not_padding
+        table = torch.matmul(w_emb, emb.t())  # (gates*width, vocabulary): each character's input gates of layer 0's block
         gru = self.cell == "gru"  # outside GRU's n gate the two biases only appear summed
         w_ih = torch.cat([w_ih, b_ih if gru else b_ih + b_hh], dim=2)  # the bias as a last input column
-        last = WavefrontRecurrence.apply(emb_gates, w_ih, w_hh, b_hh if gru else None, self, n_active, lengths)  # (batch, n_units)
+        last = WavefrontRecurrence.apply(table, x.t().contiguous(), w_ih, w_hh, b_hh if gru else None, self, n_active, lengths)  # (batch, n_units)
         return self.output_layer(last[torch.argsort(order)])  # back to the input's row order
 
     def forward_wavefront(self, x: torch.Tensor) -> torch.Tensor:

@@ -71,9 +71,10 @@ class WavefrontRecurrence(torch.autograd.Function):
     """The wavefront time loop of :meth:`RecurrentGraphNetwork.forward_fused`, with explicit back-propagation through time.
 
     Layout: the batch is the innermost (contiguous) dimension everywhere.
-    ``emb_gates`` (n_time, gates*width, batch) holds the input gates of
-    the block that holds layer 0 (``net._pk_emb_block``), from the
-    embedding; ``w_ih`` (blocks, gates*width, in_width + 1) and ``w_hh``
+    ``table`` (gates*width, vocabulary) holds the input gates of the
+    block that holds layer 0 (``net._pk_emb_block``) for each character
+    (the embedding times layer 0's input weights), ``ids`` (n_time,
+    batch) the characters; ``w_ih`` (blocks, gates*width, in_width + 1) and ``w_hh``
     (blocks, gates*width, width) the masked packed weights (gate-major
     rows; see :meth:`RecurrentGraphNetwork._packed_weights`), the last
     column of ``w_ih`` the input bias (GRU: ``b_ih``; other cells
@@ -95,14 +96,14 @@ class WavefrontRecurrence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, emb_gates, w_ih, w_hh, b_hh, net, n_active, lengths):
+    def forward(ctx, table, ids, w_ih, w_hh, b_hh, net, n_active, lengths):
         n_blocks, gates, width = net._pk_shape
         n_layers, lag, cell, w_in, n_rows = len(net.node_layers), net.max_lag, net.cell, w_ih.shape[2], net._pk_rows
-        n_time, gw, batch = emb_gates.shape
+        (n_time, batch), gw = ids.shape, w_ih.shape[1]
         n_steps = n_time + n_layers - 1
-        save = any(ctx.needs_input_grad[:4])
+        save = any(ctx.needs_input_grad[i] for i in (0, 2, 3, 4))
         ws = _WORKSPACES.setdefault(net, Workspace()) if save else Workspace()
-        ys_store, ys_all = ws.take("ys", (1 + (lag + n_steps) * n_rows, batch), emb_gates)  # cached: fresh large buffers are slow
+        ys_store, ys_all = ws.take("ys", (1 + (lag + n_steps) * n_rows, batch), w_ih)  # cached: fresh large buffers are slow
         ys_all.zero_()
         ys_all[0].fill_(1.0)  # the bias column's source
         steps = torch.arange(n_steps, device=ys_all.device).unsqueeze(1)
@@ -115,9 +116,13 @@ class WavefrontRecurrence(torch.autograd.Function):
         store = {name: ws.take(name, (offsets[-1] * rows,), ys_all)[0] for name, rows in _step_rows(cell, width, w_in, gates).items()}
         empty = ys_all.new_empty(0)
         shape = [n_blocks, width, w_in, n_rows, lag, n_layers, net._pk_emb_block]
-        forward_steps = time_loops()[0]
         ctx.loops = resolved_loop_implementation()
-        forward_steps(cell, emb_gates, w_ih, w_hh, empty if b_hh is None else b_hh, started, src_rows, out_rows, list(n_active),
+        forward_steps = time_loops(ctx.loops)[0]
+        if ctx.loops == "numba":  # reads the table of each character's gates
+            gate_input = [table, ids]
+        else:  # (n_time, gates*width, batch)
+            gate_input = [table.t()[ids].permute(0, 2, 1).contiguous()]
+        forward_steps(cell, *gate_input, w_ih, w_hh, empty if b_hh is None else b_hh, started, src_rows, out_rows, list(n_active),
                       offsets, save, shape, ys_all, *(store.get(k, empty) for k in STEP_BUFFERS))
         ys = ys_all[1:]
         # each unit is read at its sequence's last real step: flat positions in ys, (batch, n_units)
@@ -126,7 +131,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         last = ys.view(-1)[read]
         ws.give({"ys": ys_store})
         if save:
-            ctx.save_for_backward(w_ih, w_hh, started, out_rows, read)
+            ctx.save_for_backward(ids, w_ih, w_hh, started, out_rows, read)
             ctx.n_active, ctx.offsets, ctx.shape = list(n_active), offsets, shape
             ctx.net, ctx.n_time, ctx.store = net, n_time, store
         return last
@@ -135,7 +140,7 @@ class WavefrontRecurrence(torch.autograd.Function):
     def backward(ctx, d_last):
         if ctx.store is None:
             raise RuntimeError("the fused recurrent forward pass supports one backward pass per forward pass")
-        w_ih, w_hh, started, out_rows, read = ctx.saved_tensors
+        ids, w_ih, w_hh, started, out_rows, read = ctx.saved_tensors
         net, n_time, n_active, shape = ctx.net, ctx.n_time, ctx.n_active, ctx.shape
         n_blocks, width, w_in, n_rows, lag = shape[:5]
         cell, gw, batch = net.cell, w_ih.shape[1], d_last.shape[0]
@@ -146,22 +151,24 @@ class WavefrontRecurrence(torch.autograd.Function):
         # weight gradients are accumulated transposed, (blocks, width, gw): torch's CPU baddbmm is 2x faster this way
         d_w_ih_t, d_w_hh_t = w_ih.new_zeros(n_blocks, w_in, gw), w_hh.new_zeros(n_blocks, width, gw)
         sum_dg = w_ih.new_zeros(n_blocks, gw) if cell == "gru" else w_ih.new_empty(0)  # GRU's b_hh gradient
-        d_emb = d_last.new_zeros(n_time, gw, batch)
+        d_table = d_last.new_zeros(gw, net.embedding.num_embeddings)
         empty = d_last.new_empty(0)
         buffers = [ctx.store.get(k, empty) for k in STEP_BUFFERS]
         backward_steps = time_loops(ctx.loops)[1]
         if ctx.loops == "numba":  # takes the weights as they are, and where they hold parameters
             backward_steps(cell, d_rows, w_ih, w_hh, net._pk_real_ih, net._pk_real_hh, started, out_rows, net._pk_src_base,
-                           n_active, ctx.offsets, shape, n_time, batch, *buffers, d_w_ih_t, d_w_hh_t, sum_dg, d_emb)
+                           n_active, ctx.offsets, shape, n_time, batch, *buffers, ids, d_w_ih_t, d_w_hh_t, sum_dg, d_table)
         else:
             w_ih_t, w_hh_t = w_ih.transpose(1, 2).contiguous(), w_hh.transpose(1, 2).contiguous()
+            d_emb = d_last.new_zeros(n_time, gw, batch)
             backward_steps(cell, d_rows, w_ih_t, w_hh_t, started, out_rows, net._pk_src_base, n_active, ctx.offsets, shape,
                            n_time, batch, *buffers, d_w_ih_t, d_w_hh_t, sum_dg, d_emb)
+            d_table.t().index_add_(0, ids.reshape(-1), d_emb.permute(0, 2, 1).reshape(-1, gw))
         ws.give(ctx.store)
         ws.give({"d_rows": d_rows_store})
         ctx.store = None
         d_b_hh = sum_dg.unsqueeze(2) if cell == "gru" else None
-        return d_emb, d_w_ih_t.transpose(1, 2), d_w_hh_t.transpose(1, 2), d_b_hh, None, None, None
+        return d_table, None, d_w_ih_t.transpose(1, 2), d_w_hh_t.transpose(1, 2), d_b_hh, None, None, None
 
 
 def pack_sub_layers(sizes: list[tuple[int, int]], width: int) -> tuple[dict[int, tuple[int, int, int]], int, int]:

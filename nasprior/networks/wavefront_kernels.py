@@ -73,7 +73,7 @@ if njit is not None:
                         o[j] += wv * a[j]
 
     @_jit
-    def forward_kernel(cell, emb_gates, w_ih, w_hh, b_hh, started, src_rows, out_rows, n_active, offsets, per_step,
+    def forward_kernel(cell, table, ids, w_ih, w_hh, b_hh, started, src_rows, out_rows, n_active, offsets, per_step,
                        n_rows, lag, n_layers, k0, ys_all, hs, srcs, acts, cand, outs, ghs, cs, tcs):
         """The forward time loop (see :func:`nasprior.networks.wavefront._forward_steps`); all arrays NumPy, flat per-step buffers.
 
@@ -83,7 +83,7 @@ if njit is not None:
         """
         n_blocks, gw, w_in = w_ih.shape
         width = w_hh.shape[2]
-        n_time, batch = emb_gates.shape[0], ys_all.shape[1]
+        n_time, batch = ids.shape[0], ys_all.shape[1]
         gi_buf = np.empty(gw * batch, dtype=ys_all.dtype)
         zeros = np.zeros((width, batch), dtype=ys_all.dtype)  # the state before the first step
         one = np.float32(1.0)
@@ -106,11 +106,12 @@ if njit is not None:
                         d[j] = a[j]
                 gi = gi_buf[:gw * m].reshape((gw, m))
                 _matvec(w_ih, b, src, gi, m, False)
-                if tau < n_time and b == k0:
+                if tau < n_time and b == k0:  # layer 0's input gates: a column of the table per character
+                    x = ids[tau]
                     for g in range(gw):
-                        d, a = gi[g], emb_gates[tau, g]
+                        d, t = gi[g], table[g]
                         for j in range(m):
-                            d[j] += a[j]
+                            d[j] += t[x[j]]
                 if tau > 0:  # the block's previous state
                     h_prev = hs[offsets[prev] * width + b * width * m_prev:][:width * m_prev].reshape((width, m_prev))
                 else:
@@ -191,7 +192,7 @@ if njit is not None:
     @_jit
     def backward_kernel(cell, d_rows, w_ih, w_hh, real_ih, real_hh, started, out_rows, src_base, n_active, offsets,
                         n_rows, lag, n_layers, k0, n_time, batch, hs, srcs, acts, cand, outs, ghs, cs, tcs,
-                        d_w_ih_t, d_w_hh_t, sum_dg, d_emb):
+                        ids, d_w_ih_t, d_w_hh_t, sum_dg, d_table):
         """The backward time loop (see :func:`nasprior.networks.wavefront._backward_steps`); all arrays NumPy.
 
         ``w_ih`` (blocks, gw, w_in) and ``w_hh`` (blocks, gw, width) are the
@@ -340,10 +341,11 @@ if njit is not None:
                             acc += p[j]
                         sum_dg[b, g] += acc
                 if tau < n_time and b == k0:
+                    x = ids[tau]
                     for g in range(gw):
-                        d, p = d_emb[tau, g], dp[g]
+                        d, p = d_table[g], dp[g]
                         for j in range(m):
-                            d[j] = p[j]
+                            d[x[j]] += p[j]
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -352,18 +354,25 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 def _forward_steps(
-    cell: str, emb_gates: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor,
+    cell: str, table: torch.Tensor, ids: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor,
     started: torch.Tensor, src_rows: torch.Tensor, out_rows: torch.Tensor, n_active: List[int], offsets: List[int],
     per_step: bool, shape: List[int], ys_all: torch.Tensor, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor,
     cand: torch.Tensor, outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor,
 ) -> None:
-    """:func:`forward_kernel` with the signature of :func:`nasprior.networks.wavefront._forward_steps` (writes in place)."""
+    """:func:`forward_kernel` on tensors (writes in place).
+
+    The arguments of :func:`nasprior.networks.wavefront._forward_steps`,
+    except that layer 0's input gates come as ``table`` (gates*width,
+    vocabulary), the gates of each character, and ``ids`` (n_time, batch),
+    the characters, instead of the (n_time, gates*width, batch) gates
+    themselves (which would be a large fresh tensor every batch).
+    """
     _, _, _, n_rows, lag, n_layers, k0 = shape
     gw = w_ih.shape[1]
     if b_hh.numel() == 0:
         b_hh = w_ih.new_zeros(w_ih.shape[0], gw, 1)
     bufs = [_np(t) for t in (hs, srcs, acts, cand, outs, ghs, cs, tcs)]
-    forward_kernel(CELL_CODES[cell], _np(emb_gates), _np(w_ih), _np(w_hh), _np(b_hh),
+    forward_kernel(CELL_CODES[cell], _np(table), _np(ids), _np(w_ih), _np(w_hh), _np(b_hh),
                    _np(started if started.numel() else w_ih.new_zeros(1, w_ih.shape[0], w_hh.shape[2], 1)),
                    _np(src_rows), _np(out_rows), np.asarray(n_active, dtype=np.int64), np.asarray(offsets, dtype=np.int64),
                    per_step, n_rows, lag, n_layers, k0, ys_all.numpy(), *bufs)
@@ -373,12 +382,14 @@ def _backward_steps(
     cell: str, d_rows: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, real_ih: torch.Tensor, real_hh: torch.Tensor,
     started: torch.Tensor, out_rows: torch.Tensor, src_base: torch.Tensor, n_active: List[int], offsets: List[int],
     shape: List[int], n_time: int, batch: int, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor, cand: torch.Tensor,
-    outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor, d_w_ih_t: torch.Tensor,
-    d_w_hh_t: torch.Tensor, sum_dg: torch.Tensor, d_emb: torch.Tensor,
+    outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor,
+    ids: torch.Tensor, d_w_ih_t: torch.Tensor, d_w_hh_t: torch.Tensor, sum_dg: torch.Tensor, d_table: torch.Tensor,
 ) -> None:
-    """:func:`backward_kernel` on tensors (accumulates into ``d_rows``, ``d_w_ih_t``, ``d_w_hh_t``, ``sum_dg``, ``d_emb``).
+    """:func:`backward_kernel` on tensors (accumulates into ``d_rows``, ``d_w_ih_t``, ``d_w_hh_t``, ``sum_dg``, ``d_table``).
 
-    ``w_ih``/``w_hh`` are not transposed here (unlike the TorchScript loop's ``w_ih_t``/``w_hh_t``).
+    ``w_ih``/``w_hh`` are not transposed here (unlike the TorchScript
+    loop's ``w_ih_t``/``w_hh_t``); ``ids`` and ``d_table`` (gates*width,
+    vocabulary) as in :func:`_forward_steps`.
     """
     _, _, _, n_rows, lag, n_layers, k0 = shape
     if sum_dg.numel() == 0:
@@ -388,7 +399,7 @@ def _backward_steps(
                     _np(started if started.numel() else w_ih.new_zeros(1, w_ih.shape[0], w_hh.shape[2], 1)),
                     _np(out_rows), _np(src_base), np.asarray(n_active, dtype=np.int64), np.asarray(offsets, dtype=np.int64),
                     n_rows, lag, n_layers, k0, n_time, batch, *bufs,
-                    d_w_ih_t.numpy(), d_w_hh_t.numpy(), sum_dg.numpy(), d_emb.numpy())
+                    _np(ids), d_w_ih_t.numpy(), d_w_hh_t.numpy(), sum_dg.numpy(), d_table.numpy())
 
 
 def loops() -> tuple | None:
