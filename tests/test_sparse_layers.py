@@ -41,6 +41,30 @@ def test_forward_and_gradients_match_the_masked_layer():
     assert sparse.n_weights == masked.n_weights and sparse.values.numel() == masked.n_weights  # memory ~ non-zeros
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_kernels_compute_what_torch_csr_computes(dtype, monkeypatch):
+    """The default compiled CPU kernels against torch's CSR kernels: outputs and both gradients, after SET moves too."""
+    from nasprior.networks import sparse as sparse_module
+
+    assert sparse_module.sparse_kernels.AVAILABLE  # numba is a dependency: the compiled kernels run here
+    _, layer = pair(n_out=70, n_in=90, density=0.08, seed=5)
+    set_step(layer, 0.3, torch.Generator().manual_seed(1))  # slots no longer in CSR order
+    layer = layer.to(dtype)
+    x = torch.randn(33, 90, dtype=dtype)
+    results = []
+    for compiled in (True, False):
+        monkeypatch.setattr(sparse_module, "use_compiled_kernels", compiled)
+        layer.zero_grad()
+        x_ = x.clone().requires_grad_(True)
+        out = torch.relu(layer(x_))
+        (out * torch.linspace(-1, 1, 70, dtype=dtype)).sum().backward()
+        results.append((out.detach(), x_.grad, layer.values.grad.clone()))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-12)
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, **tol)
+    assert (results[0][2] != 0).sum() > 0.5 * layer.n_weights
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_optimisers_train_it_like_the_masked_layer(optimizer):
     masked, sparse = pair(seed=1)

@@ -57,6 +57,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import sparse_kernels
+
 #: Densities at or below which a large layered-mapping layer uses :class:`SparseLinear` (measured, see module doc).
 SPARSE_MAX_DENSITY = 0.1
 #: Possible weights (``n_out * n_in``) from which a layer may use :class:`SparseLinear` (smaller ones stay masked).
@@ -86,6 +88,52 @@ def _csr_pattern(rows: torch.Tensor, cols: torch.Tensor, n_rows: int) -> torch.T
     """CSR row pointers (n_rows + 1,) of entries sorted by row."""
     counts = torch.bincount(rows, minlength=n_rows)
     return torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
+
+
+def _compiled(x: torch.Tensor, values: torch.Tensor) -> bool:
+    """Whether the Numba kernels (:mod:`nasprior.networks.sparse_kernels`) run for these tensors: CPU, float32/64."""
+    return (sparse_kernels.AVAILABLE and use_compiled_kernels and x.device.type == "cpu"
+            and x.dtype == values.dtype and x.dtype in (torch.float32, torch.float64))
+
+
+#: Whether :class:`SparseLinear` runs the compiled CPU kernels where it can (torch's CSR kernels otherwise).
+use_compiled_kernels = True
+
+
+class _CompiledCSRLinear(torch.autograd.Function):
+    """``y = x W^T`` by the compiled CSR kernels, on transposed activations (see :mod:`~nasprior.networks.sparse_kernels`).
+
+    Returns ``y`` as the transpose of a contiguous (n_out, batch) tensor, so
+    the next sparse layer reads its input without a copy.
+    """
+
+    @staticmethod
+    def forward(ctx, x, values, layer):  # x: (batch, n_in), values: (nnz,) in slot order
+        x_t = x.detach().t().contiguous()  # (n_in, batch): free where x is itself a transposed layer output
+        v = values.detach()
+        y_t = x.new_empty(layer.out_features, x.shape[0])
+        sparse_kernels.csr_rows_times(layer.crow_indices.numpy(), layer.col_indices.numpy(), layer.order.numpy(),
+                                      v.numpy(), x_t.numpy(), y_t.numpy())
+        ctx.layer = layer
+        ctx.save_for_backward(x_t, values)
+        return y_t.t()
+
+    @staticmethod
+    def backward(ctx, grad_out):  # grad_out: (batch, n_out)
+        layer = ctx.layer
+        x_t, values = ctx.saved_tensors
+        g_t = grad_out.t().contiguous()  # (n_out, batch)
+        grad_x = grad_values = None
+        if ctx.needs_input_grad[0]:
+            grad_x_t = g_t.new_empty(layer.in_features, g_t.shape[1])
+            sparse_kernels.csr_rows_times(layer.t_crow_indices.numpy(), layer.t_col_indices.numpy(), layer.t_order.numpy(),
+                                          values.detach().numpy(), g_t.numpy(), grad_x_t.numpy())
+            grad_x = grad_x_t.t()
+        if ctx.needs_input_grad[1]:
+            grad_values = torch.empty_like(values)
+            sparse_kernels.csr_sampled_dots(layer.crow_indices.numpy(), layer.col_indices.numpy(), layer.order.numpy(),
+                                            g_t.numpy(), x_t.numpy(), grad_values.numpy())
+        return grad_x, grad_values, None
 
 
 class _CSRLinear(torch.autograd.Function):
@@ -247,7 +295,8 @@ class SparseLinear(nn.Module):
     # -- the layer ------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (batch, n_in) -> (batch, n_out)."""
-        y = _CSRLinear.apply(x, self.values, self)
+        kernel = _CompiledCSRLinear if _compiled(x, self.values) else _CSRLinear
+        y = kernel.apply(x, self.values, self)
         return y + self.bias if self.bias is not None else y
 
     def apply_mask(self) -> None:
