@@ -14,7 +14,10 @@ Variants of a layer ``n_in -> n_out`` (batch 128, training step = forward + back
 * ``bsr 16``: a block-sparse (BSR, 16x16 blocks) parameter; torch 2.13 has no CPU backward for it
   (reported as unsupported), and its forward is given for inference;
 * ``SparseLinear``: :class:`nasprior.networks.SparseLinear`, the kernel nasprior uses (a values vector
-  parameter, CSR products forward and backward; every optimiser works).
+  parameter; every optimiser works), on its compiled CPU kernels (:mod:`nasprior.networks.sparse_kernels`:
+  CSR products on transposed activations, the batch contiguous);
+* ``SparseLinear torch CSR``: the same layer on torch's CSR kernels (``torch.sparse.mm`` forward and for the
+  input gradient, ``torch.sparse.sampled_addmm`` for the weight gradient), what runs where Numba is missing.
 
 Then one epoch of a 3072-1024-512-10 MLP on CIFAR-10-shaped data (50,000 x 3072 in memory, batch 256,
 SGD + momentum, plus accuracy on 10,000), masked against :class:`~nasprior.networks.SparseLinear` hidden
@@ -34,8 +37,19 @@ import torch
 import torch.nn.functional as F
 
 from nasprior.networks import LayeredNetwork, SparseLinear
+from nasprior.networks import sparse as sparse_module
 
 warnings.filterwarnings("ignore")
+VARIANTS = ("dense", "masked", "csr mm", "csr addmm", "bsr 16", "SparseLinear torch CSR", "SparseLinear")
+
+
+def _torch_csr(call):
+    """``call()`` with :class:`SparseLinear` on torch's CSR kernels instead of the compiled ones."""
+    sparse_module.use_compiled_kernels = False
+    try:
+        return call()
+    finally:
+        sparse_module.use_compiled_kernels = True
 
 
 def layer_variants(n_in: int, n_out: int, density: float, batch: int, seed: int = 0):
@@ -57,6 +71,7 @@ def layer_variants(n_in: int, n_out: int, density: float, batch: int, seed: int 
         "masked": lambda: F.linear(x, masked_w * mask, bias),
         "csr mm": lambda: torch.sparse.mm(csr_w, x.t()).t() + bias,
         "csr addmm": lambda: torch.sparse.addmm(bias_col, csr_w, x.t()).t(),
+        "SparseLinear torch CSR": lambda: _torch_csr(lambda: layer(x)),
         "SparseLinear": lambda: layer(x),
     }
     folded = masked_w.detach().clone()
@@ -66,6 +81,7 @@ def layer_variants(n_in: int, n_out: int, density: float, batch: int, seed: int 
         "masked": lambda: F.linear(x, folded, bias),  # inference folds the mask into the weight
         "csr mm": lambda: torch.sparse.mm(csr, x.t()).t() + bias,
         "csr addmm": lambda: torch.sparse.addmm(bias_col, csr, x.t()).t(),
+        "SparseLinear torch CSR": lambda: _torch_csr(lambda: layer(x)),
         "SparseLinear": lambda: layer(x),
     }
     try:
@@ -101,7 +117,7 @@ def time_interleaved(fns: dict, rounds: int, step: bool, params=()) -> dict:
 def layer_table(shapes, densities, batch: int, rounds: int) -> None:
     print(f"\nlayer (batch {batch}, 1 thread): median ms per call; ratio = masked / variant (higher is faster)")
     header = f"{'layer':>12} {'density':>7} {'mode':>6} " + "".join(f"{n:>24}" for n in
-                                                                     ("dense", "masked", "csr mm", "csr addmm", "bsr 16", "SparseLinear"))
+                                                                     VARIANTS)
     print(header)
     for n_in, n_out in shapes:
         for density in densities:
@@ -109,7 +125,7 @@ def layer_table(shapes, densities, batch: int, rounds: int) -> None:
             for mode, fns in (("train", train), ("infer", infer)):
                 t = time_interleaved(fns, rounds, mode == "train", params)
                 cells = []
-                for name in ("dense", "masked", "csr mm", "csr addmm", "bsr 16", "SparseLinear"):
+                for name in VARIANTS:
                     if name in t:
                         cells.append(f"{t[name]:8.2f} ms ({t['masked'] / t[name]:5.2f}x)")
                     else:

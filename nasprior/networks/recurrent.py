@@ -482,8 +482,10 @@ class RecurrentGraphNetwork(SparseNetwork):
         :meth:`_build_packed` and only the strings still running, and whose
         backward pass is explicit back-propagation through time (about 25
         tensor operations per step instead of an autograd graph of ~40
-        nodes); both time loops run compiled by TorchScript
-        (:func:`nasprior.networks.wavefront.time_loops`). Gradients reach every
+        nodes); both time loops run as compiled kernels (Numba; TorchScript
+        or Python where it is missing: :func:`nasprior.networks.wavefront.time_loops`).
+        Layer 0's input gates come from a per-character table, the
+        embedding times its input weights. Gradients reach every
         layer's ``weight_ih``/``weight_hh``/biases (and the embedding)
         through the masked packed weights (:meth:`_packed_weights`, the
         input biases appended as a last column), so absent weights get

@@ -4,10 +4,17 @@
 mask, so a 2%-dense layer costs as much as a dense one. :class:`SparseLinear`
 keeps the present weights as a dense vector parameter ``values`` (one entry
 per connection) and the connectivity as compressed-sparse-row (CSR) indices;
-the forward pass is ``torch.sparse.mm`` of a CSR tensor with the input, the
-input gradient a CSR product with the transposed pattern, and the weight
-gradient a sampled dense-dense product (``torch.sparse.sampled_addmm``), so
-neither pass touches ``n_out * n_in`` memory. Memory is proportional to the
+the forward pass is a CSR product with the input, the input gradient a CSR
+product with the transposed pattern, and the weight gradient a sampled
+dense-dense product, so neither pass touches ``n_out * n_in`` memory. On a
+CPU these run as compiled kernels (:mod:`nasprior.networks.sparse_kernels`,
+Numba) on transposed activations, one vectorised pass over the batch per
+connection; elsewhere (CUDA, or without Numba, or with
+:data:`use_compiled_kernels` off) as torch's ``torch.sparse.mm`` and
+``torch.sparse.sampled_addmm``. Measured with
+``benchmarks/bench_sparse_layers.py`` on 3072->1024, batch 128, one thread
+(2026-12-01): a training step 4.7x faster than masked dense at 5% density
+and 14.5x at 1%, against 2.9x and 9.6x with torch's kernels in the same run. Memory is proportional to the
 non-zeros: 4 bytes per value plus 24 bytes of int64 indices (row pattern,
 transposed pattern and its permutation) per connection, plus the optimiser's
 state of the values.
