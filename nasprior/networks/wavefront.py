@@ -138,7 +138,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         if save:
             ctx.save_for_backward(ids, w_ih, w_hh, started, out_rows, read)
             ctx.n_active, ctx.offsets, ctx.shape = list(n_active), offsets, shape
-            ctx.net, ctx.n_time, ctx.store = net, n_time, store
+            ctx.net, ctx.n_time, ctx.store, ctx.n_vocab = net, n_time, store, table.shape[1]
         return last
 
     @staticmethod
@@ -156,7 +156,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         # weight gradients are accumulated transposed, (blocks, width, gw): torch's CPU baddbmm is 2x faster this way
         d_w_ih_t, d_w_hh_t = w_ih.new_zeros(n_blocks, w_in, gw), w_hh.new_zeros(n_blocks, width, gw)
         sum_dg = w_ih.new_zeros(n_blocks, gw) if cell == "gru" else w_ih.new_empty(0)  # GRU's b_hh gradient
-        d_table = d_last.new_zeros(gw, net.embedding.num_embeddings)
+        d_table = d_last.new_zeros(gw, ctx.n_vocab)
         empty = d_last.new_empty(0)
         buffers = [ctx.store.get(k, empty) for k in STEP_BUFFERS]
         backward_steps = time_loops(ctx.loops)[1]
