@@ -104,7 +104,7 @@ class WavefrontRecurrence(torch.autograd.Function):
     def forward(ctx, table, ids, w_ih, w_hh, b_hh, net, n_active, lengths):
         n_blocks, gates, width = net._pk_shape
         n_layers, lag, cell, w_in, n_rows = len(net.node_layers), net.max_lag, net.cell, w_ih.shape[2], net._pk_rows
-        (n_time, batch), gw = ids.shape, w_ih.shape[1]
+        n_time, batch = ids.shape
         n_steps = n_time + n_layers - 1
         save = any(ctx.needs_input_grad[i] for i in (0, 2, 3, 4))
         ws = _WORKSPACES.setdefault(net, Workspace()) if save else Workspace()
