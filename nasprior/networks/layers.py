@@ -93,6 +93,9 @@ class MaskedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (batch, n_in) -> (batch, n_out)."""
+        # a SparseLinear's output is a transposed view; torch's CPU matmul on it ran 2.5x slower
+        # (4000 -> 10, batch 100, 1 thread) than a copy to contiguous and the matmul
+        x = x if x.is_contiguous() else x.contiguous()
         return F.linear(x, self.weight if self.folded else self.weight * self.mask, self.bias)
 
     @torch.no_grad()

@@ -115,12 +115,12 @@ class _CompiledCSRLinear(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, values, layer):  # x: (batch, n_in), values: (nnz,) in slot order
+    def forward(ctx, x, values, bias, layer):  # x: (batch, n_in), values: (nnz,) in slot order, bias: (n_out,) or None
         x_t = x.detach().t().contiguous()  # (n_in, batch): free where x is itself a transposed layer output
-        v = values.detach()
         y_t = x.new_empty(layer.out_features, x.shape[0])
+        b = bias.detach() if bias is not None else x.new_empty(0)
         sparse_kernels.csr_rows_times(layer.crow_indices.numpy(), layer.col_indices.numpy(), layer.order.numpy(),
-                                      v.numpy(), x_t.numpy(), y_t.numpy())
+                                      values.detach().numpy(), x_t.numpy(), b.numpy(), y_t.numpy())
         ctx.layer = layer
         ctx.save_for_backward(x_t, values)
         return y_t.t()
@@ -130,17 +130,19 @@ class _CompiledCSRLinear(torch.autograd.Function):
         layer = ctx.layer
         x_t, values = ctx.saved_tensors
         g_t = grad_out.t().contiguous()  # (n_out, batch)
-        grad_x = grad_values = None
+        grad_x = grad_values = grad_bias = None
         if ctx.needs_input_grad[0]:
             grad_x_t = g_t.new_empty(layer.in_features, g_t.shape[1])
             sparse_kernels.csr_rows_times(layer.t_crow_indices.numpy(), layer.t_col_indices.numpy(), layer.t_order.numpy(),
-                                          values.detach().numpy(), g_t.numpy(), grad_x_t.numpy())
+                                          values.detach().numpy(), g_t.numpy(), g_t.new_empty(0).numpy(), grad_x_t.numpy())
             grad_x = grad_x_t.t()
         if ctx.needs_input_grad[1]:
             grad_values = torch.empty_like(values)
             sparse_kernels.csr_sampled_dots(layer.crow_indices.numpy(), layer.col_indices.numpy(), layer.order.numpy(),
                                             g_t.numpy(), x_t.numpy(), grad_values.numpy())
-        return grad_x, grad_values, None
+        if ctx.needs_input_grad[2]:
+            grad_bias = g_t.sum(dim=1)
+        return grad_x, grad_values, grad_bias, None
 
 
 class _CSRLinear(torch.autograd.Function):
@@ -302,8 +304,9 @@ class SparseLinear(nn.Module):
     # -- the layer ------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (batch, n_in) -> (batch, n_out)."""
-        kernel = _CompiledCSRLinear if _compiled(x, self.values) else _CSRLinear
-        y = kernel.apply(x, self.values, self)
+        if _compiled(x, self.values):  # the bias is added in the kernel
+            return _CompiledCSRLinear.apply(x, self.values, self.bias, self)
+        y = _CSRLinear.apply(x, self.values, self)
         return y + self.bias if self.bias is not None else y
 
     def apply_mask(self) -> None:

@@ -30,16 +30,19 @@ if AVAILABLE:
     _jit = njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
 
     @_jit
-    def csr_rows_times(crow, col, order, values, dense_t, out_t):
-        """``out_t[r] = sum_{k in row r} values[order[k]] * dense_t[col[k]]`` for every row r of the pattern.
+    def csr_rows_times(crow, col, order, values, dense_t, bias, out_t):
+        """``out_t[r] = bias[r] + sum_{k in row r} values[order[k]] * dense_t[col[k]]`` for every row r of the pattern.
 
-        ``dense_t`` (n_cols, batch) and ``out_t`` (n_rows, batch), C-contiguous.
+        ``dense_t`` (n_cols, batch) and ``out_t`` (n_rows, batch), C-contiguous;
+        ``bias`` (n_rows,), or empty for none.
         """
         batch = dense_t.shape[1]
+        has_bias = bias.shape[0] > 0
         for r in range(out_t.shape[0]):
             o = out_t[r]
+            start = bias[r] if has_bias else 0.0
             for j in range(batch):
-                o[j] = 0.0
+                o[j] = start
             for k in range(crow[r], crow[r + 1]):
                 w = values[order[k]]
                 a = dense_t[col[k]]
