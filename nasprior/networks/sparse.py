@@ -13,8 +13,9 @@ connection; elsewhere (CUDA, or without Numba, or with
 :data:`use_compiled_kernels` off) as torch's ``torch.sparse.mm`` and
 ``torch.sparse.sampled_addmm``. Measured with
 ``benchmarks/bench_sparse_layers.py`` on 3072->1024, batch 128, one thread
-(2026-12-01): a training step 4.7x faster than masked dense at 5% density
-and 14.5x at 1%, against 2.9x and 9.6x with torch's kernels in the same run. Memory is proportional to the
+(2026-12-01, two runs): a training step 4.8-5.3x faster than masked dense
+at 5% density and 13.8-15.4x at 1%, against 3.2x and 7.7-11.7x with torch's
+kernels in the same runs. Memory is proportional to the
 non-zeros: 4 bytes per value plus 24 bytes of int64 indices (row pattern,
 transposed pattern and its permutation) per connection, plus the optimiser's
 state of the values.
