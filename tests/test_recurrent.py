@@ -251,6 +251,17 @@ def test_numba_kernels_compute_what_the_torchscript_loops_compute(cell, prior, m
         assert ((a == 0) == (b == 0)).float().mean() > 0.999  # the same weights get gradients
 
 
+def test_half_precision_runs_the_tensor_loops_not_the_compiled_kernels():
+    torch.manual_seed(0)
+    net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=10, m=2, cell="gru", seed=1), 28, 2)
+    x, _ = batch(6, seed=1)
+    reference = net(x).detach()
+    net = net.to(torch.bfloat16)
+    out = net(x)
+    out.float().sum().backward()  # the TorchScript loops, in bfloat16
+    assert out.dtype == torch.bfloat16 and torch.allclose(out.float(), reference, atol=0.1)
+
+
 def test_numba_missing_falls_back_to_torchscript(monkeypatch):
     from nasprior.networks import wavefront_kernels
 

@@ -122,6 +122,8 @@ class WavefrontRecurrence(torch.autograd.Function):
         empty = ys_all.new_empty(0)
         shape = [n_blocks, width, w_in, n_rows, lag, n_layers, net._pk_emb_block]
         ctx.loops = resolved_loop_implementation()
+        if ctx.loops == "numba" and (w_ih.device.type != "cpu" or w_ih.dtype not in (torch.float32, torch.float64)):
+            ctx.loops = resolved_loop_implementation("torchscript")  # the compiled kernels run on CPU tensors only
         forward_steps = time_loops(ctx.loops)[0]
         if ctx.loops == "numba":  # reads the table of each character's gates
             gate_input = [table, ids]
