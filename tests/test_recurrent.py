@@ -203,6 +203,15 @@ def test_fused_forward_and_gradients_equal_the_autograd_paths(cell, hidden_mask)
     torch.testing.assert_close(net(x), results[1][0])
 
 
+def outputs_and_gradients(net, x, implementation, monkeypatch):
+    """Outputs and parameter gradients of ``net(x).pow(2).sum()`` with the given time-loop implementation."""
+    monkeypatch.setattr(wavefront, "loop_implementation", implementation)
+    net.zero_grad()
+    out = net(x)
+    out.pow(2).sum().backward()
+    return out.detach(), [p.grad.clone() for p in net.parameters()]
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_torchscript_and_python_time_loops_compute_the_same(cell, monkeypatch):
     """The fused path's loops run compiled by TorchScript here; the plain-Python fallback gives the same numbers."""
@@ -210,14 +219,8 @@ def test_torchscript_and_python_time_loops_compute_the_same(cell, monkeypatch):
     torch.manual_seed(1)
     net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=16, m=2, cell=cell, seed=2), 28, 2)
     x, _ = batch(20, seed=3)
-    results = []
-    for implementation in ("torchscript", "python"):
-        monkeypatch.setattr(wavefront, "loop_implementation", implementation)
-        net.zero_grad()
-        out = net(x)
-        out.pow(2).sum().backward()
-        results.append((out.detach(), [p.grad.clone() for p in net.parameters()]))
-    (script_out, script_grads), (py_out, py_grads) = results
+    (script_out, script_grads), (py_out, py_grads) = (outputs_and_gradients(net, x, implementation, monkeypatch)
+                                                      for implementation in ("torchscript", "python"))
     torch.testing.assert_close(script_out, py_out, rtol=0, atol=0)
     for a, b in zip(script_grads, py_grads):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -237,13 +240,9 @@ def test_numba_kernels_compute_what_the_torchscript_loops_compute(cell, prior, m
     x, _ = batch(20, seed=3)
     results = []
     for implementation in ("numba", "torchscript"):
-        monkeypatch.setattr(wavefront, "loop_implementation", implementation)
-        net.zero_grad()
-        out = net(x)
-        out.pow(2).sum().backward()
-        results.append((out.detach(), [p.grad.clone() for p in net.parameters()]))
+        results.append(outputs_and_gradients(net, x, implementation, monkeypatch))
         with torch.no_grad():  # inference (two alternating step slots) gives the same outputs, to rounding
-            torch.testing.assert_close(net(x), out.detach(), rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(net(x), results[-1][0], rtol=1e-5, atol=1e-6)
     (nb_out, nb_grads), (ts_out, ts_grads) = results
     torch.testing.assert_close(nb_out, ts_out, rtol=1e-4, atol=1e-5)
     for a, b in zip(nb_grads, ts_grads):

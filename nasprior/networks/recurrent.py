@@ -385,8 +385,8 @@ class RecurrentGraphNetwork(SparseNetwork):
         n0 = widths[0]
         rho0 = np.arange(gates * n0)
         emb_rows = (rho0 // n0) * width + unit0 + rho0 % n0
-        # one gather places every parameter: positions in the concatenation of _packed_values(), whose last
-        # element is a zero (the padding between sub-layers)
+        # one gather places every parameter: positions in the masked concatenation of _packed_weights, whose
+        # last element is a zero (the padding between sub-layers)
         gw = gates * width
         self._pk_sizes = [n_blocks * gw * in_width, n_blocks * gw * width, n_blocks * gw, n_blocks * gw, gw * subs[0][2].n_in]
         counts = [sum(l.weight_ih.numel() for _, _, l in subs[1:]), sum(l.weight_hh.numel() for _, _, l in subs),

@@ -460,6 +460,7 @@ def _script(fn):
 #: Which implementation of the time loops runs (see :func:`time_loops`); may be set, e.g. by a benchmark.
 loop_implementation = "numba"
 _SCRIPTED: list = []  # the TorchScript loops, compiled on first use (about a second), or [None, None]
+_WARNED: list = []  # whether the missing-Numba warning was given
 IMPLEMENTATIONS = ("numba", "torchscript", "python")
 
 
@@ -492,9 +493,6 @@ def resolved_loop_implementation(implementation: str | None = None) -> str:
         if None not in _SCRIPTED:
             return name
     return "python"
-
-
-_WARNED: list = []
 
 
 def time_loops(implementation: str | None = None) -> tuple:

@@ -73,6 +73,19 @@ if njit is not None:
                         o[j] += wv * a[j]
 
     @_jit
+    def _weight_grad(real, b, inputs, grads, m, out):
+        """``out[b, c, g] += <inputs[c, :m], grads[g, :m]>`` where ``real[b, g, c]`` (a parameter sits there)."""
+        for c in range(inputs.shape[0]):
+            a = inputs[c]
+            for g in range(grads.shape[0]):
+                if real[b, g, c]:
+                    p = grads[g]
+                    acc = np.float32(0.0)
+                    for j in range(m):
+                        acc += a[j] * p[j]
+                    out[b, c, g] += acc
+
+    @_jit
     def forward_kernel(cell, table, ids, w_ih, w_hh, b_hh, started, src_rows, out_rows, n_active, offsets, per_step,
                        n_rows, lag, n_layers, k0, ys_all, hs, srcs, acts, cand, outs, ghs, cs, tcs):
         """The forward time loop (see :func:`nasprior.networks.wavefront._forward_steps`); all arrays NumPy, flat per-step buffers.
@@ -314,25 +327,9 @@ if njit is not None:
                                 d[j] += wv * a[j]
                 # weight gradients (transposed, as the TorchScript loop keeps them), at parameter positions only
                 src = srcs[offsets[tau] * w_in + b * w_in * m:][:w_in * m].reshape((w_in, m))
-                for c in range(w_in):
-                    a = src[c]
-                    for g in range(gw):
-                        if real_ih[b, g, c]:
-                            p = dp[g]
-                            acc = zero
-                            for j in range(m):
-                                acc += a[j] * p[j]
-                            d_w_ih_t[b, c, g] += acc
+                _weight_grad(real_ih, b, src, dp, m, d_w_ih_t)
                 if tau > 0:
-                    for u in range(width):
-                        a = h_prev[u]
-                        for g in range(gw):
-                            if real_hh[b, g, u]:
-                                p = dg[g]
-                                acc = zero
-                                for j in range(m):
-                                    acc += a[j] * p[j]
-                                d_w_hh_t[b, u, g] += acc
+                    _weight_grad(real_hh, b, h_prev, dg, m, d_w_hh_t)
                 if cell == 0:
                     for g in range(gw):
                         p = dg[g]
@@ -373,7 +370,7 @@ def _forward_steps(
         b_hh = w_ih.new_zeros(w_ih.shape[0], gw, 1)
     bufs = [_np(t) for t in (hs, srcs, acts, cand, outs, ghs, cs, tcs)]
     forward_kernel(CELL_CODES[cell], _np(table), _np(ids), _np(w_ih), _np(w_hh), _np(b_hh),
-                   _np(started if started.numel() else w_ih.new_zeros(1, w_ih.shape[0], w_hh.shape[2], 1)),
+                   _np(started),
                    _np(src_rows), _np(out_rows), np.asarray(n_active, dtype=np.int64), np.asarray(offsets, dtype=np.int64),
                    per_step, n_rows, lag, n_layers, k0, ys_all.numpy(), *bufs)
 
@@ -396,7 +393,7 @@ def _backward_steps(
         sum_dg = w_ih.new_zeros(w_ih.shape[0], w_ih.shape[1])
     bufs = [_np(t) for t in (hs, srcs, acts, cand, outs, ghs, cs, tcs)]
     backward_kernel(CELL_CODES[cell], d_rows.numpy(), _np(w_ih), _np(w_hh), _np(real_ih), _np(real_hh),
-                    _np(started if started.numel() else w_ih.new_zeros(1, w_ih.shape[0], w_hh.shape[2], 1)),
+                    _np(started),
                     _np(out_rows), _np(src_base), np.asarray(n_active, dtype=np.int64), np.asarray(offsets, dtype=np.int64),
                     n_rows, lag, n_layers, k0, n_time, batch, *bufs,
                     _np(ids), d_w_ih_t.numpy(), d_w_hh_t.numpy(), sum_dg.numpy(), d_table.numpy())
