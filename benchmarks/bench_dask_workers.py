@@ -17,7 +17,6 @@ import time
 
 import torch
 import torch.nn.functional as F
-
 from distributed import Client, LocalCluster
 
 from nasprior.parallel import close_client, start_client
@@ -27,8 +26,9 @@ def torch_task(seed: int, steps: int = 60) -> tuple[float, str]:
     """Train a small MLP for ``steps`` steps; return (seconds, MALLOC_TRIM_THRESHOLD_ seen by the process)."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
-                              torch.nn.Linear(512, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)
+    )
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     start = time.perf_counter()
     for _ in range(steps):
@@ -69,9 +69,11 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    rows = [("multiprocessing pool", run_pool(args.tasks, args.workers)),
-            ("dask, default worker env", run_dask(args.tasks, args.workers, fast=False)),
-            ("dask, nasprior.parallel", run_dask(args.tasks, args.workers, fast=True))]
+    rows = [
+        ("multiprocessing pool", run_pool(args.tasks, args.workers)),
+        ("dask, default worker env", run_dask(args.tasks, args.workers, fast=False)),
+        ("dask, nasprior.parallel", run_dask(args.tasks, args.workers, fast=True)),
+    ]
     base = rows[-1][1]
     print(f"{args.tasks} torch tasks on {args.workers} workers, one torch thread each")
     print(f"{'way':>26} {'wall s':>8} {'task s (median)':>16} {'task time / nasprior':>21}  MALLOC_TRIM_THRESHOLD_")

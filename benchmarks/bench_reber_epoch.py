@@ -47,7 +47,14 @@ from nasprior.networks.recurrent import build_recurrent_network
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig, accuracy, train
 
-OLD = {"fused": False, "loops": "python", "fused_optimizer": False, "batch_size": 128, "lr": 1e-3, "bucket_by_length": False}
+OLD = {
+    "fused": False,
+    "loops": "python",
+    "fused_optimizer": False,
+    "batch_size": 128,
+    "lr": 1e-3,
+    "bucket_by_length": False,
+}
 FUSED = {**OLD, "fused": True}
 SCRIPTED = {**FUSED, "loops": "torchscript"}
 KERNELS = {**SCRIPTED, "fused_optimizer": True, "loops": "numba"}
@@ -80,15 +87,33 @@ def run(data, genome: Genome, settings: dict, epochs: int, curve: list | None = 
     net = build_recurrent_network(genome, data.vocab_size, data.n_classes)
     net.fused = settings["fused"]
     wavefront.loop_implementation = settings["loops"]
-    config = TrainConfig(epochs=epochs, batch_size=settings["batch_size"], lr=settings["lr"], grad_clip=5.0, patience=0,
-                         bucket_by_length=settings["bucket_by_length"], fused_optimizer=settings["fused_optimizer"])
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=settings["batch_size"],
+        lr=settings["lr"],
+        grad_clip=5.0,
+        patience=0,
+        bucket_by_length=settings["bucket_by_length"],
+        fused_optimizer=settings["fused_optimizer"],
+    )
     hard = data.test_groups["hard_neg"]
 
     def record(model, epoch):
-        curve.append((epoch, accuracy(model, data.x_test, data.y_test), accuracy(model, data.x_test[hard], data.y_test[hard])))
+        curve.append(
+            (epoch, accuracy(model, data.x_test, data.y_test), accuracy(model, data.x_test[hard], data.y_test[hard]))
+        )
 
-    result = train(net, data.x_train, data.y_train, data.x_val, data.y_val, config, data.x_test, data.y_test,
-                   epoch_callback=record if curve is not None else None)
+    result = train(
+        net,
+        data.x_train,
+        data.y_train,
+        data.x_val,
+        data.y_val,
+        config,
+        data.x_test,
+        data.y_test,
+        epoch_callback=record if curve is not None else None,
+    )
     return net, result
 
 
@@ -101,8 +126,10 @@ def epoch_seconds(result) -> float:
 
 
 def describe(net, genome: Genome) -> str:
-    return (f"{genome.cell} from {genome.prior}(n={genome.n_nodes}, seed={genome.seed}): layers "
-            f"{[len(l) for l in net.node_layers]}, {len(net.skip_pairs)} skip pairs, {net.n_params} parameters")
+    return (
+        f"{genome.cell} from {genome.prior}(n={genome.n_nodes}, seed={genome.seed}): layers "
+        f"{[len(l) for l in net.node_layers]}, {len(net.skip_pairs)} skip pairs, {net.n_params} parameters"
+    )
 
 
 def warm_up(data, cells) -> None:
@@ -136,8 +163,12 @@ def mode_levers(data, args) -> None:
 
 def new_settings(args) -> dict:
     """The new setting, ``NEW`` unless overridden on the command line."""
-    return {**NEW, "batch_size": args.batch_size or NEW["batch_size"], "lr": args.lr or NEW["lr"],
-            "bucket_by_length": NEW["bucket_by_length"] if args.buckets is None else args.buckets == "on"}
+    return {
+        **NEW,
+        "batch_size": args.batch_size or NEW["batch_size"],
+        "lr": args.lr or NEW["lr"],
+        "bucket_by_length": NEW["bucket_by_length"] if args.buckets is None else args.buckets == "on",
+    }
 
 
 def mode_accuracy(data, args) -> None:
@@ -151,9 +182,12 @@ def mode_accuracy(data, args) -> None:
                 for name, settings in ((("old", OLD),) if not args.skip_old else ()) + (("new", new),):
                     start = time.perf_counter()
                     net, result = run(data, genome, settings, args.epochs)
-                    print(f"{describe(net, genome)}: {name} {args.epochs} epochs: test_acc {result.test_acc:.4f}, hard_neg "
-                          f"{accuracy(net, data.x_test[hard], data.y_test[hard]):.4f}, val_acc {result.val_acc:.4f} "
-                          f"({time.perf_counter() - start:.0f} s)", flush=True)
+                    print(
+                        f"{describe(net, genome)}: {name} {args.epochs} epochs: test_acc {result.test_acc:.4f}, hard_neg "
+                        f"{accuracy(net, data.x_test[hard], data.y_test[hard]):.4f}, val_acc {result.val_acc:.4f} "
+                        f"({time.perf_counter() - start:.0f} s)",
+                        flush=True,
+                    )
 
 
 def mode_curves(data, args) -> None:
@@ -163,7 +197,9 @@ def mode_curves(data, args) -> None:
                 genome = genome_for(prior, cell, seed)
                 curve: list = []
                 net, result = run(data, genome, new_settings(args), args.epochs, curve)
-                print(f"{describe(net, genome)}; best-val weights: test_acc {result.test_acc:.4f}; {result.train_time_s:.0f} s")
+                print(
+                    f"{describe(net, genome)}; best-val weights: test_acc {result.test_acc:.4f}; {result.train_time_s:.0f} s"
+                )
                 print("  epoch " + " ".join(f"{e:5d}" for e, _, _ in curve))
                 print("  test  " + " ".join(f"{a:.3f}" for _, a, _ in curve))
                 print("  hard  " + " ".join(f"{h:.3f}" for _, _, h in curve), flush=True)
@@ -186,8 +222,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_task("reber", args.data_dir, seed=0)
-    print(f"{len(data.x_train)} training strings, {len(data.x_val)} validation, {len(data.x_test)} test "
-          f"({int(data.test_groups['hard_neg'].sum())} hard negatives); {args.threads} torch thread(s)")
+    print(
+        f"{len(data.x_train)} training strings, {len(data.x_val)} validation, {len(data.x_test)} test "
+        f"({int(data.test_groups['hard_neg'].sum())} hard negatives); {args.threads} torch thread(s)"
+    )
     {"levers": mode_levers, "accuracy": mode_accuracy, "curves": mode_curves}[args.mode](data, args)
 
 

@@ -116,8 +116,7 @@ def time_interleaved(fns: dict, rounds: int, step: bool, params=()) -> dict:
 
 def layer_table(shapes, densities, batch: int, rounds: int) -> None:
     print(f"\nlayer (batch {batch}, 1 thread): median ms per call; ratio = masked / variant (higher is faster)")
-    header = f"{'layer':>12} {'density':>7} {'mode':>6} " + "".join(f"{n:>24}" for n in
-                                                                     VARIANTS)
+    header = f"{'layer':>12} {'density':>7} {'mode':>6} " + "".join(f"{n:>24}" for n in VARIANTS)
     print(header)
     for n_in, n_out in shapes:
         for density in densities:
@@ -130,7 +129,9 @@ def layer_table(shapes, densities, batch: int, rounds: int) -> None:
                         cells.append(f"{t[name]:8.2f} ms ({t['masked'] / t[name]:5.2f}x)")
                     else:
                         cells.append("unsupported")
-                print(f"{n_in:>5}->{n_out:<5} {density:>7.0%} {mode:>6} " + "".join(f"{c:>24}" for c in cells), flush=True)
+                print(
+                    f"{n_in:>5}->{n_out:<5} {density:>7.0%} {mode:>6} " + "".join(f"{c:>24}" for c in cells), flush=True
+                )
 
 
 def mlp_epoch_seconds(sparse: bool, density: float, n_batches: int, batch: int = 256) -> float:
@@ -172,11 +173,13 @@ def main() -> None:
         n_batches = 12
     print("\n3072-1024-512-10 MLP, one CIFAR-10 epoch (196 steps of 256 + 10k evaluation), SGD + momentum, 1 thread")
     print(f"{'density':>7} {'masked s':>9} {'sparse s':>9} {'ratio':>6} {'masked /CPU-h':>14} {'sparse /CPU-h':>14}")
-    for density in ((0.05,) if args.quick else (0.10, 0.05, 0.02)):
+    for density in (0.05,) if args.quick else (0.10, 0.05, 0.02):
         masked = mlp_epoch_seconds(False, density, n_batches)
         sparse = mlp_epoch_seconds(True, density, n_batches)
-        print(f"{density:>7.0%} {masked:9.2f} {sparse:9.2f} {masked / sparse:6.2f} {3600 / masked:14.0f} {3600 / sparse:14.0f}",
-              flush=True)
+        print(
+            f"{density:>7.0%} {masked:9.2f} {sparse:9.2f} {masked / sparse:6.2f} {3600 / masked:14.0f} {3600 / sparse:14.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -44,9 +44,9 @@ import numpy as np
 import torch
 
 from nasprior.features import network_topology_scores
+from nasprior.networks import LayeredNetwork
 from nasprior.priors.layerwise import erdos_renyi_mask, random_regular_mask
 from nasprior.priors.radixnet import radixnet_layered_masks
-from nasprior.networks import LayeredNetwork
 from nasprior.set_rewiring import SETCallback
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig, train
@@ -60,8 +60,10 @@ def make_masks(prior: str, n_inputs: int, width: int, density: float, seed: int)
     if prior in ("er", "set"):
         return [erdos_renyi_mask(n_in, n_out, density, seed=[seed, i]) for i, (n_in, n_out) in enumerate(shapes)]
     if prior == "expander":
-        return [random_regular_mask(n_in, n_out, max(1, round(density * n_in)), seed=[seed, i])
-                for i, (n_in, n_out) in enumerate(shapes)]
+        return [
+            random_regular_mask(n_in, n_out, max(1, round(density * n_in)), seed=[seed, i])
+            for i, (n_in, n_out) in enumerate(shapes)
+        ]
     if prior == "radixnet":
         return radixnet_layered_masks(n_inputs, width, 2, round(1 / density))
     if prior == "dense":
@@ -82,9 +84,11 @@ def main(argv: list[str] | None = None) -> int:
 
     data = load_task("mnist", args.data_dir, seed=0)
     priors = args.priors.split(",")
-    print(f"MNIST {data.n_inputs}-{args.width}-{args.width}-10, target density {args.density:.3f} on the two hidden "
-          f"layers, Adam lr 1e-3, batch 128, {args.epochs} epochs, seeds 0..{args.seeds - 1}, "
-          f"train/val/test {len(data.y_train)}/{len(data.y_val)}/{len(data.y_test)}")
+    print(
+        f"MNIST {data.n_inputs}-{args.width}-{args.width}-10, target density {args.density:.3f} on the two hidden "
+        f"layers, Adam lr 1e-3, batch 128, {args.epochs} epochs, seeds 0..{args.seeds - 1}, "
+        f"train/val/test {len(data.y_train)}/{len(data.y_val)}/{len(data.y_test)}"
+    )
     rows = []
     start = time.perf_counter()
     for prior in priors:
@@ -93,27 +97,44 @@ def main(argv: list[str] | None = None) -> int:
             masks = make_masks(prior, data.n_inputs, args.width, args.density, seed)
             torch.manual_seed(seed)
             net = LayeredNetwork(masks, data.n_classes)
-            scores = network_topology_scores(net) if seed == 0 else scores
+            if seed == 0:
+                scores = network_topology_scores(net)
             sparse_density = sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
             n_weights = net.n_weights
             config = TrainConfig(epochs=args.epochs, batch_size=128, optimizer="adam", lr=1e-3, patience=0, seed=seed)
             callback = SETCallback(zeta=0.3, seed=seed, skip_last=args.epochs) if prior == "set" else None
-            result = train(net, data.x_train, data.y_train, data.x_val, data.y_val, config, data.x_test, data.y_test,
-                           epoch_callback=callback)
+            result = train(
+                net,
+                data.x_train,
+                data.y_train,
+                data.x_val,
+                data.y_val,
+                config,
+                data.x_test,
+                data.y_test,
+                epoch_callback=callback,
+            )
             accs.append(result.test_acc)
             times.append(result.train_time_s)
-            print(f"  {prior:9s} seed {seed}: val {result.val_acc:.4f} test {result.test_acc:.4f} "
-                  f"({result.train_time_s:.1f} s)", flush=True)
+            print(
+                f"  {prior:9s} seed {seed}: val {result.val_acc:.4f} test {result.test_acc:.4f} "
+                f"({result.train_time_s:.1f} s)",
+                flush=True,
+            )
         rows.append((prior, sparse_density, n_weights, scores, accs, times))
 
     print()
-    print(f"{'prior':9s} {'density':>8s} {'n_weights':>9s} {'gap_min':>8s} {'lambda2_min':>11s} {'path_cv':>8s} "
-          f"{'reach':>6s}  {'test acc (mean ± std)':>22s} {'train_s':>8s}")
+    print(
+        f"{'prior':9s} {'density':>8s} {'n_weights':>9s} {'gap_min':>8s} {'lambda2_min':>11s} {'path_cv':>8s} "
+        f"{'reach':>6s}  {'test acc (mean ± std)':>22s} {'train_s':>8s}"
+    )
     for prior, density, n_weights, s, accs, times in rows:
         std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-        print(f"{prior:9s} {density:8.4f} {n_weights:9d} {s['layer_spectral_gap_min']:8.4f} "
-              f"{s['layer_algebraic_connectivity_min']:11.4f} {s['path_count_cv']:8.4f} {s['path_reach']:6.3f}  "
-              f"{statistics.mean(accs):13.4f} ± {std:.4f} {statistics.mean(times):8.1f}")
+        print(
+            f"{prior:9s} {density:8.4f} {n_weights:9d} {s['layer_spectral_gap_min']:8.4f} "
+            f"{s['layer_algebraic_connectivity_min']:11.4f} {s['path_count_cv']:8.4f} {s['path_reach']:6.3f}  "
+            f"{statistics.mean(accs):13.4f} ± {std:.4f} {statistics.mean(times):8.1f}"
+        )
     print(f"(scores of seed 0's initial masks; set: before rewiring)  total {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -69,7 +69,9 @@ def pick(records: list[dict], per_cell: int, metric: str, cells: list[str] | Non
     """``per_cell`` records of each cell type (of ``cells``; default all) at evenly spaced quantiles of ``metric``."""
     chosen = []
     for cell in sorted({r["genome"]["cell"] for r in records} & set(cells or CELLS)):
-        rows = sorted((r for r in records if r["genome"]["cell"] == cell), key=lambda r: (r["metrics"][metric], r["key"]))
+        rows = sorted(
+            (r for r in records if r["genome"]["cell"] == cell), key=lambda r: (r["metrics"][metric], r["key"])
+        )
         if per_cell == 1:
             idx = [len(rows) // 2]
         else:
@@ -85,7 +87,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/reber_seed_noise.jsonl"))
     parser.add_argument("--per-cell", type=int, default=3, help="genomes per cell type (default 3: 12 in all)")
     parser.add_argument("--cells", nargs="+", choices=CELLS, help="cell types to pick genomes of (default all)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="seeds besides the set's own (default 1 2)")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[1, 2], help="seeds besides the set's own (default 1 2)"
+    )
     parser.add_argument("--metric", default="val_acc", choices=METRICS, help="metric of the ceiling (default val_acc)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -99,8 +103,10 @@ def main() -> None:
         by_key = {r["key"]: r for r in records}
         missing = [k for k in keys if k not in by_key]
         if missing:
-            parser.error(f"{args.records} lacks genome(s) {', '.join(missing)} chosen in {selection}: give the records "
-                         "the selection was made from, or delete the selection to start over")
+            parser.error(
+                f"{args.records} lacks genome(s) {', '.join(missing)} chosen in {selection}: give the records "
+                "the selection was made from, or delete the selection to start over"
+            )
         chosen = [by_key[k] for k in keys]
     else:
         chosen = pick(records, args.per_cell, args.metric, args.cells)
@@ -117,24 +123,36 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = load_task("reber", args.data_dir, seed=0)
     todo = [(r, s) for r in chosen for s in args.seeds if (r["key"], s) not in done]
-    print(f"{len(records)} trained records; {len(chosen)} genomes x {len(args.seeds)} seeds; {len(todo)} to train "
-          f"({len(done)} already in {args.out}); {args.threads} torch thread(s)", flush=True)
+    print(
+        f"{len(records)} trained records; {len(chosen)} genomes x {len(args.seeds)} seeds; {len(todo)} to train "
+        f"({len(done)} already in {args.out}); {args.threads} torch thread(s)",
+        flush=True,
+    )
     for i, (record, seed) in enumerate(todo, 1):
         train = {**record["train"], "seed": seed}
         evaluator = Evaluator(data, TrainConfig(**train), "seed-noise", seed, fidelity="sample")
         genome = Genome.from_dict(record["genome"])
         start = time.perf_counter()
         result = evaluator.train(genome, record["features"]).record
-        row = {"key": record["key"], "seed": seed, "genome": record["genome"], "status": result["status"],
-               "metrics": result["metrics"], "wall_time_s": round(time.perf_counter() - start, 1)}
+        row = {
+            "key": record["key"],
+            "seed": seed,
+            "genome": record["genome"],
+            "status": result["status"],
+            "metrics": result["metrics"],
+            "wall_time_s": round(time.perf_counter() - start, 1),
+        }
         with args.out.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
             f.flush()
             os.fsync(f.fileno())
         done[(record["key"], seed)] = row
-        print(f"  [{i}/{len(todo)}] {record['key'][:8]} {genome.cell} seed {seed}: "
-              + ", ".join(f"{m} {row['metrics'].get(m, float('nan')):.4f}" for m in METRICS)
-              + f" ({row['wall_time_s']:.0f} s)", flush=True)
+        print(
+            f"  [{i}/{len(todo)}] {record['key'][:8]} {genome.cell} seed {seed}: "
+            + ", ".join(f"{m} {row['metrics'].get(m, float('nan')):.4f}" for m in METRICS)
+            + f" ({row['wall_time_s']:.0f} s)",
+            flush=True,
+        )
     report(records, chosen, done, args.seeds, args.metric)
 
 
@@ -143,15 +161,21 @@ def report(records: list[dict], chosen: list[dict], done: dict, seeds: list[int]
     print(f"\nper genome ({metric}: seed 0 from the set, then seeds {' '.join(map(str, seeds))}):")
     within: dict[str, list[float]] = {}
     for record in chosen:
-        values = [record["metrics"][metric]] + [done[(record["key"], s)]["metrics"][metric] for s in seeds
-                                                 if (record["key"], s) in done and done[(record["key"], s)]["status"] == "trained"]
+        values = [record["metrics"][metric]] + [
+            done[(record["key"], s)]["metrics"][metric]
+            for s in seeds
+            if (record["key"], s) in done and done[(record["key"], s)]["status"] == "trained"
+        ]
         if len(values) < 2:
             continue
         g = record["genome"]
         sd = statistics.stdev(values)
         within.setdefault(g["cell"], []).append(statistics.variance(values))
-        print(f"  {g['cell']:<8} {g['prior']:<16} n={g['n_nodes']:<3} " + " ".join(f"{v:.4f}" for v in values)
-              + f"  sd {sd:.4f}  range {max(values) - min(values):.4f}")
+        print(
+            f"  {g['cell']:<8} {g['prior']:<16} n={g['n_nodes']:<3} "
+            + " ".join(f"{v:.4f}" for v in values)
+            + f"  sd {sd:.4f}  range {max(values) - min(values):.4f}"
+        )
     print(f"\nR2 ceiling per cell: 1 - (mean within-genome variance) / (variance of {metric} over the set)")
     print(f"  {'cell':<8} {'genomes':>7} {'within sd':>9} {'set sd':>8} {'n set':>6} {'ceiling':>8}")
     pooled = []
@@ -160,14 +184,18 @@ def report(records: list[dict], chosen: list[dict], done: dict, seeds: list[int]
         total = statistics.variance(values)
         noise = statistics.fmean(variances)
         pooled += variances
-        print(f"  {cell:<8} {len(variances):>7} {noise ** 0.5:>9.4f} {total ** 0.5:>8.4f} {len(values):>6} "
-              f"{1 - noise / total:>8.3f}")
+        print(
+            f"  {cell:<8} {len(variances):>7} {noise**0.5:>9.4f} {total**0.5:>8.4f} {len(values):>6} "
+            f"{1 - noise / total:>8.3f}"
+        )
     if pooled:  # over the records of the studied cells only
         values = [r["metrics"][metric] for r in records if r["genome"]["cell"] in within]
         total = statistics.variance(values)
         noise = statistics.fmean(pooled)
-        print(f"  {'pooled':<8} {len(pooled):>7} {noise ** 0.5:>9.4f} {total ** 0.5:>8.4f} {len(values):>6} "
-              f"{1 - noise / total:>8.3f}")
+        print(
+            f"  {'pooled':<8} {len(pooled):>7} {noise**0.5:>9.4f} {total**0.5:>8.4f} {len(values):>6} "
+            f"{1 - noise / total:>8.3f}"
+        )
 
 
 if __name__ == "__main__":

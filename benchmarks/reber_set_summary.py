@@ -17,16 +17,25 @@ from pathlib import Path
 
 from reber_seed_noise import read_records  # benchmarks/ is on the path when run as a script
 
-NAMES = {"gru": "GRU", "lstm": "LSTM", "rnn_relu": "RNN-ReLU", "rnn_tanh": "RNN-tanh", "barabasi_albert": "Barabási–Albert",
-         "gnp": "Erdős–Rényi (gnp)", "watts_strogatz": "Watts–Strogatz"}
+NAMES = {
+    "gru": "GRU",
+    "lstm": "LSTM",
+    "rnn_relu": "RNN-ReLU",
+    "rnn_tanh": "RNN-tanh",
+    "barabasi_albert": "Barabási–Albert",
+    "gnp": "Erdős–Rényi (gnp)",
+    "watts_strogatz": "Watts–Strogatz",
+}
 
 
 def line(label: str, rows: list[dict]) -> str:
     test = [r["metrics"]["test_acc"] for r in rows]
     hard = [r["metrics"]["test_acc_hard_neg"] for r in rows]
     wall = [r["wall_time_s"] for r in rows]
-    return (f"| {label} | {len(rows)} | {statistics.fmean(test):.3f} | {statistics.fmean(hard):.3f} | "
-            f"{sum(h >= 0.9 for h in hard)} | {statistics.median(wall):.0f} s |")
+    return (
+        f"| {label} | {len(rows)} | {statistics.fmean(test):.3f} | {statistics.fmean(hard):.3f} | "
+        f"{sum(h >= 0.9 for h in hard)} | {statistics.median(wall):.0f} s |"
+    )
 
 
 def main() -> None:
@@ -44,8 +53,10 @@ def main() -> None:
     for prior in sorted({r["genome"]["prior"] for r in rows}):
         sub = [r for r in rows if r["genome"]["prior"] == prior and r["genome"]["cell"] == "gru"]
         if sub:
-            print(f"  {NAMES.get(prior, prior)}: mean test {statistics.fmean(r['metrics']['test_acc'] for r in sub):.3f} "
-                  f"({len(sub)} networks)")
+            print(
+                f"  {NAMES.get(prior, prior)}: mean test {statistics.fmean(r['metrics']['test_acc'] for r in sub):.3f} "
+                f"({len(sub)} networks)"
+            )
 
 
 if __name__ == "__main__":

@@ -50,17 +50,29 @@ def one_run(job: tuple[str, int, str]) -> dict:
     strategy, seed, root = job
     torch.set_num_threads(1)
     space = SearchSpace.from_toml(default_space_path("digits"))
-    config = SearchConfig(task="digits", space=space.to_dict(), population=10, generations=5,
-                          train={**space.train, "seed": seed}, skip=dict(space.search.get("skip", {})),
-                          seed=seed, run_id=f"{strategy}-{seed}", strategy=strategy)
+    config = SearchConfig(
+        task="digits",
+        space=space.to_dict(),
+        population=10,
+        generations=5,
+        train={**space.train, "seed": seed},
+        skip=dict(space.search.get("skip", {})),
+        seed=seed,
+        run_id=f"{strategy}-{seed}",
+        strategy=strategy,
+    )
     data = load_task("digits", seed=seed)
     start = time.perf_counter()
     run_dir = Path(root) / f"{strategy}-{seed}"
     result = run_search(config, run_dir, data=data, log=lambda _: None)
     records = RecordLog(run_dir / "records.jsonl").read()
-    out = {"strategy": strategy, "seed": seed, "wall_s": time.perf_counter() - start,
-           "trained": [r["metrics"]["val_acc"] for r in records if r["status"] == "trained"],
-           "n_skipped": sum(r["status"] == "skipped" for r in records)}
+    out = {
+        "strategy": strategy,
+        "seed": seed,
+        "wall_s": time.perf_counter() - start,
+        "trained": [r["metrics"]["val_acc"] for r in records if r["status"] == "trained"],
+        "n_skipped": sum(r["status"] == "skipped" for r in records),
+    }
     if strategy == "ga-skip" and out["n_skipped"]:
         evaluator = Evaluator(data, TrainConfig(**config.train), "counterfactual", seed)
         worst = {g["generation"]: min_survivor(g) for g in result.generations}
@@ -117,23 +129,28 @@ def main() -> None:
             fractions.append(n / n_ga)
         q1, med, q3 = np.percentile(fractions, [25, 50, 75])
         table[s] = {"median": med, "q1": q1, "q3": q3, "missed": misses}
-        print(f"{s:<10} {med:7.3f} {f'[{q1:.3f}, {q3:.3f}]':>15} {misses:7d} "
-              f"{statistics.fmean(len(by[(s, k)]['trained']) for k in range(args.seeds)):15.1f} "
-              f"{statistics.fmean(by[(s, k)]['n_skipped'] for k in range(args.seeds)):15.1f}")
+        print(
+            f"{s:<10} {med:7.3f} {f'[{q1:.3f}, {q3:.3f}]':>15} {misses:7d} "
+            f"{statistics.fmean(len(by[(s, k)]['trained']) for k in range(args.seeds)):15.1f} "
+            f"{statistics.fmean(by[(s, k)]['n_skipped'] for k in range(args.seeds)):15.1f}"
+        )
     print("\nBest validation accuracy after k trained candidates (median over seeds)")
     print(f"{'strategy':<10} " + " ".join(f"{f'k={k}':>8}" for k in CHECKPOINTS))
     for s in STRATEGIES:
         row = []
         for k in CHECKPOINTS:
-            vals = [max(by[(s, seed)]["trained"][:k]) for seed in range(args.seeds)
-                    if len(by[(s, seed)]["trained"]) >= k]
+            vals = [
+                max(by[(s, seed)]["trained"][:k]) for seed in range(args.seeds) if len(by[(s, seed)]["trained"]) >= k
+            ]
             row.append(f"{statistics.median(vals):8.4f}" if vals else f"{'-':>8}")
         print(f"{s:<10} " + " ".join(row))
     skipped = [by[("ga-skip", seed)] for seed in range(args.seeds)]
     total = sum(r["n_skipped"] for r in skipped)
     entered = sum(r.get("skipped_would_enter", 0) for r in skipped)
-    print(f"\nga-skip: {total} offspring skipped over {args.seeds} seeds; trained afterwards, {entered} "
-          f"({entered / total if total else 0:.1%}) would have entered the population (beat its worst survivor)")
+    print(
+        f"\nga-skip: {total} offspring skipped over {args.seeds} seeds; trained afterwards, {entered} "
+        f"({entered / total if total else 0:.1%}) would have entered the population (beat its worst survivor)"
+    )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"runs": runs, "table": table}, indent=1), encoding="utf-8")

@@ -57,16 +57,106 @@ from nasprior.tasks import load_task
 #: Test accuracy of SET-MLP (SReLU, SGD) on CIFAR-10 after epochs 1-100 (their result file, rounded to 4 digits);
 #: later epochs in :data:`SET_MLP_LATER`. The paper's 73.85% is the file's best epoch (982).
 SET_MLP_CURVE = [
-    0.1710, 0.2110, 0.2675, 0.3157, 0.3335, 0.3575, 0.3830, 0.3970, 0.4121, 0.4276,
-    0.4394, 0.4502, 0.4569, 0.4623, 0.4758, 0.4817, 0.4877, 0.4966, 0.4962, 0.5001,
-    0.5080, 0.5030, 0.5099, 0.5174, 0.5186, 0.5214, 0.5276, 0.5256, 0.5287, 0.5330,
-    0.5369, 0.5417, 0.5402, 0.5381, 0.5434, 0.5476, 0.5482, 0.5517, 0.5484, 0.5546,
-    0.5589, 0.5569, 0.5565, 0.5565, 0.5641, 0.5663, 0.5616, 0.5667, 0.5698, 0.5712,
-    0.5678, 0.5748, 0.5728, 0.5768, 0.5744, 0.5770, 0.5753, 0.5804, 0.5753, 0.5762,
-    0.5835, 0.5792, 0.5881, 0.5850, 0.5842, 0.5871, 0.5890, 0.5874, 0.5915, 0.5926,
-    0.5901, 0.5908, 0.5930, 0.5905, 0.5940, 0.5893, 0.6016, 0.5991, 0.5976, 0.5955,
-    0.5981, 0.5985, 0.6004, 0.6012, 0.5993, 0.6018, 0.6015, 0.6085, 0.6054, 0.6047,
-    0.6063, 0.6075, 0.6051, 0.6087, 0.6064, 0.6100, 0.6149, 0.6069, 0.6090, 0.6076,
+    0.1710,
+    0.2110,
+    0.2675,
+    0.3157,
+    0.3335,
+    0.3575,
+    0.3830,
+    0.3970,
+    0.4121,
+    0.4276,
+    0.4394,
+    0.4502,
+    0.4569,
+    0.4623,
+    0.4758,
+    0.4817,
+    0.4877,
+    0.4966,
+    0.4962,
+    0.5001,
+    0.5080,
+    0.5030,
+    0.5099,
+    0.5174,
+    0.5186,
+    0.5214,
+    0.5276,
+    0.5256,
+    0.5287,
+    0.5330,
+    0.5369,
+    0.5417,
+    0.5402,
+    0.5381,
+    0.5434,
+    0.5476,
+    0.5482,
+    0.5517,
+    0.5484,
+    0.5546,
+    0.5589,
+    0.5569,
+    0.5565,
+    0.5565,
+    0.5641,
+    0.5663,
+    0.5616,
+    0.5667,
+    0.5698,
+    0.5712,
+    0.5678,
+    0.5748,
+    0.5728,
+    0.5768,
+    0.5744,
+    0.5770,
+    0.5753,
+    0.5804,
+    0.5753,
+    0.5762,
+    0.5835,
+    0.5792,
+    0.5881,
+    0.5850,
+    0.5842,
+    0.5871,
+    0.5890,
+    0.5874,
+    0.5915,
+    0.5926,
+    0.5901,
+    0.5908,
+    0.5930,
+    0.5905,
+    0.5940,
+    0.5893,
+    0.6016,
+    0.5991,
+    0.5976,
+    0.5955,
+    0.5981,
+    0.5985,
+    0.6004,
+    0.6012,
+    0.5993,
+    0.6018,
+    0.6015,
+    0.6085,
+    0.6054,
+    0.6047,
+    0.6063,
+    0.6075,
+    0.6051,
+    0.6087,
+    0.6064,
+    0.6100,
+    0.6149,
+    0.6069,
+    0.6090,
+    0.6076,
 ]
 #: The same file at later epochs.
 SET_MLP_LATER = {150: 0.6365, 200: 0.6597, 250: 0.6713, 982: 0.7385, 1000: 0.7330}
@@ -79,7 +169,9 @@ def er_masks(sizes, epsilon: float, seed: int) -> list[np.ndarray]:
     Returns one bool array of shape (n_out, n_in) per hidden layer.
     """
     rng = np.random.default_rng(seed)
-    return [rng.random((n_out, n_in)) < epsilon * (n_in + n_out) / (n_in * n_out) for n_in, n_out in zip(sizes, sizes[1:])]
+    return [
+        rng.random((n_out, n_in)) < epsilon * (n_in + n_out) / (n_in * n_out) for n_in, n_out in zip(sizes, sizes[1:])
+    ]
 
 
 @torch.no_grad()
@@ -151,8 +243,11 @@ def compare_kernels(masks, images: torch.Tensor, labels: torch.Tensor, n_steps: 
         rows[name] = (float(np.median(times[2:])), weight_bytes(net))
     base = rows["masked dense"]
     for name, (step, nbytes) in rows.items():
-        print(f"  {name:<20} {step * 1000:8.1f} ms per step of 100  ({step * 500:6.1f} s per 50,000-image epoch)  "
-              f"x{base[0] / step:4.1f};  hidden-layer memory {nbytes / 2**20:7.1f} MiB  x{base[1] / nbytes:5.1f}", flush=True)
+        print(
+            f"  {name:<20} {step * 1000:8.1f} ms per step of 100  ({step * 500:6.1f} s per 50,000-image epoch)  "
+            f"x{base[0] / step:4.1f};  hidden-layer memory {nbytes / 2**20:7.1f} MiB  x{base[1] / nbytes:5.1f}",
+            flush=True,
+        )
 
 
 def load_images(data_dir: str) -> tuple[torch.Tensor, ...]:
@@ -168,8 +263,10 @@ def test_accuracy(net: LayeredNetwork, x: torch.Tensor, y: torch.Tensor) -> floa
     """Accuracy on flat images, dropout off."""
     net.eval()
     with torch.no_grad():
-        correct = sum(int((forward(net, x[i : i + 1000].flatten(1), 0.0).argmax(1) == y[i : i + 1000]).sum())
-                      for i in range(0, len(x), 1000))
+        correct = sum(
+            int((forward(net, x[i : i + 1000].flatten(1), 0.0).argmax(1) == y[i : i + 1000]).sum())
+            for i in range(0, len(x), 1000)
+        )
     net.train()
     return correct / len(x)
 
@@ -185,11 +282,17 @@ def main() -> None:
     parser.add_argument("--zeta", type=float, default=0.3)
     parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (momentum 0.9)")
-    parser.add_argument("--init", choices=["he", "glorot"], default="he",
-                        help="he: nasprior's default (He-scaled for each unit's real fan-in); "
-                             "glorot: Keras' default over the dense shape (Mocanu et al.'s script)")
+    parser.add_argument(
+        "--init",
+        choices=["he", "glorot"],
+        default="he",
+        help="he: nasprior's default (He-scaled for each unit's real fan-in); "
+        "glorot: Keras' default over the dense shape (Mocanu et al.'s script)",
+    )
     parser.add_argument("--dense-masked", action="store_true", help="masked dense hidden layers instead of CSR kernels")
-    parser.add_argument("--compare-steps", type=int, default=20, help="steps timed per kernel before training (0: skip)")
+    parser.add_argument(
+        "--compare-steps", type=int, default=20, help="steps timed per kernel before training (0: skip)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit-train", type=int, help="train on the first N images only (a smoke run)")
     args = parser.parse_args()
@@ -201,9 +304,12 @@ def main() -> None:
         x_train, y_train = x_train[: args.limit_train], y_train[: args.limit_train]
     masks = er_masks(SIZES, args.epsilon, args.seed)
     n_hidden = sum(m.size for m in masks)
-    print(f"SET-MLP {'-'.join(map(str, SIZES))}-10, epsilon {args.epsilon:g}: densities "
-          f"{', '.join(f'{m.mean():.4f}' for m in masks)}; {sum(int(m.sum()) for m in masks):,} of {n_hidden:,} hidden "
-          f"weights; {len(x_train):,} training images; {args.threads} thread(s)", flush=True)
+    print(
+        f"SET-MLP {'-'.join(map(str, SIZES))}-10, epsilon {args.epsilon:g}: densities "
+        f"{', '.join(f'{m.mean():.4f}' for m in masks)}; {sum(int(m.sum()) for m in masks):,} of {n_hidden:,} hidden "
+        f"weights; {len(x_train):,} training images; {args.threads} thread(s)",
+        flush=True,
+    )
     if args.compare_steps:
         compare_kernels(masks, x_train.flatten(1), y_train, args.compare_steps, args.dropout)
     torch.manual_seed(args.seed)
@@ -223,12 +329,16 @@ def main() -> None:
         print(f"resumed after epoch {done} ({elapsed / 60:.1f} min of training so far)", flush=True)
     while done < args.epochs and elapsed < args.minutes * 60:
         start = time.perf_counter()
-        opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9)  # fresh every epoch, as Mocanu et al.'s script
+        opt = torch.optim.SGD(
+            net.parameters(), lr=args.lr, momentum=0.9
+        )  # fresh every epoch, as Mocanu et al.'s script
         order = torch.randperm(len(x_train), generator=generator)
         total = 0.0
         for i in range(0, len(order) - 99, 100):
             idx = order[i : i + 100]
-            loss = F.cross_entropy(forward(net, augment(x_train[idx], generator).flatten(1), args.dropout), y_train[idx])
+            loss = F.cross_entropy(
+                forward(net, augment(x_train[idx], generator).flatten(1), args.dropout), y_train[idx]
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -241,16 +351,30 @@ def main() -> None:
         seconds = time.perf_counter() - start
         done, elapsed = done + 1, elapsed + seconds
         reference = SET_MLP_CURVE[done - 1] if done <= len(SET_MLP_CURVE) else SET_MLP_LATER.get(done)
-        line = {"epoch": done, "test_acc": round(acc, 4), "set_mlp_test_acc": reference, "train_loss": round(total / (len(order) // 100), 4),
-                "epoch_s": round(seconds, 1), "elapsed_min": round(elapsed / 60, 2),
-                "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+        line = {
+            "epoch": done,
+            "test_acc": round(acc, 4),
+            "set_mlp_test_acc": reference,
+            "train_loss": round(total / (len(order) // 100), 4),
+            "epoch_s": round(seconds, 1),
+            "elapsed_min": round(elapsed / 60, 2),
+            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
         with open(log, "a") as f:
             f.write(json.dumps(line) + "\n")
             f.flush()
             os.fsync(f.fileno())
         tmp = checkpoint.with_suffix(".tmp")
-        torch.save({"model": net.state_dict(), "set_generator": set_generator.get_state(),
-                    "data_generator": generator.get_state(), "epoch": done, "elapsed_s": elapsed}, tmp)
+        torch.save(
+            {
+                "model": net.state_dict(),
+                "set_generator": set_generator.get_state(),
+                "data_generator": generator.get_state(),
+                "epoch": done,
+                "elapsed_s": elapsed,
+            },
+            tmp,
+        )
         os.replace(tmp, checkpoint)
         print(json.dumps(line), flush=True)
 

@@ -45,7 +45,25 @@ def evaluate(genome: Genome, data, train_config: TrainConfig | None = None, *, s
 
 
 __all__ = [
-    "Evaluator", "Genome", "MAPPINGS", "PRIORS", "Predictor", "SearchConfig", "SearchSpace", "TASKS", "TaskShape",
-    "TrainConfig", "__version__", "build_network", "candidate_features", "evaluate", "get_prior", "load_task",
-    "make_graph", "register_prior", "run_search", "structural_features", "train",
+    "Evaluator",
+    "Genome",
+    "MAPPINGS",
+    "PRIORS",
+    "Predictor",
+    "SearchConfig",
+    "SearchSpace",
+    "TASKS",
+    "TaskShape",
+    "TrainConfig",
+    "__version__",
+    "build_network",
+    "candidate_features",
+    "evaluate",
+    "get_prior",
+    "load_task",
+    "make_graph",
+    "register_prior",
+    "run_search",
+    "structural_features",
+    "train",
 ]

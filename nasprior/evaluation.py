@@ -27,9 +27,19 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
-from .features import (FEATURE_NAMES, GRAPH_FEATURE_NAMES, PROFILE_FEATURE_NAMES, SIZE_FEATURE_NAMES,
-                       TOPOLOGY_SCORE_NAMES, WL_FEATURE_NAMES, graph_arrays, graph_features, graph_size_features,
-                       network_topology_scores, size_features)
+from .features import (
+    FEATURE_NAMES,
+    GRAPH_FEATURE_NAMES,
+    PROFILE_FEATURE_NAMES,
+    SIZE_FEATURE_NAMES,
+    TOPOLOGY_SCORE_NAMES,
+    WL_FEATURE_NAMES,
+    graph_arrays,
+    graph_features,
+    graph_size_features,
+    network_topology_scores,
+    size_features,
+)
 from .genome import Genome
 from .networks import GraphNetwork, build_network
 from .networks.registry import check_task_fits
@@ -43,7 +53,9 @@ from .training import TrainConfig, accuracy, train
 #: graph, size features and data-free topology scores of the network, then the
 #: graph's profile and Weisfeiler-Lehman features (added later: records of older
 #: versions lack them, and fitting drops columns missing in some record).
-CANDIDATE_FEATURES = tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES + TOPOLOGY_SCORE_NAMES + PROFILE_FEATURE_NAMES + WL_FEATURE_NAMES
+CANDIDATE_FEATURES = (
+    tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES + TOPOLOGY_SCORE_NAMES + PROFILE_FEATURE_NAMES + WL_FEATURE_NAMES
+)
 #: Feature columns of a graph without a task (:func:`graph_candidate_features` with ``shape=None``).
 GRAPH_CANDIDATE_FEATURES = tuple(GRAPH_FEATURE_NAMES) + SIZE_FEATURE_NAMES
 #: Default memory limit of :func:`check_cost`, in GiB (override with ``$NASPRIOR_MAX_MEMORY_GB``).
@@ -190,8 +202,10 @@ def graph_candidate_features(graph: nx.Graph | nx.DiGraph, shape: TaskShape | No
     if shape is None:
         return _ordered({**features, **graph_size_features(graph, arrays)}, GRAPH_CANDIDATE_FEATURES)
     if shape.vocab_size or shape.n_inputs <= 0:
-        raise ConfigError(f"task {shape.name!r} is a sequence task: a graph alone does not define its recurrent "
-                          "network; predict from genomes, or use a predictor fitted on graphs (predictor fit --graphs)")
+        raise ConfigError(
+            f"task {shape.name!r} is a sequence task: a graph alone does not define its recurrent "
+            "network; predict from genomes, or use a predictor fitted on graphs (predictor fit --graphs)"
+        )
     dag = graph if graph.is_directed() else to_dag(graph)
     net = GraphNetwork(dag, shape.n_inputs, shape.n_classes)
     return _ordered({**features, **size_features(net), **network_topology_scores(net)}, CANDIDATE_FEATURES)
@@ -251,20 +265,34 @@ class Evaluator:
         """The genome's untrained network for this task."""
         return build_network(genome, self.shape)
 
-    def record(self, genome: Genome, status: str, features: dict, metrics: dict, generation: int | None,
-               **kw: Any) -> dict:
+    def record(
+        self, genome: Genome, status: str, features: dict, metrics: dict, generation: int | None, **kw: Any
+    ) -> dict:
         """A record of this run and budget for ``genome`` (see :func:`nasprior.records.make_record`)."""
         return make_record(
-            run_id=self.run_id, genome=genome, task=self.data.name, status=status, features=features,
-            metrics=metrics, generation=generation, seed=self.seed, train=self.train_config.to_dict(),
-            fidelity=self.fidelity, **kw,
+            run_id=self.run_id,
+            genome=genome,
+            task=self.data.name,
+            status=status,
+            features=features,
+            metrics=metrics,
+            generation=generation,
+            seed=self.seed,
+            train=self.train_config.to_dict(),
+            fidelity=self.fidelity,
+            **kw,
         )
 
-    def failed(self, genome: Genome, features: dict, generation: int | None, exc: BaseException,
-               start: float) -> Evaluation:
+    def failed(
+        self, genome: Genome, features: dict, generation: int | None, exc: BaseException, start: float
+    ) -> Evaluation:
         """A ``failed`` record for a candidate that raised ``exc``."""
         record = self.record(
-            genome, "failed", features, {"val_acc": None, "test_acc": None}, generation,
+            genome,
+            "failed",
+            features,
+            {"val_acc": None, "test_acc": None},
+            generation,
             wall_time_s=time.perf_counter() - start,
             error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",
         )
@@ -286,17 +314,34 @@ class Evaluator:
             torch.manual_seed(self.seed)
             net = self.build(genome)
             d = self.data
-            result = train(net, d.x_train, d.y_train, d.x_val, d.y_val, self.train_config, d.x_test, d.y_test,
-                           progress=self.progress)
+            result = train(
+                net,
+                d.x_train,
+                d.y_train,
+                d.x_val,
+                d.y_val,
+                self.train_config,
+                d.x_test,
+                d.y_test,
+                progress=self.progress,
+            )
             metrics = {"val_acc": result.val_acc, "test_acc": result.test_acc}
             for group, mask in d.test_groups.items():  # e.g. Reber: test_acc_hard_neg, test_acc_pos, test_acc_soft_neg
                 metrics[f"test_acc_{group}"] = accuracy(net, d.x_test[mask], d.y_test[mask])
         except (RuntimeError, ValueError, MemoryError) as exc:  # a candidate that cannot train is logged, not fatal
             return self.failed(genome, features, generation, exc, start)
         record = self.record(
-            genome, "trained", features, metrics, generation,
-            curve=result.curve, wall_time_s=time.perf_counter() - start,
-            extra={"epochs_run": result.epochs_run, "train_time_s": round(result.train_time_s, 4),
-                   "timing": result.timing},
+            genome,
+            "trained",
+            features,
+            metrics,
+            generation,
+            curve=result.curve,
+            wall_time_s=time.perf_counter() - start,
+            extra={
+                "epochs_run": result.epochs_run,
+                "train_time_s": round(result.train_time_s, 4),
+                "timing": result.timing,
+            },
         )
         return Evaluation(record, net)

@@ -43,9 +43,10 @@ from __future__ import annotations
 import copy
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,6 +59,7 @@ from .pruning import SCHEMES, compression_schedule, iterative_prune, masks_to_gr
 from .records import RECORDS_FILE, RecordLog, make_record, write_config
 from .tasks import TaskData
 from .training import TrainConfig, accuracy, train
+
 
 @dataclass
 class PruneExperimentConfig:
@@ -103,14 +105,22 @@ class PruneExperimentConfig:
         if not self.seeds:
             raise ConfigError("no seeds: give at least one, e.g. --seeds 3")
         if self.hidden < 1 or self.retrain_epochs < 0:
-            raise ConfigError(f"hidden = {self.hidden}, retrain_epochs = {self.retrain_epochs}: use hidden >= 1, retrain_epochs >= 0")
+            raise ConfigError(
+                f"hidden = {self.hidden}, retrain_epochs = {self.retrain_epochs}: use hidden >= 1, retrain_epochs >= 0"
+            )
         compression_schedule(self.compression, self.n_steps)  # validates both
         self.train_config(0)  # validates lr, batch size, epochs
 
     def train_config(self, seed: int, epochs: int | None = None) -> TrainConfig:
         """SGD settings of the experiment (no early stopping; best validation epoch kept)."""
-        return TrainConfig(epochs=self.epochs if epochs is None else epochs, batch_size=self.batch_size,
-                           optimizer="sgd", lr=self.lr, patience=0, seed=seed)
+        return TrainConfig(
+            epochs=self.epochs if epochs is None else epochs,
+            batch_size=self.batch_size,
+            optimizer="sgd",
+            lr=self.lr,
+            patience=0,
+            seed=seed,
+        )
 
     def genome(self) -> Genome:
         """Dense starting genome: the complete prior, layered mapping, one hidden layer of ``hidden`` units."""
@@ -191,8 +201,17 @@ def run_prune_experiment(
     run_dir = Path(run_dir)
     run_id = run_id or run_dir.name
     # The task's shape, as a sample's config holds it: 'nasprior predictor fit' reads it instead of the data set.
-    write_config(run_dir, {"experiment": "prune-mnist", "task": data.name, "n_inputs": int(data.n_inputs),
-                           "n_classes": int(data.n_classes), "vocab_size": 0, **config.to_dict()})
+    write_config(
+        run_dir,
+        {
+            "experiment": "prune-mnist",
+            "task": data.name,
+            "n_inputs": int(data.n_inputs),
+            "n_classes": int(data.n_classes),
+            "vocab_size": 0,
+            **config.to_dict(),
+        },
+    )
     records = RecordLog(run_dir / RECORDS_FILE)
     genome = config.genome()
     result = PruneExperimentResult()
@@ -214,12 +233,21 @@ def run_prune_experiment(
         pre = config.train_config(seed)
         r = train(dense, d.x_train, d.y_train, d.x_val, d.y_val, pre, d.x_test, d.y_test)
         add("unpruned", r.test_acc)
-        records.append(make_record(
-            run_id=run_id, genome=genome, task=d.name, status="trained",
-            features={**dense_structure, **size_features(dense)},
-            metrics={"val_acc": r.val_acc, "test_acc": r.test_acc}, seed=seed, train=pre.to_dict(), curve=r.curve,
-            wall_time_s=time.perf_counter() - t0, extra={"method": "unpruned"},
-        ))
+        records.append(
+            make_record(
+                run_id=run_id,
+                genome=genome,
+                task=d.name,
+                status="trained",
+                features={**dense_structure, **size_features(dense)},
+                metrics={"val_acc": r.val_acc, "test_acc": r.test_acc},
+                seed=seed,
+                train=pre.to_dict(),
+                curve=r.curve,
+                wall_time_s=time.perf_counter() - t0,
+                extra={"method": "unpruned"},
+            )
+        )
         log(f"seed {seed}: unpruned test acc {r.test_acc:.4f} ({r.epochs_run} epochs, {r.train_time_s:.0f} s)")
         trained_state = copy.deepcopy(dense.state_dict())
 
@@ -228,13 +256,21 @@ def run_prune_experiment(
             control_cfg = config.train_config(seed + 10_000, epochs=extra_epochs)
             rc = train(dense, d.x_train, d.y_train, d.x_val, d.y_val, control_cfg, d.x_test, d.y_test)
             add("dense control", rc.test_acc)
-            records.append(make_record(
-                run_id=run_id, genome=genome, task=d.name, status="trained",
-                features={**dense_structure, **size_features(dense)},
-                metrics={"val_acc": rc.val_acc, "test_acc": rc.test_acc}, seed=seed, train=control_cfg.to_dict(),
-                curve=rc.curve, wall_time_s=time.perf_counter() - t0,
-                extra={"method": "dense control", "pretrain": pre.to_dict()},
-            ))
+            records.append(
+                make_record(
+                    run_id=run_id,
+                    genome=genome,
+                    task=d.name,
+                    status="trained",
+                    features={**dense_structure, **size_features(dense)},
+                    metrics={"val_acc": rc.val_acc, "test_acc": rc.test_acc},
+                    seed=seed,
+                    train=control_cfg.to_dict(),
+                    curve=rc.curve,
+                    wall_time_s=time.perf_counter() - t0,
+                    extra={"method": "dense control", "pretrain": pre.to_dict()},
+                )
+            )
             log(f"seed {seed}: dense control (+{extra_epochs} epochs) test acc {rc.test_acc:.4f}")
 
         for scheme in config.schemes:
@@ -244,8 +280,13 @@ def run_prune_experiment(
             before, curve, retrain_cfgs = [], [], []
 
             def retrain(network, step, seed=seed):
-                before.append({"step": step, "val_acc": accuracy(network, d.x_val, d.y_val),
-                               "test_acc": accuracy(network, d.x_test, d.y_test)})
+                before.append(
+                    {
+                        "step": step,
+                        "val_acc": accuracy(network, d.x_val, d.y_val),
+                        "test_acc": accuracy(network, d.x_test, d.y_test),
+                    }
+                )
                 if config.retrain_epochs == 0:
                     return None
                 cfg = config.train_config(seed * 100 + step, epochs=config.retrain_epochs)
@@ -254,9 +295,15 @@ def run_prune_experiment(
                 curve.extend({**c, "step": step} for c in out.curve)
                 return out
 
-            history = iterative_prune(net, config.compression, scheme, config.n_steps, retrain,
-                                      include_output=config.include_output,
-                                      generator=torch.Generator().manual_seed(seed))
+            history = iterative_prune(
+                net,
+                config.compression,
+                scheme,
+                config.n_steps,
+                retrain,
+                include_output=config.include_output,
+                generator=torch.Generator().manual_seed(seed),
+            )
             val_acc = accuracy(net, d.x_val, d.y_val)
             test_acc = accuracy(net, d.x_test, d.y_test)
             add(scheme, test_acc)
@@ -266,19 +313,36 @@ def run_prune_experiment(
             (run_dir / "masks").mkdir(parents=True, exist_ok=True)
             save_masks(run_dir / "masks" / f"{scheme}-s{seed}.npz", net)
             pruning = {
-                "method": scheme, "scheme": scheme, "compression": config.compression, "n_steps": config.n_steps,
+                "method": scheme,
+                "scheme": scheme,
+                "compression": config.compression,
+                "n_steps": config.n_steps,
                 "schedule": compression_schedule(config.compression, config.n_steps),
-                "retrain_epochs": config.retrain_epochs, "include_output": config.include_output,
-                "steps": [s.to_dict() for s, _ in history], "before_retrain": before,
+                "retrain_epochs": config.retrain_epochs,
+                "include_output": config.include_output,
+                "steps": [s.to_dict() for s, _ in history],
+                "before_retrain": before,
                 "masks_file": str(Path("masks") / f"{scheme}-s{seed}.npz"),
             }
-            records.append(pruned_record(
-                net, genome, run_id=run_id, task=d.name, metrics={"val_acc": val_acc, "test_acc": test_acc},
-                pruning=pruning, seed=seed, train={"pretrain": pre.to_dict(), "retrain": retrain_cfgs}, curve=curve,
-                wall_time_s=time.perf_counter() - t0, with_structural_features=structural,
-            ))
-            log(f"seed {seed}: {scheme:17s} test acc {test_acc:.4f} (before last retraining {before[-1]['test_acc']:.4f}, "
-                f"density {density:.3f}, {time.perf_counter() - t0:.0f} s)")
+            records.append(
+                pruned_record(
+                    net,
+                    genome,
+                    run_id=run_id,
+                    task=d.name,
+                    metrics={"val_acc": val_acc, "test_acc": test_acc},
+                    pruning=pruning,
+                    seed=seed,
+                    train={"pretrain": pre.to_dict(), "retrain": retrain_cfgs},
+                    curve=curve,
+                    wall_time_s=time.perf_counter() - t0,
+                    with_structural_features=structural,
+                )
+            )
+            log(
+                f"seed {seed}: {scheme:17s} test acc {test_acc:.4f} (before last retraining {before[-1]['test_acc']:.4f}, "
+                f"density {density:.3f}, {time.perf_counter() - t0:.0f} s)"
+            )
     result.density = {k: float(np.mean(v)) for k, v in densities.items()}
     result.wall_time_s = time.perf_counter() - start
     return result
@@ -304,7 +368,9 @@ def format_prune_table(result: PruneExperimentResult, config: PruneExperimentCon
         return f"{100 * statistics.fmean(values):6.2f} ± {100 * sd:4.2f}"
 
     blinded = result.test_acc.get("class-blinded")
-    lines = [f"{'method':26s} {'weights kept':>12s}  {'test acc % (mean ± std)':>23s}  {'before retrain %':>16s}  {'p vs blinded':>12s}"]
+    lines = [
+        f"{'method':26s} {'weights kept':>12s}  {'test acc % (mean ± std)':>23s}  {'before retrain %':>16s}  {'p vs blinded':>12s}"
+    ]
     extra = config.n_steps * config.retrain_epochs
     for name, values in result.test_acc.items():
         label = name if name != "dense control" else f"unpruned +{extra} epochs"
@@ -367,7 +433,15 @@ def pruned_record(
         features.update(graph_features(masks_to_graph(masks)))
     features.update(size_features(network))
     return make_record(
-        run_id=run_id, genome=genome, task=task, status="trained", features=features, metrics=metrics, seed=seed,
-        train=train, curve=curve, wall_time_s=wall_time_s,
+        run_id=run_id,
+        genome=genome,
+        task=task,
+        status="trained",
+        features=features,
+        metrics=metrics,
+        seed=seed,
+        train=train,
+        curve=curve,
+        wall_time_s=wall_time_s,
         extra={"pruning": pruning, "masks_density": [float(m.mean()) for m in masks]},
     )

@@ -42,8 +42,9 @@ def fold_masks(network: nn.Module) -> nn.Module:
     return folded
 
 
-def export_onnx(run_dir: str | Path, out: str | Path | None = None, key: str | None = None,
-                batch_size: int = 8) -> tuple[Path, float]:
+def export_onnx(
+    run_dir: str | Path, out: str | Path | None = None, key: str | None = None, batch_size: int = 8
+) -> tuple[Path, float]:
     """Export the best network of a run (or a Pareto member) to ONNX and check it in onnxruntime.
 
     Parameters
@@ -79,8 +80,10 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, key: str | N
     run_dir = Path(run_dir)
     best = run_dir / "best"
     if not (best / "model.pt").exists() or not (best / "genome.json").exists():
-        raise RecordError(f"{run_dir} has no saved best network (best/model.pt, best/genome.json): "
-                          "give a run made by 'nasprior search' that trained a candidate")
+        raise RecordError(
+            f"{run_dir} has no saved best network (best/model.pt, best/genome.json): "
+            "give a run made by 'nasprior search' that trained a candidate"
+        )
     best_genome = genome = Genome.from_json((best / "genome.json").read_text(encoding="utf-8"))
     config = SearchConfig.from_dict(read_config(run_dir), str(run_dir / "config.json"))
     if key is not None and key != genome.key:
@@ -89,8 +92,10 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, key: str | N
             raise RecordError(f"{run_dir} has no trained candidate {key}: give a key from records.jsonl or pareto.json")
         genome = Genome.from_dict(records[key]["genome"])
     if genome.mapping == "recurrent":
-        raise ConfigError("ONNX export supports feedforward networks (mappings graph and layered); "
-                          "a recurrent network's state dict and genome in best/ are its native format")
+        raise ConfigError(
+            "ONNX export supports feedforward networks (mappings graph and layered); "
+            "a recurrent network's state dict and genome in best/ are its native format"
+        )
     shape = get_task(config.task).shape
     if genome == best_genome:
         net = build_network(genome, shape)
@@ -104,14 +109,23 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, key: str | N
     folded = fold_masks(net)
     x = torch.randn(batch_size, shape.n_inputs, generator=torch.Generator().manual_seed(0))
     out = Path(out) if out is not None else best / "model.onnx"
-    torch.onnx.export(folded, (x,), str(out), input_names=["x"], output_names=["logits"],
-                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, verbose=False)
+    torch.onnx.export(
+        folded,
+        (x,),
+        str(out),
+        input_names=["x"],
+        output_names=["logits"],
+        dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+        verbose=False,
+    )
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     got = session.run(None, {"x": x.numpy()})[0]
     with torch.no_grad():
         want = net.eval()(x).numpy()
     diff = float(np.max(np.abs(got - want)))
     if diff > TOLERANCE:
-        raise ConfigError(f"the ONNX export of {genome.key} differs from torch by {diff:.2e} (> {TOLERANCE:g}): "
-                          "report this with the run directory")
+        raise ConfigError(
+            f"the ONNX export of {genome.key} differs from torch by {diff:.2e} (> {TOLERANCE:g}): "
+            "report this with the run directory"
+        )
     return out, diff

@@ -103,6 +103,8 @@ def registered_gene(gene: Gene) -> Gene:
     """
     known = GENES.setdefault(gene.name, gene)
     if known != gene:
-        raise ConfigError(f"gene {gene.name!r} is registered twice with different definitions "
-                          f"({known.describe()} vs {gene.describe()}): reuse the existing Gene object")
+        raise ConfigError(
+            f"gene {gene.name!r} is registered twice with different definitions "
+            f"({known.describe()} vs {gene.describe()}): reuse the existing Gene object"
+        )
     return known

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import ConfigError
 from .genes import GENES
@@ -85,8 +86,10 @@ class Genome:
         mapping_def = get_mapping(mapping)
         unknown = sorted(set(genes) - set(GENES))
         if unknown:
-            raise ConfigError(f"unknown genome field(s) {', '.join(unknown)}: allowed fields are "
-                              f"{', '.join(HEAD_FIELDS + tuple(sorted(GENES)))}")
+            raise ConfigError(
+                f"unknown genome field(s) {', '.join(unknown)}: allowed fields are "
+                f"{', '.join(HEAD_FIELDS + tuple(sorted(GENES)))}"
+            )
         for name, value in genes.items():  # every given gene must be valid, read or not
             GENES[name].check(value)
         values: dict[str, Any] = {}
@@ -105,8 +108,10 @@ class Genome:
         if name in genes:
             return genes[name]
         if name in GENES and name not in HEAD_FIELDS:
-            raise AttributeError(f"a {self.prior} genome with mapping {self.mapping!r} has no gene {name!r} "
-                                 f"(its genes: {', '.join(genes)})")
+            raise AttributeError(
+                f"a {self.prior} genome with mapping {self.mapping!r} has no gene {name!r} "
+                f"(its genes: {', '.join(genes)})"
+            )
         raise AttributeError(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -139,7 +144,7 @@ class Genome:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Genome":
+    def from_dict(cls, data: Mapping[str, Any]) -> Genome:
         """Build a genome from a mapping; missing genes take their defaults.
 
         Genes that the prior and mapping do not read are dropped, so genomes
@@ -160,7 +165,7 @@ class Genome:
         return cls(prior, mapping, **values)
 
     @classmethod
-    def from_json(cls, text: str) -> "Genome":
+    def from_json(cls, text: str) -> Genome:
         """Parse a genome from JSON text.
 
         Raises
@@ -171,7 +176,7 @@ class Genome:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"genome is not valid JSON ({exc}): give an object like {{\"prior\": \"gnp\"}}") from exc
+            raise ConfigError(f'genome is not valid JSON ({exc}): give an object like {{"prior": "gnp"}}') from exc
         return cls.from_dict(data)
 
     @property
@@ -179,7 +184,7 @@ class Genome:
         """Stable 16-hex-digit identifier: SHA-256 of the canonical JSON (:meth:`to_json`)."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
-    def replace(self, **changes: Any) -> "Genome":
+    def replace(self, **changes: Any) -> Genome:
         """A copy with ``changes`` applied (validated like a new genome).
 
         Changing ``prior`` or ``mapping`` keeps the genes both read and

@@ -34,8 +34,12 @@ from .errors import DataError
 
 #: Graph file suffixes read by :func:`read_graph`, by format.
 GRAPH_SUFFIXES = {
-    ".graphml": "graphml", ".gml": "gml", ".json": "node-link",
-    ".edgelist": "edgelist", ".edges": "edgelist", ".txt": "edgelist",
+    ".graphml": "graphml",
+    ".gml": "gml",
+    ".json": "node-link",
+    ".edgelist": "edgelist",
+    ".edges": "edgelist",
+    ".txt": "edgelist",
 }
 #: Suffixes of pickle files, always refused.
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".gpickle", ".p", ".pck", ".joblib")
@@ -63,14 +67,17 @@ def read_graph(path: str | os.PathLike) -> nx.Graph | nx.DiGraph:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES or (path.is_file() and _starts_like_pickle(path)):
-        raise DataError(f"{path} is a pickle file, which nasprior never loads (it can run arbitrary code): "
-                        "save the graph as GraphML, GML, an edge list or node-link JSON (e.g. nx.write_graphml)")
+        raise DataError(
+            f"{path} is a pickle file, which nasprior never loads (it can run arbitrary code): "
+            "save the graph as GraphML, GML, an edge list or node-link JSON (e.g. nx.write_graphml)"
+        )
     if not path.is_file():
         raise DataError(f"graph file {path} does not exist")
     kind = GRAPH_SUFFIXES.get(suffix)
     if kind is None:
-        raise DataError(f"{path}: unknown graph format {suffix or '(no suffix)'!r}: use one of "
-                        f"{', '.join(sorted(GRAPH_SUFFIXES))}")
+        raise DataError(
+            f"{path}: unknown graph format {suffix or '(no suffix)'!r}: use one of {', '.join(sorted(GRAPH_SUFFIXES))}"
+        )
     try:
         if kind == "graphml":
             graph = nx.read_graphml(path)
@@ -102,8 +109,11 @@ def graph_files(directory: str | os.PathLike) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"{directory} is not a directory: give the folder holding the graph files")
-    files = sorted(p for p in directory.iterdir() if p.is_file()
-                   and (p.suffix.lower() in GRAPH_SUFFIXES or p.suffix.lower() in PICKLE_SUFFIXES))
+    files = sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and (p.suffix.lower() in GRAPH_SUFFIXES or p.suffix.lower() in PICKLE_SUFFIXES)
+    )
     if not files:
         raise DataError(f"{directory} holds no graph file ({', '.join(sorted(GRAPH_SUFFIXES))})")
     return files
@@ -118,8 +128,9 @@ def _starts_like_pickle(path: Path) -> bool:
 def _normalise(graph: nx.Graph) -> nx.Graph | nx.DiGraph:
     """Simple graph of the same direction with integer node labels (kept when all are integers)."""
     nodes = list(graph.nodes)
-    if all(isinstance(v, int) or (isinstance(v, str) and _INTEGER.match(v)) for v in nodes) and \
-            len({int(v) for v in nodes}) == len(nodes):
+    if all(isinstance(v, int) or (isinstance(v, str) and _INTEGER.match(v)) for v in nodes) and len(
+        {int(v) for v in nodes}
+    ) == len(nodes):
         label = {v: int(v) for v in nodes}
     else:
         label = {v: i for i, v in enumerate(nodes)}

@@ -26,8 +26,8 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -43,7 +43,9 @@ def _as_masks(masks: Sequence[np.ndarray], name: str) -> list[np.ndarray]:
         if m.ndim != 2:
             raise ConfigError(f"{name}[{i}] has shape {m.shape}: each mask must be 2-d (n_out, n_in)")
         if i and m.shape[1] != out[i - 1].shape[0]:
-            raise ConfigError(f"{name}[{i}] reads {m.shape[1]} units but {name}[{i - 1}] has {out[i - 1].shape[0]}: masks must chain")
+            raise ConfigError(
+                f"{name}[{i}] reads {m.shape[1]} units but {name}[{i - 1}] has {out[i - 1].shape[0]}: masks must chain"
+            )
     return out
 
 

@@ -37,8 +37,9 @@ from __future__ import annotations
 import collections
 import os
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import dask
 import torch
@@ -66,8 +67,7 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def start_client(workers: int | None = None, scheduler: str | None = None,
-                 fast_malloc: bool = True) -> Client:
+def start_client(workers: int | None = None, scheduler: str | None = None, fast_malloc: bool = True) -> Client:
     """A Dask client: on a new local cluster of ``workers`` processes, or connected to ``scheduler``.
 
     Parameters
@@ -98,8 +98,10 @@ def start_client(workers: int | None = None, scheduler: str | None = None,
         try:
             return Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc}): start one "
-                              "('dask scheduler' and 'dask worker ADDRESS') or check the address") from None
+            raise ConfigError(
+                f"cannot reach the Dask scheduler at {scheduler} ({exc}): start one "
+                "('dask scheduler' and 'dask worker ADDRESS') or check the address"
+            ) from None
     workers = available_cores() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"--workers {workers} is invalid: use 1 or more worker processes")
@@ -109,8 +111,9 @@ def start_client(workers: int | None = None, scheduler: str | None = None,
         dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRONMENT.items()})
         for name in WORKER_ENVIRONMENT:
             os.environ.pop(name, None)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           worker_dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+    )
     return Client(cluster)
 
 
@@ -153,8 +156,18 @@ class EvaluatorSpec:
     threads: int = 1
 
     @classmethod
-    def make(cls, task: str, data_dir: str | None, download: bool, data_seed: int, train: dict, run_id: str,
-             seed: int, fidelity: str, threads: int = 1) -> "EvaluatorSpec":
+    def make(
+        cls,
+        task: str,
+        data_dir: str | None,
+        download: bool,
+        data_seed: int,
+        train: dict,
+        run_id: str,
+        seed: int,
+        fidelity: str,
+        threads: int = 1,
+    ) -> EvaluatorSpec:
         """A spec from a training dict (stored as sorted items, so the spec is hashable)."""
         return cls(task, data_dir, download, data_seed, tuple(sorted(train.items())), run_id, seed, fidelity, threads)
 
@@ -243,7 +256,9 @@ class DaskMap:
         Yield in input order (True) or as completed (False).
     """
 
-    def __init__(self, client: Client, log: Callable[[str], None] = print, retries: int = RETRIES, ordered: bool = True):
+    def __init__(
+        self, client: Client, log: Callable[[str], None] = print, retries: int = RETRIES, ordered: bool = True
+    ):
         self.client, self.log, self.retries, self.ordered = client, log, retries, ordered
         self.n_reruns = 0
 
@@ -253,8 +268,14 @@ class DaskMap:
             return
         batch = uuid.uuid4().hex
         keys = [_key_of(item) for item in items]
-        futures = self.client.map(_run_logged, items, fn=fn, batch=batch,
-                                  key=[f"nasprior-{batch}-{i}" for i in range(len(items))], retries=self.retries)
+        futures = self.client.map(
+            _run_logged,
+            items,
+            fn=fn,
+            batch=batch,
+            key=[f"nasprior-{batch}-{i}" for i in range(len(items))],
+            retries=self.retries,
+        )
         try:
             done = futures if self.ordered else as_completed(futures)
             for i, future in enumerate(done, start=1):
@@ -277,5 +298,7 @@ class DaskMap:
         for key, n in starts.items():
             if n > 1:
                 self.n_reruns += 1
-                self.log(f"  candidate {key} was started {n} times (on {', '.join(workers[key])}): "
-                         "a worker was lost or the evaluation raised; the last run's result is kept")
+                self.log(
+                    f"  candidate {key} was started {n} times (on {', '.join(workers[key])}): "
+                    "a worker was lost or the evaluation raised; the last run's result is kept"
+                )

@@ -35,13 +35,19 @@ class SearchProgress:
         self._progress: Progress | None = None
         if self.live:
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(), TimeRemainingColumn(), console=Console(file=self.stream), transient=False,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+                transient=False,
             )
             self._search = self._progress.add_task("search", total=total, info="")
             self._candidate = self._progress.add_task("candidate", total=1, info="", visible=False)
 
-    def __enter__(self) -> "SearchProgress":
+    def __enter__(self) -> SearchProgress:
         if self._progress is not None:
             self._progress.start()
         return self
@@ -60,8 +66,9 @@ class SearchProgress:
     def candidate(self, description: str, epochs: int) -> None:
         """A candidate starts training for up to ``epochs`` epochs."""
         if self._progress is not None:
-            self._progress.update(self._candidate, description=description[:40], total=epochs, completed=0,
-                                  info="", visible=True)
+            self._progress.update(
+                self._candidate, description=description[:40], total=epochs, completed=0, info="", visible=True
+            )
 
     def epoch(self, epoch: int, epochs: int, val_acc: float) -> None:
         """The candidate finished an epoch with this validation accuracy."""

@@ -59,8 +59,9 @@ References
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -138,14 +139,18 @@ def prunable_layers(network: SparseNetwork | Sequence[MaskedLinear], include_out
     layers = list(network)
     for layer in layers:
         if not isinstance(layer, (MaskedLinear, SparseLinear)):
-            raise ConfigError(f"can only prune MaskedLinear layers, got {type(layer).__name__}: build the network with nasprior.networks")
+            raise ConfigError(
+                f"can only prune MaskedLinear layers, got {type(layer).__name__}: build the network with nasprior.networks"
+            )
     return layers
 
 
 def _check_compression(compression: float) -> float:
     compression = float(compression)
     if not 0.0 <= compression < 1.0:
-        raise ConfigError(f"compression = {compression} is invalid: use a fraction of weights to remove in [0, 1), e.g. 0.8 to keep 20%")
+        raise ConfigError(
+            f"compression = {compression} is invalid: use a fraction of weights to remove in [0, 1), e.g. 0.8 to keep 20%"
+        )
     return compression
 
 
@@ -222,11 +227,15 @@ def prune(
     compression = _check_compression(compression)
     layers = prunable_layers(network, include_output)
     if not layers:
-        raise ConfigError("nothing to prune: the network has no masked layers (or only an output layer and include_output=False)")
+        raise ConfigError(
+            "nothing to prune: the network has no masked layers (or only an output layer and include_output=False)"
+        )
     present = [layer.n_weights for layer in layers]
     reference = list(present) if reference is None else [int(r) for r in reference]
     if len(reference) != len(layers):
-        raise ConfigError(f"reference has {len(reference)} counts but {len(layers)} layers are pruned: give one count per layer")
+        raise ConfigError(
+            f"reference has {len(reference)} counts but {len(layers)} layers are pruned: give one count per layer"
+        )
     n_ref = sum(reference)
     positions = [layer.present_positions() for layer in layers]  # present weights, per layer
     weights = [layer.present_weights() for layer in layers]
@@ -398,7 +407,9 @@ def masks_to_graph(masks: Sequence[np.ndarray]) -> nx.DiGraph:
         raise ConfigError("no masks given: pass at least one (n_out, n_in) mask")
     for i in range(1, len(masks)):
         if masks[i].shape[1] != masks[i - 1].shape[0]:
-            raise ConfigError(f"mask {i} has {masks[i].shape[1]} inputs but mask {i - 1} has {masks[i - 1].shape[0]} outputs: masks must chain")
+            raise ConfigError(
+                f"mask {i} has {masks[i].shape[1]} inputs but mask {i - 1} has {masks[i - 1].shape[0]} outputs: masks must chain"
+            )
     widths = [masks[0].shape[1]] + [m.shape[0] for m in masks]
     offsets = np.cumsum([0] + widths)
     graph = nx.DiGraph()
@@ -417,7 +428,11 @@ def save_masks(path: str | os.PathLike, network_or_masks: SparseNetwork | Sequen
     last one is the output layer) and ``n_masks``. Load with
     :func:`load_masks`, rebuild with :func:`network_from_masks`.
     """
-    masks = network_masks(network_or_masks) if isinstance(network_or_masks, SparseNetwork) else [np.asarray(m, dtype=bool) for m in network_or_masks]
+    masks = (
+        network_masks(network_or_masks)
+        if isinstance(network_or_masks, SparseNetwork)
+        else [np.asarray(m, dtype=bool) for m in network_or_masks]
+    )
     arrays = {f"mask_{i}": m for i, m in enumerate(masks)}
     np.savez_compressed(path, n_masks=np.int64(len(masks)), **arrays)
 
@@ -440,7 +455,9 @@ def load_masks(path: str | os.PathLike) -> list[np.ndarray]:
             n = int(archive["n_masks"])
             return [archive[f"mask_{i}"].astype(bool) for i in range(n)]
     except (OSError, KeyError, ValueError) as exc:
-        raise DataError(f"{path} is not a mask archive ({exc}): write one with nasprior.pruning.save_masks or 'nasprior prune-mnist'") from None
+        raise DataError(
+            f"{path} is not a mask archive ({exc}): write one with nasprior.pruning.save_masks or 'nasprior prune-mnist'"
+        ) from None
 
 
 def network_from_masks(masks: Sequence[np.ndarray], seed: int | None = None) -> LayeredNetwork:
@@ -469,7 +486,9 @@ def network_from_masks(masks: Sequence[np.ndarray], seed: int | None = None) -> 
     """
     masks = [np.asarray(m, dtype=bool) for m in masks]
     if len(masks) < 2:
-        raise ConfigError(f"got {len(masks)} mask(s): give the hidden layers' masks and the output layer's mask (at least two)")
+        raise ConfigError(
+            f"got {len(masks)} mask(s): give the hidden layers' masks and the output layer's mask (at least two)"
+        )
     masks_to_graph(masks)  # validates the chaining
     if seed is not None:
         torch.manual_seed(seed)

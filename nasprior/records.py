@@ -25,8 +25,9 @@ import json
 import os
 import platform
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import deap
 import networkx
@@ -182,8 +183,10 @@ class RecordLog:
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as exc:
-            raise RecordError(f"cannot append to {self.path} ({exc.strerror or exc}): candidate {record.get('key')} "
-                              "was evaluated but not logged; make the run directory writable and resume the run") from None
+            raise RecordError(
+                f"cannot append to {self.path} ({exc.strerror or exc}): candidate {record.get('key')} "
+                "was evaluated but not logged; make the run directory writable and resume the run"
+            ) from None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.read())
@@ -268,7 +271,9 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     """
     path = Path(run_dir) / CONFIG_FILE
     if not path.exists():
-        raise RecordError(f"{run_dir} is not a run directory (no {CONFIG_FILE}): give a folder under runs/ made by 'nasprior search'")
+        raise RecordError(
+            f"{run_dir} is not a run directory (no {CONFIG_FILE}): give a folder under runs/ made by 'nasprior search'"
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -301,16 +306,18 @@ def create_run_dir(run_dir: str | os.PathLike) -> Path:
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         if _is_run(path):
             raise RecordError(f"{path} holds a run: choose another --run-id, or resume it with --resume {path}")
-        raise RecordError(f"{path} exists and is not an empty nasprior run directory: nothing was written; "
-                          "choose another --run-id")
+        raise RecordError(
+            f"{path} exists and is not an empty nasprior run directory: nothing was written; choose another --run-id"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"
         probe.write_text("", encoding="utf-8")
         probe.unlink()
     except OSError as exc:
-        raise RecordError(f"cannot write to run directory {path} ({exc.strerror or exc}): choose a writable "
-                          "--runs-dir") from None
+        raise RecordError(
+            f"cannot write to run directory {path} ({exc.strerror or exc}): choose a writable --runs-dir"
+        ) from None
     return path
 
 
@@ -370,14 +377,23 @@ class Record:
         RecordError
             Naming ``where`` and the first bad field, and what to do.
         """
+
         def bad(field: str, why: str) -> RecordError:
-            return RecordError(f"{where}: field '{field}' {why}: this is not a record nasprior wrote; "
-                               "remove the line (or restore the file) and resume")
+            return RecordError(
+                f"{where}: field '{field}' {why}: this is not a record nasprior wrote; "
+                "remove the line (or restore the file) and resume"
+            )
 
         if not isinstance(data, dict):
             raise RecordError(f"{where}: a record must be a JSON object")
-        for field, kind in (("key", str), ("status", str), ("task", str), ("genome", dict),
-                            ("metrics", dict), ("features", dict)):
+        for field, kind in (
+            ("key", str),
+            ("status", str),
+            ("task", str),
+            ("genome", dict),
+            ("metrics", dict),
+            ("features", dict),
+        ):
             if field not in data:
                 raise bad(field, "is missing")
             if not isinstance(data[field], kind):
@@ -414,8 +430,7 @@ def status_text(record: dict) -> str:
     """
     m = record["metrics"]
     if record["status"] == "trained":
-        return (f"val {m['val_acc']:.4f}, {int(record['features']['n_weights'])} weights, "
-                f"{record['wall_time_s']:.1f} s")
+        return f"val {m['val_acc']:.4f}, {int(record['features']['n_weights'])} weights, {record['wall_time_s']:.1f} s"
     if record["status"] == "skipped":
         return f"skipped (predicted val {m['predicted_val_acc']:.4f})"
     return "failed: " + (record.get("error") or "").splitlines()[0]

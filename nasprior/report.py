@@ -95,12 +95,23 @@ def pareto_figure(records: list[dict], front_keys: set[str]) -> Figure:
     trained = _trained(records)
     for prior in sorted({r["genome"]["prior"] for r in trained}):
         rs = [r for r in trained if r["genome"]["prior"] == prior]
-        ax.scatter([r["features"]["n_weights"] for r in rs], [r["metrics"]["val_acc"] for r in rs], s=18,
-                   alpha=0.7, label=prior)
+        ax.scatter(
+            [r["features"]["n_weights"] for r in rs],
+            [r["metrics"]["val_acc"] for r in rs],
+            s=18,
+            alpha=0.7,
+            label=prior,
+        )
     front = sorted((r for r in trained if r["key"] in front_keys), key=lambda r: r["features"]["n_weights"])
     if front:
-        ax.plot([r["features"]["n_weights"] for r in front], [r["metrics"]["val_acc"] for r in front], "k-",
-                drawstyle="steps-post", lw=1, label="Pareto front")
+        ax.plot(
+            [r["features"]["n_weights"] for r in front],
+            [r["metrics"]["val_acc"] for r in front],
+            "k-",
+            drawstyle="steps-post",
+            lw=1,
+            label="Pareto front",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("non-zero weights")
     ax.set_ylabel("validation accuracy")
@@ -173,12 +184,15 @@ def topology_figure(genome: Genome) -> Figure:
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     # curved edges, so edges between nodes on one line (a deep, narrow DAG) stay visible
-    nx.draw_networkx_edges(dag, pos, ax=ax, alpha=0.25, width=0.6, arrows=True, arrowstyle="-",
-                           connectionstyle="arc3,rad=0.3")
+    nx.draw_networkx_edges(
+        dag, pos, ax=ax, alpha=0.25, width=0.6, arrows=True, arrowstyle="-", connectionstyle="arc3,rad=0.3"
+    )
     nx.draw_networkx_nodes(dag, pos, ax=ax, node_size=25, node_color=[layers[n] for n in dag.nodes], cmap="viridis")
     ax.set_axis_off()
-    ax.set_title(f"Best network: {genome.prior} graph, {dag.number_of_nodes()} nodes, {dag.number_of_edges()} edges, "
-                 f"{max(layers.values(), default=0) + 1} layers")
+    ax.set_title(
+        f"Best network: {genome.prior} graph, {dag.number_of_nodes()} nodes, {dag.number_of_edges()} edges, "
+        f"{max(layers.values(), default=0) + 1} layers"
+    )
     return fig
 
 
@@ -195,8 +209,10 @@ def importance_figure(names: list[str], importances: np.ndarray | None) -> Figur
 
 
 def _table(rows: dict[str, Any]) -> str:
-    cells = "".join(f"<tr><th>{html.escape(str(k))}</th><td><code>{html.escape(json.dumps(v, sort_keys=True))}</code></td></tr>"
-                    for k, v in rows.items())
+    cells = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td><code>{html.escape(json.dumps(v, sort_keys=True))}</code></td></tr>"
+        for k, v in rows.items()
+    )
     return f"<table>{cells}</table>"
 
 
@@ -226,7 +242,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     trained = _trained(records)
     if not trained:
         raise RecordError(f"{run_dir} holds no trained candidate: run or resume the search first")
-    generations = json.loads((run_dir / "generations.json").read_text()) if (run_dir / "generations.json").exists() else []
+    generations = (
+        json.loads((run_dir / "generations.json").read_text()) if (run_dir / "generations.json").exists() else []
+    )
     front = json.loads((run_dir / "pareto.json").read_text()) if (run_dir / "pareto.json").exists() else []
     best = max(trained, key=lambda r: r["metrics"]["val_acc"])
     actual, predicted, names, importances = oof_predictions(records, seed=int(config.get("seed", 0)))
@@ -238,14 +256,19 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         "topology": topology_figure(Genome.from_dict(best["genome"])),
         "importance": importance_figure(names, importances),
     }
-    images = "\n".join(f'<figure><img id="{name}" alt="{name}" src="data:image/png;base64,{_png(fig)}"></figure>'
-                       for name, fig in figures.items())
+    images = "\n".join(
+        f'<figure><img id="{name}" alt="{name}" src="data:image/png;base64,{_png(fig)}"></figure>'
+        for name, fig in figures.items()
+    )
     summary = {
-        "candidates": len(records), "trained": len(trained),
+        "candidates": len(records),
+        "trained": len(trained),
         "skipped": sum(r["status"] == "skipped" for r in records),
         "failed": sum(r["status"] == "failed" for r in records),
-        "best genome": best["genome"], "best val_acc": best["metrics"]["val_acc"],
-        "best test_acc": best["metrics"].get("test_acc"), "best non-zero weights": best["features"].get("n_weights"),
+        "best genome": best["genome"],
+        "best val_acc": best["metrics"]["val_acc"],
+        "best test_acc": best["metrics"].get("test_acc"),
+        "best non-zero weights": best["features"].get("n_weights"),
     }
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>nasprior run {html.escape(run_dir.name)}</title>

@@ -40,9 +40,10 @@ import os
 import random
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -120,8 +121,10 @@ class SampleConfig:
             raise ConfigError(f"unknown cell type(s) {', '.join(bad)}: use some of {', '.join(CELLS)}")
         space = SearchSpace.from_dict(self.space)
         if self.cells and "recurrent" not in space.genes.get("mapping", []):
-            raise ConfigError("cells are genes of the recurrent mapping, which the space does not include: "
-                              "add mapping = [\"recurrent\"] to its [genes] or leave out --cells")
+            raise ConfigError(
+                "cells are genes of the recurrent mapping, which the space does not include: "
+                'add mapping = ["recurrent"] to its [genes] or leave out --cells'
+            )
         from_mapping(TrainConfig, self.train, "training options")
 
     def to_dict(self) -> dict:
@@ -237,8 +240,9 @@ def draw_genomes(
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(task: str, data_dir: str | None, seed: int, download: bool, train: dict, run_id: str,
-                 n_threads: int | None = 1) -> None:
+def _init_worker(
+    task: str, data_dir: str | None, seed: int, download: bool, train: dict, run_id: str, n_threads: int | None = 1
+) -> None:
     """Load the task once per process and build its evaluator."""
     if n_threads is not None:
         torch.set_num_threads(n_threads)
@@ -324,8 +328,10 @@ def run_sample(
             raise RecordError(f"{run_dir} holds a search, not a sample: choose another --run-id")
         differ = config.same_sample(stored)
         if differ:
-            raise RecordError(f"{run_dir} holds a sample with other {', '.join(differ)}: repeat its options to "
-                              "resume it, or choose another --run-id")
+            raise RecordError(
+                f"{run_dir} holds a sample with other {', '.join(differ)}: repeat its options to "
+                "resume it, or choose another --run-id"
+            )
         config.n_inputs, config.n_classes = stored.get("n_inputs"), stored.get("n_classes")
         config.vocab_size = stored.get("vocab_size")
     elif (run_dir / RECORDS_FILE).exists():
@@ -336,8 +342,10 @@ def run_sample(
     space = SearchSpace.from_dict(config.space)
     drawn = draw_genomes(space, config.n, priors=config.priors, cells=config.cells, seed=config.seed)
     todo = _interleave([(i, stratum, g.to_dict()) for i, (stratum, g) in enumerate(drawn) if g.key not in previous])
-    log(f"sample of {len(drawn)} genomes: {len(drawn) - len(todo)} already logged, {len(todo)} to train "
-        f"on {min(workers, max(1, len(todo)))} worker(s)")
+    log(
+        f"sample of {len(drawn)} genomes: {len(drawn) - len(todo)} already logged, {len(todo)} to train "
+        f"on {min(workers, max(1, len(todo)))} worker(s)"
+    )
     if config.n_inputs is None:
         shape = get_task(config.task).shape
         config.n_inputs, config.n_classes, config.vocab_size = shape.n_inputs, shape.n_classes, shape.vocab_size
@@ -364,8 +372,16 @@ def run_sample(
         own = client is None
         if own:
             client = start_client(None if scheduler else min(workers, len(todo)), scheduler)
-        spec = EvaluatorSpec.make(config.task, config.data_dir, config.download, config.seed, config.train,
-                                  config.run_id, config.seed, "sample")
+        spec = EvaluatorSpec.make(
+            config.task,
+            config.data_dir,
+            config.download,
+            config.seed,
+            config.train,
+            config.run_id,
+            config.seed,
+            "sample",
+        )
         try:
             results_as_completed = DaskMap(client, log, ordered=False)(RemoteEvaluate(spec), todo)
             for done, (index, record) in enumerate(results_as_completed, start=1):

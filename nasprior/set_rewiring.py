@@ -91,7 +91,12 @@ def _set_step_sparse(layer: SparseLinear, zeta: float, generator: torch.Generato
 
 
 @torch.no_grad()
-def set_step(layer: MaskedLinear | SparseLinear, zeta: float, generator: torch.Generator | None = None, gain: float = math.sqrt(2.0)) -> int:
+def set_step(
+    layer: MaskedLinear | SparseLinear,
+    zeta: float,
+    generator: torch.Generator | None = None,
+    gain: float = math.sqrt(2.0),
+) -> int:
     """One SET rewiring of a layer, in place: remove the weakest, regrow at random.
 
     Parameters

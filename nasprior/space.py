@@ -39,7 +39,21 @@ from .priors import PRIORS
 
 #: Order of the first genes of an encoded individual. Genes registered later (by
 #: priors or mappings added since) follow, when the space's priors or mappings read them.
-GENE_ORDER = ("prior", "mapping", "n_nodes", "p", "k", "m", "radix", "degree", "epsilon", "n_layers", "width", "cell", "seed")
+GENE_ORDER = (
+    "prior",
+    "mapping",
+    "n_nodes",
+    "p",
+    "k",
+    "m",
+    "radix",
+    "degree",
+    "epsilon",
+    "n_layers",
+    "width",
+    "cell",
+    "seed",
+)
 SEED_RANGE = (0, 999_999)
 #: Choice "genes" that are not :data:`~nasprior.genes.GENES`: the registries.
 REGISTRY_GENES = {"prior": PRIORS, "mapping": MAPPINGS}
@@ -88,7 +102,9 @@ class SearchSpace:
                 choices = [spec] if isinstance(spec, str) else list(spec)
                 bad = [c for c in choices if c not in allowed]
                 if not choices or bad:
-                    raise ConfigError(f"{self.name}: gene {gene_name!r} lists {bad or 'nothing'}: choose from {', '.join(allowed)}")
+                    raise ConfigError(
+                        f"{self.name}: gene {gene_name!r} lists {bad or 'nothing'}: choose from {', '.join(allowed)}"
+                    )
                 genes[gene_name] = choices
             else:
                 gene = GENES[gene_name]
@@ -108,7 +124,7 @@ class SearchSpace:
 
     # -- loading -------------------------------------------------------
     @classmethod
-    def from_toml(cls, path: str | Path) -> "SearchSpace":
+    def from_toml(cls, path: str | Path) -> SearchSpace:
         """Read a search space from a TOML file.
 
         Raises
@@ -120,21 +136,30 @@ class SearchSpace:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"search space file {path} not found: give a TOML file like search_spaces/cifar10.toml") from None
+            raise ConfigError(
+                f"search space file {path} not found: give a TOML file like search_spaces/cifar10.toml"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"search space {path} is not valid TOML: {exc}") from None
         return cls.from_dict(data, name=str(path))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], name: str = "<inline>") -> "SearchSpace":
+    def from_dict(cls, data: dict[str, Any], name: str = "<inline>") -> SearchSpace:
         """Build a search space from the parsed TOML tables."""
         unknown = set(data) - {"genes", "train", "search", "final"}
         if unknown:
-            raise ConfigError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}: use [genes], [train], [search], [final]")
+            raise ConfigError(
+                f"{name}: unknown table(s) {', '.join(sorted(unknown))}: use [genes], [train], [search], [final]"
+            )
         if "genes" not in data:
             raise ConfigError(f"{name}: a search space needs a [genes] table")
-        return cls(dict(data["genes"]), dict(data.get("train", {})), dict(data.get("search", {})), name,
-                   dict(data.get("final", {})))
+        return cls(
+            dict(data["genes"]),
+            dict(data.get("train", {})),
+            dict(data.get("search", {})),
+            name,
+            dict(data.get("final", {})),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The space as TOML-shaped tables (stored in a run's config; ``final`` only when set)."""
@@ -163,8 +188,10 @@ class SearchSpace:
             If the individual has the wrong length.
         """
         if len(individual) != len(self.gene_order):
-            raise ConfigError(f"an individual needs {len(self.gene_order)} genes ({', '.join(self.gene_order)}), "
-                              f"got {len(individual)}")
+            raise ConfigError(
+                f"an individual needs {len(self.gene_order)} genes ({', '.join(self.gene_order)}), "
+                f"got {len(individual)}"
+            )
         values: dict[str, Any] = {}
         for gene, u in zip(self.gene_order, individual):
             u = min(max(float(u), 0.0), 1.0)

@@ -19,8 +19,8 @@ import contextlib
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -149,7 +149,10 @@ class TrainConfig:
             "schedule": (self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
             "label_smoothing": (0 <= self.label_smoothing < 1, "a value in [0, 1) (0.1 is usual)"),
             "train_subset": (self.train_subset >= 0, "an integer >= 0 (0: every training image)"),
-            "nesterov": (not self.nesterov or self.optimizer == "sgd", "false with optimizer 'adam' (Nesterov is SGD's)"),
+            "nesterov": (
+                not self.nesterov or self.optimizer == "sgd",
+                "false with optimizer 'adam' (Nesterov is SGD's)",
+            ),
         }
         for name, (ok, allowed) in checks.items():
             if not ok:
@@ -201,8 +204,9 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for but torch sees no GPU (a CPU build, or no driver): "
-                          "use --device cpu or auto")
+        raise ConfigError(
+            "device 'cuda' was asked for but torch sees no GPU (a CPU build, or no driver): use --device cpu or auto"
+        )
     return torch.device(device)
 
 
@@ -347,8 +351,14 @@ def train(
     if config.optimizer == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
     else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay,
-                                    nesterov=config.nesterov, fused=fused)
+        optimizer = torch.optim.SGD(
+            model.parameters(),
+            lr=config.lr,
+            momentum=0.9,
+            weight_decay=config.weight_decay,
+            nesterov=config.nesterov,
+            fused=fused,
+        )
     apply_masks = getattr(model, "apply_masks", lambda: None)
     callbacks = [epoch_callback] if epoch_callback is not None else []
     if config.set_zeta > 0:
@@ -360,8 +370,10 @@ def train(
     curve = []
     if config.bucket_by_length:
         if x_train.ndim != 2 or x_train.is_floating_point():
-            raise ConfigError("bucket_by_length needs right-padded id sequences (2-d integer inputs): "
-                              f"got {x_train.ndim}-d {x_train.dtype} inputs; set bucket_by_length = false")
+            raise ConfigError(
+                "bucket_by_length needs right-padded id sequences (2-d integer inputs): "
+                f"got {x_train.ndim}-d {x_train.dtype} inputs; set bucket_by_length = false"
+            )
         lengths = (x_train != 0).sum(dim=1)
     timing = {"train": 0.0, "val": 0.0, "test": 0.0}
     for epoch in range(1, config.epochs + 1):
@@ -411,5 +423,6 @@ def train(
     with _autocast(device, config.amp):
         test_acc = accuracy(model, x_test, y_test) if x_test is not None else None
     timing["test"] = time.perf_counter() - test_start
-    return TrainResult(best_acc, test_acc, curve, len(curve), time.perf_counter() - start,
-                       {k: round(v, 4) for k, v in timing.items()})
+    return TrainResult(
+        best_acc, test_acc, curve, len(curve), time.perf_counter() - start, {k: round(v, 4) for k, v in timing.items()}
+    )

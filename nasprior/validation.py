@@ -12,15 +12,22 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from .errors import ConfigError
 
 T = TypeVar("T")
 
 _TYPES: dict[str, tuple[type, ...]] = {
-    "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,),
-    "list": (list, tuple), "tuple": (list, tuple), "None": (type(None),),
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "dict": (dict,),
+    "list": (list, tuple),
+    "tuple": (list, tuple),
+    "None": (type(None),),
 }
 
 

@@ -1,4 +1,4 @@
-"""The package's layering: no import cycles, no imports hidden inside functions, no oversized modules."""
+"""The package's layering: no import cycles, no imports hidden inside functions, no module over its line budget."""
 
 from __future__ import annotations
 
@@ -11,8 +11,18 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nasprior"
 
 #: Layers from the bottom up; a module may import only from its own layer or below.
 LAYERS = [
-    {"nasprior._version", "nasprior.errors", "nasprior.genes", "nasprior.topology", "nasprior.validation", "nasprior.nnstd",
-     "nasprior.progress", "nasprior.registry", "nasprior.graph_io", "nasprior.augment"},
+    {
+        "nasprior._version",
+        "nasprior.errors",
+        "nasprior.genes",
+        "nasprior.topology",
+        "nasprior.validation",
+        "nasprior.nnstd",
+        "nasprior.progress",
+        "nasprior.registry",
+        "nasprior.graph_io",
+        "nasprior.augment",
+    },
     {"nasprior.priors", "nasprior.features"},
     {"nasprior.networks", "nasprior.set_rewiring", "nasprior.training"},
     {"nasprior.genome", "nasprior.tasks"},
@@ -109,8 +119,24 @@ def test_modules_import_only_their_layer_or_below():
     assert not upward, f"imports that go up the layers: {upward}"
 
 
-def test_no_module_over_500_lines_without_a_reason():
+#: Most lines a module may have (ruff-formatted, 120 columns).
+MAX_LINES = 600
+#: Modules allowed past MAX_LINES, each with its own budget and the reason; shrink a budget when the module shrinks.
+LINE_BUDGETS = {
+    "nasprior.features.structural": (800, "Stier et al.'s 23 features, the spectral ones and their exact/sampled paths"),
+    "nasprior.networks.recurrent": (900, "the recurrent graph network with its layered and fused forward paths"),
+    "nasprior.networks.wavefront": (720, "the fused BPTT recurrence: forward and backward time loops of four cells"),
+    "nasprior.predictors.fitting": (750, "repeated nested cross-validation, size-only baselines and model cards"),
+    "nasprior.tasks.image_files": (800, "readers of the official CIFAR-10 and MNIST distributions and their checks"),
+    "nasprior.tasks.reber": (700, "the Reber grammar, its CSV reader with checks, and the hard-negative groups"),
+}
+
+
+def test_no_module_over_its_line_budget():
+    over = {}
     for name, path in modules().items():
-        text = path.read_text(encoding="utf-8")
-        if text.count("\n") > 550:
-            assert "Why this module is long" in text.split('"""')[1], f"{name} has {text.count(chr(10))} lines"
+        n_lines = path.read_text(encoding="utf-8").count("\n")
+        budget = LINE_BUDGETS.get(name, (MAX_LINES, ""))[0]
+        if n_lines > budget:
+            over[name] = (n_lines, budget)
+    assert not over, f"modules over their line budget (lines, budget): {over}; split them or budget them here"

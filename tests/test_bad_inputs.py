@@ -28,8 +28,9 @@ def run(capsys, *argv: str) -> str:
 def digits_run(tmp_path: Path, **changes) -> Path:
     """A run directory holding a valid digits config.json (nothing trained)."""
     space = SearchSpace.from_toml(default_space_path("digits"))
-    config = SearchConfig(task="digits", space=space.to_dict(), population=2, generations=0,
-                          train={"epochs": 1}, run_id="r").to_dict()
+    config = SearchConfig(
+        task="digits", space=space.to_dict(), population=2, generations=0, train={"epochs": 1}, run_id="r"
+    ).to_dict()
     config.update(changes)
     run_dir = tmp_path / "r"
     run_dir.mkdir()
@@ -47,8 +48,10 @@ def test_negative_seed_is_refused(tmp_path, capsys):
     assert "seed" in run(capsys, "search", "--task", "digits", "--seed", "-1", "--runs-dir", str(tmp_path))
 
 
-@pytest.mark.parametrize("table, line, word", [("[train]", "epocs = 3", "did you mean 'epochs'"),
-                                               ("[search]", "populaton = 3", "did you mean 'population'")])
+@pytest.mark.parametrize(
+    "table, line, word",
+    [("[train]", "epocs = 3", "did you mean 'epochs'"), ("[search]", "populaton = 3", "did you mean 'population'")],
+)
 def test_unknown_space_keys_are_refused(tmp_path, capsys, table, line, word):
     text = default_space_path("digits").read_text(encoding="utf-8").replace(table, f"{table}\n{line}", 1)
     space = tmp_path / "space.toml"
@@ -57,11 +60,17 @@ def test_unknown_space_keys_are_refused(tmp_path, capsys, table, line, word):
     assert word in err and str(space) in err
 
 
-@pytest.mark.parametrize("record, field", [
-    ({"key": "abc", "status": "trained"}, "'task'"),
-    ({"key": "abc", "status": "trained", "task": "digits", "genome": {}, "metrics": "high", "features": {}}, "'metrics'"),
-    ({"key": "abc", "status": "weird", "task": "digits", "genome": {}, "metrics": {}, "features": {}}, "'status'"),
-])
+@pytest.mark.parametrize(
+    "record, field",
+    [
+        ({"key": "abc", "status": "trained"}, "'task'"),
+        (
+            {"key": "abc", "status": "trained", "task": "digits", "genome": {}, "metrics": "high", "features": {}},
+            "'metrics'",
+        ),
+        ({"key": "abc", "status": "weird", "task": "digits", "genome": {}, "metrics": {}, "features": {}}, "'status'"),
+    ],
+)
 def test_resume_refuses_wrong_schema_records(tmp_path, capsys, record, field):
     run_dir = digits_run(tmp_path)
     (run_dir / "records.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
@@ -69,8 +78,9 @@ def test_resume_refuses_wrong_schema_records(tmp_path, capsys, record, field):
     assert field in err and "records.jsonl, line 1" in err
 
 
-@pytest.mark.parametrize("change, word", [({"populaton": 3}, "unknown key 'populaton'"),
-                                          ({"population": "ten"}, "'population' = 'ten'")])
+@pytest.mark.parametrize(
+    "change, word", [({"populaton": 3}, "unknown key 'populaton'"), ({"population": "ten"}, "'population' = 'ten'")]
+)
 def test_resume_refuses_a_bad_config(tmp_path, capsys, change, word):
     run_dir = digits_run(tmp_path, **change)
     err = run(capsys, "search", "--resume", str(run_dir))
@@ -126,6 +136,12 @@ def test_model_card_without_features_or_task_is_refused(tmp_path, capsys):
 
 def test_huge_genome_is_refused_with_its_estimate(capsys):
     shipped = Path(__file__).resolve().parent.parent / "predictors" / "reber-gru"
-    err = run(capsys, "predict", "--predictor", str(shipped), "--genome",
-              '{"prior": "gnp", "n_nodes": 4096, "p": 1.0, "cell": "gru"}')
+    err = run(
+        capsys,
+        "predict",
+        "--predictor",
+        str(shipped),
+        "--genome",
+        '{"prior": "gnp", "n_nodes": 4096, "p": 1.0, "cell": "gru"}',
+    )
     assert "too large" in err and "GiB" in err and "NASPRIOR_MAX_MEMORY_GB" in err

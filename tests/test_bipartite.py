@@ -5,16 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from nasprior.tasks import TaskShape
-from nasprior.features import topology as tp
-from nasprior.networks import dense_fan_in_init_
-from nasprior.priors import layerwise as bp
-from nasprior.priors import radixnet as rn
 from nasprior.errors import ConfigError
+from nasprior.features import topology as tp
 from nasprior.genome import Genome
-from nasprior.networks import GraphNetwork, LayeredNetwork, build_network
+from nasprior.networks import GraphNetwork, LayeredNetwork, build_network, dense_fan_in_init_
+from nasprior.priors import layerwise as bp
 from nasprior.priors import make_graph
+from nasprior.priors import radixnet as rn
 from nasprior.space import SearchSpace
+from nasprior.tasks import TaskShape
 from nasprior.topology import layer_nodes, to_dag
 
 
@@ -180,8 +179,11 @@ def test_scores_of_disconnected_and_complete_layers():
 def test_arpack_paths_match_dense_solvers(monkeypatch):
     monkeypatch.setattr(tp, "DENSE_LIMIT", 40)  # exercise ARPACK on small layers
     # the RadiX-Net layer has the clustered low spectrum on which plain which="SM" Lanczos can return a wrong value
-    for mask in (bp.random_regular_mask(120, 100, 6, seed=1), bp.er_set_mask(120, 100, 2, seed=0),
-                 rn.radixnet_layered_masks(110, 100, 2, 10)[0]):
+    for mask in (
+        bp.random_regular_mask(120, 100, 6, seed=1),
+        bp.er_set_mask(120, 100, 2, seed=0),
+        rn.radixnet_layered_masks(110, 100, 2, 10)[0],
+    ):
         lap = tp.bipartite_laplacian(mask).toarray()
         dense_l2 = max(np.linalg.eigvalsh(lap)[1], 0.0)
         assert tp.algebraic_connectivity(mask) == pytest.approx(dense_l2, rel=1e-8, abs=1e-10)
@@ -317,8 +319,16 @@ def test_layer_wise_genome_ignores_n_nodes_and_round_trips():
 
 
 def test_decode_repairs_layer_wise_genomes():
-    space = SearchSpace({"prior": ["radixnet", "expander", "er_set"], "mapping": ["graph"], "width": [100, 520],
-                         "n_layers": [1, 3], "radix": [2, 16], "degree": [4, 600]})
+    space = SearchSpace(
+        {
+            "prior": ["radixnet", "expander", "er_set"],
+            "mapping": ["graph"],
+            "width": [100, 520],
+            "n_layers": [1, 3],
+            "radix": [2, 16],
+            "degree": [4, 600],
+        }
+    )
     import random
 
     rng = random.Random(0)
@@ -344,11 +354,13 @@ def test_evaluator_features_hold_topology_scores_for_every_prior():
     x, y = torch.zeros(4, 64), torch.arange(4) % 2
     data = TaskData("digits", x, y, x, y, x, y, n_classes=2)
     ev = Evaluator(data, TrainConfig(), run_id="t", seed=0)
-    small = [Genome(prior="radixnet", mapping="layered", n_layers=2, width=32, radix=4),
-             Genome(prior="expander", mapping="layered", n_layers=2, width=32, degree=4),
-             Genome(prior="er_set", mapping="layered", n_layers=2, width=32, epsilon=4.0),
-             Genome(prior="gnp", n_nodes=20, p=0.3, seed=2),
-             Genome(prior="gnp", n_nodes=16, p=0.3, mapping="layered", width=32, n_layers=2)]
+    small = [
+        Genome(prior="radixnet", mapping="layered", n_layers=2, width=32, radix=4),
+        Genome(prior="expander", mapping="layered", n_layers=2, width=32, degree=4),
+        Genome(prior="er_set", mapping="layered", n_layers=2, width=32, epsilon=4.0),
+        Genome(prior="gnp", n_nodes=20, p=0.3, seed=2),
+        Genome(prior="gnp", n_nodes=16, p=0.3, mapping="layered", width=32, n_layers=2),
+    ]
     for genome in small:
         features = ev.features(genome)
         assert set(PREDICTOR_FEATURES) <= set(features)

@@ -14,12 +14,39 @@ def run_cli(capsys, *argv):
 
 
 def test_digits_search_prints_best_and_resumes(tmp_path, capsys):
-    args = ["search", "--task", "digits", "--population", "3", "--generations", "1", "--epochs", "2",
-            "--final-epochs", "2", "--runs-dir", str(tmp_path), "--run-id", "r1", "--seed", "1"]
+    args = [
+        "search",
+        "--task",
+        "digits",
+        "--population",
+        "3",
+        "--generations",
+        "1",
+        "--epochs",
+        "2",
+        "--final-epochs",
+        "2",
+        "--runs-dir",
+        str(tmp_path),
+        "--run-id",
+        "r1",
+        "--seed",
+        "1",
+    ]
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
-    for needle in ("best candidate", "genome:", "val accuracy:", "test accuracy:", "non-zero weights:", "density:",
-                   "trained", "generation 1: best", "fully trained survivors", "MFLOPs"):
+    for needle in (
+        "best candidate",
+        "genome:",
+        "val accuracy:",
+        "test accuracy:",
+        "non-zero weights:",
+        "density:",
+        "trained",
+        "generation 1: best",
+        "fully trained survivors",
+        "MFLOPs",
+    ):
         assert needle in out
     n_lines = len((tmp_path / "r1" / "records.jsonl").read_text().splitlines())
     code, out, _ = run_cli(capsys, "search", "--resume", str(tmp_path / "r1"))
@@ -62,14 +89,30 @@ def test_unknown_prior_in_space_file(tmp_path, capsys):
 def test_corrupt_archive(tmp_path, capsys):
     (tmp_path / "cifar10").mkdir()
     (tmp_path / "cifar10" / "cifar-10-python.tar.gz").write_bytes(b"not a tar archive at all")
-    code, _, err = run_cli(capsys, "search", "--task", "cifar10", "--data-dir", str(tmp_path),
-                           "--runs-dir", str(tmp_path / "runs"))
+    code, _, err = run_cli(
+        capsys, "search", "--task", "cifar10", "--data-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")
+    )
     assert code == 2 and "cifar-10-python.tar.gz" in err
 
 
 def test_unreadable_last_record_line(tmp_path, capsys):
-    args = ["search", "--task", "digits", "--population", "2", "--generations", "0", "--epochs", "1",
-            "--final-top-k", "0", "--runs-dir", str(tmp_path), "--run-id", "r"]
+    args = [
+        "search",
+        "--task",
+        "digits",
+        "--population",
+        "2",
+        "--generations",
+        "0",
+        "--epochs",
+        "1",
+        "--final-top-k",
+        "0",
+        "--runs-dir",
+        str(tmp_path),
+        "--run-id",
+        "r",
+    ]
     assert run_cli(capsys, *args)[0] == 0
     log = tmp_path / "r" / "records.jsonl"
     text = log.read_text()
@@ -79,6 +122,7 @@ def test_unreadable_last_record_line(tmp_path, capsys):
     assert log.read_text() == text + '{"key": "abc", "status": "trai'  # nothing lost
     code, out, _ = run_cli(capsys, "search", "--resume", str(tmp_path / "r"), "--drop-bad-tail")
     assert code == 0
-    assert [json.loads(line)["key"] for line in log.read_text().splitlines()] == \
-        [json.loads(line)["key"] for line in text.splitlines()]
+    assert [json.loads(line)["key"] for line in log.read_text().splitlines()] == [
+        json.loads(line)["key"] for line in text.splitlines()
+    ]
     assert (tmp_path / "r" / "records.jsonl.bad").exists()

@@ -19,8 +19,15 @@ from nasprior.tasks import TaskShape, get_task, load_task
 from nasprior.topology import to_dag
 from nasprior.training import TrainConfig, lr_factor, train
 
-CNN_GENES = {"prior": ["gnp", "complete"], "mapping": ["convolutional"], "n_nodes": [3, 5], "p": [0.3, 0.9],
-             "n_stages": [2, 2], "channels": [4, 6], "op": ["sep_conv", "conv"]}
+CNN_GENES = {
+    "prior": ["gnp", "complete"],
+    "mapping": ["convolutional"],
+    "n_nodes": [3, 5],
+    "p": [0.3, 0.9],
+    "n_stages": [2, 2],
+    "channels": [4, 6],
+    "op": ["sep_conv", "conv"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -109,17 +116,36 @@ def test_schedules_and_cnn_training_options(digits):
         TrainConfig(schedule="steps")
     torch.manual_seed(0)
     net = build_network(Genome("complete", "convolutional", n_nodes=3, n_stages=2, channels=8, op="conv"), digits.shape)
-    config = TrainConfig(epochs=6, batch_size=32, optimizer="sgd", lr=0.1, nesterov=True, schedule="onecycle",
-                         label_smoothing=0.1, augment=True, channels_last=True, amp=True, patience=0, train_subset=800)
+    config = TrainConfig(
+        epochs=6,
+        batch_size=32,
+        optimizer="sgd",
+        lr=0.1,
+        nesterov=True,
+        schedule="onecycle",
+        label_smoothing=0.1,
+        augment=True,
+        channels_last=True,
+        amp=True,
+        patience=0,
+        train_subset=800,
+    )
     result = train(net, digits.x_train, digits.y_train, digits.x_val, digits.y_val, config)
     assert result.val_acc > 0.2  # chance is 0.1 (4-pixel shifts and flips are harsh on 8x8 digits)
 
 
 def cnn_config(**overrides):
-    values = dict(task="digits", space={"genes": CNN_GENES}, population=3, generations=1,
-                  train={"epochs": 1, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "patience": 0,
-                         "train_subset": 400},
-                  skip={"enabled": False}, seed=1, run_id="cnn", final={"top_k": 2, "epochs": 2})
+    values = dict(
+        task="digits",
+        space={"genes": CNN_GENES},
+        population=3,
+        generations=1,
+        train={"epochs": 1, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "patience": 0, "train_subset": 400},
+        skip={"enabled": False},
+        seed=1,
+        run_id="cnn",
+        final={"top_k": 2, "epochs": 2},
+    )
     values.update(overrides)
     return SearchConfig(**values)
 
@@ -165,8 +191,9 @@ def test_run_predictor_learns_from_screening_records_only(tmp_path, digits):
     records = RecordLog(tmp_path / "run" / "records.jsonl").read()
     n_screened = sum(r["status"] == "trained" and r["fidelity"] == "screen" for r in records)
     assert n_screened >= 5 and any(r["fidelity"] == "final" for r in records)
-    search = GeneticSearch(cnn_config(skip={"warmup": 5, "min_r2": 0.0}), tmp_path / "run", digits, records,
-                           lambda _: None)
+    search = GeneticSearch(
+        cnn_config(skip={"warmup": 5, "min_r2": 0.0}), tmp_path / "run", digits, records, lambda _: None
+    )
     search.records = list(records)  # as a replay that has met every logged record
     search.usable_predictor()
     assert search.predictor.n_train_ == n_screened  # the final records are left out
@@ -191,8 +218,9 @@ def test_final_time_budget_cuts_epochs_by_the_screening_speed(tmp_path, digits):
     assert final_epochs(timed, 40, 10.0, 45000) == (15, 38.0)
     with pytest.raises(ConfigError, match="minutes"):
         cnn_config(final={"top_k": 1, "minutes": -1})
-    result = run_search(cnn_config(final={"top_k": 1, "epochs": 50, "minutes": 0.02}), tmp_path / "run", data=digits,
-                        log=lambda _: None)
+    result = run_search(
+        cnn_config(final={"top_k": 1, "epochs": 50, "minutes": 0.02}), tmp_path / "run", data=digits, log=lambda _: None
+    )
     (record,) = result.final
     budget = record["final_budget"]
     assert budget["max_epochs"] == 50 and budget["epochs"] == record["train"]["epochs"] == len(record["curve"])

@@ -55,16 +55,29 @@ def search_config() -> SearchConfig:
     space = SearchSpace.from_toml(default_space_path("digits"))
     space.genes.update({"n_nodes": (8, 24), "width": (32, 64), "n_layers": (1, 2)})
     # skipping on, with a low bar, so that predicted records and resumed predictor fits are covered too
-    return SearchConfig(task="digits", space=space.to_dict(), population=4, generations=3,
-                        train={"epochs": 2, "batch_size": 128, "lr": 0.003, "patience": 0},
-                        skip={"enabled": True, "warmup": 5, "min_r2": -1e9, "quantile": 0.25}, seed=8, run_id="kill")
+    return SearchConfig(
+        task="digits",
+        space=space.to_dict(),
+        population=4,
+        generations=3,
+        train={"epochs": 2, "batch_size": 128, "lr": 0.003, "patience": 0},
+        skip={"enabled": True, "warmup": 5, "min_r2": -1e9, "quantile": 0.25},
+        seed=8,
+        run_id="kill",
+    )
 
 
 def sample_config() -> SampleConfig:
     space = SearchSpace.from_toml(default_space_path("digits"))
     space.genes.update({"n_nodes": (8, 24), "width": (32, 64), "n_layers": (1, 2)})
-    return SampleConfig(task="digits", space=space.to_dict(), n=14, train={**space.train, "epochs": 2, "patience": 0},
-                        seed=2, run_id="kill-sample")
+    return SampleConfig(
+        task="digits",
+        space=space.to_dict(),
+        n=14,
+        train={**space.train, "epochs": 2, "patience": 0},
+        seed=2,
+        run_id="kill-sample",
+    )
 
 
 def tear_next_append() -> None:
@@ -175,8 +188,9 @@ def test_sample_survives_sigkill_at_random_points(tmp_path, digits):
     assert stats["kills"] >= MIN_KILLS and stats["torn"] == 1, stats
     full = RecordLog(tmp_path / "full" / RECORDS_FILE).read()
     killed = RecordLog(tmp_path / "killed" / RECORDS_FILE).read()
-    assert sorted(json.dumps(without_timings(r), sort_keys=True) for r in killed) == \
-        sorted(json.dumps(without_timings(r), sort_keys=True) for r in full)
+    assert sorted(json.dumps(without_timings(r), sort_keys=True) for r in killed) == sorted(
+        json.dumps(without_timings(r), sort_keys=True) for r in full
+    )
     assert len(full) == 14
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nasprior.errors import DataError, NaspriorError
 from nasprior.tasks import image_files as data
 from nasprior.tasks.image_files import (
     DATA_ENV,
@@ -31,7 +32,6 @@ from nasprior.tasks.image_files import (
     load_image_dataset,
     resolve_data_dir,
 )
-from nasprior.errors import DataError, NaspriorError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 N_BATCH = 20  # images per fake CIFAR-10 batch
@@ -264,9 +264,13 @@ def test_cifar_archive_with_unsafe_member_is_refused(tmp_path, kind):
     archive.parent.mkdir()
     with tarfile.open(archive, "w:gz") as tar:
         payload = b"owned"
-        info = tarfile.TarInfo({"dotdot": "cifar-10-batches-py/../../evil",
-                                "absolute": "/tmp/nasprior-evil",
-                                "symlink": "cifar-10-batches-py/test_batch"}[kind])
+        info = tarfile.TarInfo(
+            {
+                "dotdot": "cifar-10-batches-py/../../evil",
+                "absolute": "/tmp/nasprior-evil",
+                "symlink": "cifar-10-batches-py/test_batch",
+            }[kind]
+        )
         if kind == "symlink":
             info.type = tarfile.SYMTYPE
             info.linkname = "/etc/passwd"
@@ -290,8 +294,7 @@ def test_cifar_npz_is_preferred(tmp_path):
 def test_npz_wrong_shape(tmp_path):
     folder = tmp_path / "cifar10"
     write_npz_pair(folder, (32, 32, 3))
-    np.savez_compressed(folder / "test.npz", x=np.zeros((4, 3, 32, 32), np.uint8),
-                        y=np.zeros(4, np.uint8))
+    np.savez_compressed(folder / "test.npz", x=np.zeros((4, 3, 32, 32), np.uint8), y=np.zeros(4, np.uint8))
     with pytest.raises(DataError, match=r"test\.npz.*shape \(4, 3, 32, 32\)"):
         load_image_dataset("cifar10", tmp_path)
 
@@ -299,16 +302,13 @@ def test_npz_wrong_shape(tmp_path):
 def test_npz_wrong_dtype_and_length(tmp_path):
     folder = tmp_path / "mnist"
     write_npz_pair(folder, (28, 28))
-    np.savez_compressed(folder / "train.npz", x=np.zeros((4, 28, 28), np.float32),
-                        y=np.zeros(4, np.uint8))
+    np.savez_compressed(folder / "train.npz", x=np.zeros((4, 28, 28), np.float32), y=np.zeros(4, np.uint8))
     with pytest.raises(DataError, match="dtype float32"):
         load_image_dataset("mnist", tmp_path)
-    np.savez_compressed(folder / "train.npz", x=np.zeros((4, 28, 28), np.uint8),
-                        y=np.zeros(5, np.uint8))
+    np.savez_compressed(folder / "train.npz", x=np.zeros((4, 28, 28), np.uint8), y=np.zeros(5, np.uint8))
     with pytest.raises(DataError, match="4 images"):
         load_image_dataset("mnist", tmp_path)
-    np.savez_compressed(folder / "train.npz", x=np.zeros((4, 28, 28), np.uint8),
-                        y=np.full(4, 10, np.uint8))
+    np.savez_compressed(folder / "train.npz", x=np.zeros((4, 28, 28), np.uint8), y=np.full(4, 10, np.uint8))
     with pytest.raises(DataError, match="labels range"):
         load_image_dataset("mnist", tmp_path)
     np.savez_compressed(folder / "train.npz", images=np.zeros((4, 28, 28), np.uint8))
@@ -333,9 +333,7 @@ def test_truncated_npz(tmp_path, cut):
 # --------------------------------------------------------------------------- #
 
 
-@pytest.mark.parametrize(
-    "where,gz", [("mnist", False), ("mnist", True), ("MNIST/raw", True), (".", False)]
-)
+@pytest.mark.parametrize("where,gz", [("mnist", False), ("mnist", True), ("MNIST/raw", True), (".", False)])
 def test_mnist_idx(tmp_path, where, gz):
     expected = write_mnist_idx(tmp_path / where, gz)
     got = load_image_dataset("mnist", tmp_path)
@@ -369,8 +367,7 @@ def test_mnist_bad_magic(tmp_path):
     folder = tmp_path / "mnist"
     write_mnist_idx(folder, gz=False)
     # swap: a label file where the images are expected
-    (folder / "t10k-images-idx3-ubyte").write_bytes(
-        (folder / "t10k-labels-idx1-ubyte").read_bytes())
+    (folder / "t10k-images-idx3-ubyte").write_bytes((folder / "t10k-labels-idx1-ubyte").read_bytes())
     with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.*magic number 2049, expected 2051"):
         load_image_dataset("mnist", tmp_path)
 
@@ -404,10 +401,13 @@ def test_missing_message_lists_all_paths(tmp_path):
     with pytest.raises(DataError) as err:
         load_image_dataset("cifar10", tmp_path)
     msg = str(err.value)
-    for path in (tmp_path / "cifar10" / "train.npz", tmp_path / "cifar-10-batches-py",
-                 tmp_path / "cifar10" / "cifar-10-batches-py",
-                 tmp_path / "cifar-10-python.tar.gz",
-                 tmp_path / "cifar10" / "cifar-10-python.tar.gz"):
+    for path in (
+        tmp_path / "cifar10" / "train.npz",
+        tmp_path / "cifar-10-batches-py",
+        tmp_path / "cifar10" / "cifar-10-batches-py",
+        tmp_path / "cifar-10-python.tar.gz",
+        tmp_path / "cifar10" / "cifar-10-python.tar.gz",
+    ):
         assert str(path) in msg
     with pytest.raises(DataError) as err:
         load_image_dataset("mnist", tmp_path)
@@ -440,8 +440,7 @@ def server(tmp_path):
             requests.append(self.path)
             super().do_GET()
 
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -457,8 +456,7 @@ def test_download_cifar(tmp_path, server):
     expected = write_cifar_archive(served / "cifar-10-python.tar.gz")
     md5 = md5_of(served / "cifar-10-python.tar.gz")
     root = tmp_path / "new" / "data"  # created by the download
-    got = load_image_dataset("cifar10", root, download=True, mirror=url,
-                             checksums={"cifar-10-python.tar.gz": md5})
+    got = load_image_dataset("cifar10", root, download=True, mirror=url, checksums={"cifar-10-python.tar.gz": md5})
     assert_loaded(got, expected)
     assert requests == ["/cifar-10-python.tar.gz"]
     assert md5_of(root / "cifar10" / "cifar-10-python.tar.gz") == md5
@@ -472,9 +470,12 @@ def test_download_mirror_from_env(tmp_path, server, monkeypatch):
     served, url, requests = server
     expected = write_cifar_archive(served / "cifar-10-python.tar.gz")
     monkeypatch.setenv(MIRROR_ENV, url.rstrip("/"))  # with or without the trailing slash
-    got = load_image_dataset("cifar10", tmp_path / "d", download=True,
-                             checksums={"cifar-10-python.tar.gz":
-                                        md5_of(served / "cifar-10-python.tar.gz")})
+    got = load_image_dataset(
+        "cifar10",
+        tmp_path / "d",
+        download=True,
+        checksums={"cifar-10-python.tar.gz": md5_of(served / "cifar-10-python.tar.gz")},
+    )
     assert_loaded(got, expected)
     assert requests == ["/cifar-10-python.tar.gz"]
 
@@ -484,8 +485,7 @@ def test_download_checksum_mismatch(tmp_path, server):
     write_cifar_archive(served / "cifar-10-python.tar.gz")
     root = tmp_path / "d"
     with pytest.raises(DataError, match="MD5") as err:
-        load_image_dataset("cifar10", root, download=True, mirror=url,
-                           checksums={"cifar-10-python.tar.gz": "0" * 32})
+        load_image_dataset("cifar10", root, download=True, mirror=url, checksums={"cifar-10-python.tar.gz": "0" * 32})
     assert "0" * 32 in str(err.value)
     assert not [p for p in root.rglob("*") if p.is_file()]  # no archive, no .part
     # The official checksum is used when none is overridden: the fake fails it.
@@ -515,10 +515,13 @@ def test_download_mnist(tmp_path, server):
 def test_download_file_url_mirror(tmp_path):
     served = tmp_path / "served"
     expected = write_cifar_archive(served / "cifar-10-python.tar.gz")
-    got = load_image_dataset("cifar10", tmp_path / "d", download=True,
-                             mirror=served.as_uri() + "/",
-                             checksums={"cifar-10-python.tar.gz":
-                                        md5_of(served / "cifar-10-python.tar.gz")})
+    got = load_image_dataset(
+        "cifar10",
+        tmp_path / "d",
+        download=True,
+        mirror=served.as_uri() + "/",
+        checksums={"cifar-10-python.tar.gz": md5_of(served / "cifar-10-python.tar.gz")},
+    )
     assert_loaded(got, expected)
 
 

@@ -28,9 +28,16 @@ def without_timings(record: dict) -> dict:
 def config(**overrides) -> SearchConfig:
     space = SearchSpace.from_toml(default_space_path("digits"))
     space.genes.update({"n_nodes": (8, 24), "width": (32, 64), "n_layers": (1, 2)})
-    values = dict(task="digits", space=space.to_dict(), population=4, generations=1,
-                  train={"epochs": 3, "batch_size": 64, "lr": 0.003, "patience": 0, "seed": 4},
-                  skip={"enabled": False}, seed=4, run_id="dask")
+    values = dict(
+        task="digits",
+        space=space.to_dict(),
+        population=4,
+        generations=1,
+        train={"epochs": 3, "batch_size": 64, "lr": 0.003, "patience": 0, "seed": 4},
+        skip={"enabled": False},
+        seed=4,
+        run_id="dask",
+    )
     values.update(overrides)
     return SearchConfig(**values)
 

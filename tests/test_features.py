@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sps
 
-from nasprior.features import structural as F
 from nasprior.errors import ConfigError
 from nasprior.features import FEATURE_NAMES, feature_vector, structural_features
+from nasprior.features import structural as F
 from nasprior.topology import layer_nodes, to_dag
 
 BACKENDS = [
@@ -39,12 +39,21 @@ def assert_stats(f, prefix, values):
 def test_feature_names_fixed():
     assert len(FEATURE_NAMES) == 28 == len(set(FEATURE_NAMES))
     assert FEATURE_NAMES[:8] == (
-        "n_layers", "n_nodes", "n_edges", "n_sources", "n_sinks",
-        "diameter", "density", "avg_shortest_path",
+        "n_layers",
+        "n_nodes",
+        "n_edges",
+        "n_sources",
+        "n_sinks",
+        "diameter",
+        "density",
+        "avg_shortest_path",
     )
     assert FEATURE_NAMES[-5:] == (
-        "spectral_gap", "algebraic_connectivity", "n_components",
-        "fraction_in_largest_component", "max_degree",
+        "spectral_gap",
+        "algebraic_connectivity",
+        "n_components",
+        "fraction_in_largest_component",
+        "max_degree",
     )
     for prefix in ("eccentricity", "degree", "closeness", "betweenness", "edge_betweenness"):
         i = FEATURE_NAMES.index(f"{prefix}_mean")
@@ -166,8 +175,7 @@ def test_no_edges(n):
     assert f["n_layers"] == 1 and f["n_sources"] == n and f["n_sinks"] == n
     assert f["n_components"] == n and f["fraction_in_largest_component"] == pytest.approx(1 / n)
     for name in FEATURE_NAMES:
-        if name not in ("n_layers", "n_nodes", "n_sources", "n_sinks", "n_components",
-                        "fraction_in_largest_component"):
+        if name not in ("n_layers", "n_nodes", "n_sources", "n_sinks", "n_components", "fraction_in_largest_component"):
             assert f[name] == 0.0, name
 
 
@@ -247,7 +255,8 @@ def reference(graph: nx.Graph) -> dict[str, float]:
         "avg_shortest_path": nx.average_shortest_path_length(lcc) if len(lcc) > 1 else 0.0,
         "spectral_gap": max(0.0, lam[-1] - mags[1]),
         "algebraic_connectivity": nx.algebraic_connectivity(graph, method="lanczos", tol=1e-12)
-        if nx.is_connected(graph) else 0.0,
+        if nx.is_connected(graph)
+        else 0.0,
         "n_components": nx.number_connected_components(graph),
         "fraction_in_largest_component": len(lcc) / n,
         "max_degree": max(d for _, d in graph.degree()),

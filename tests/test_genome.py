@@ -19,8 +19,7 @@ def test_json_round_trip_and_key():
 
 def test_key_is_stable_across_processes():
     g = Genome(prior="barabasi_albert", n_nodes=40, m=3, seed=11)
-    code = ("from nasprior.genome import Genome; "
-            "print(Genome(prior='barabasi_albert', n_nodes=40, m=3, seed=11).key)")
+    code = "from nasprior.genome import Genome; print(Genome(prior='barabasi_albert', n_nodes=40, m=3, seed=11).key)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == g.key
 

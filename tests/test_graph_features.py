@@ -11,9 +11,23 @@ import pytest
 import rustworkx as rx
 
 from nasprior.errors import ConfigError, DataError
-from nasprior.evaluation import CANDIDATE_FEATURES, GRAPH_CANDIDATE_FEATURES, candidate_features, graph_candidate_features
-from nasprior.features import (FEATURE_NAMES, GRAPH_FEATURE_NAMES, PROFILE_FEATURE_NAMES, WL_FEATURE_NAMES,
-                               graph_features, graph_size_features, profile_features, structural_features, wl_histogram)
+from nasprior.evaluation import (
+    CANDIDATE_FEATURES,
+    GRAPH_CANDIDATE_FEATURES,
+    candidate_features,
+    graph_candidate_features,
+)
+from nasprior.features import (
+    FEATURE_NAMES,
+    GRAPH_FEATURE_NAMES,
+    PROFILE_FEATURE_NAMES,
+    WL_FEATURE_NAMES,
+    graph_features,
+    graph_size_features,
+    profile_features,
+    structural_features,
+    wl_histogram,
+)
 from nasprior.features import structural as S
 from nasprior.genome import Genome
 from nasprior.graph_io import graph_files, read_graph
@@ -22,7 +36,7 @@ from nasprior.tasks import TaskShape
 
 
 def test_names_keep_old_columns_first():
-    assert CANDIDATE_FEATURES[:len(FEATURE_NAMES)] == FEATURE_NAMES  # old names and order kept
+    assert CANDIDATE_FEATURES[: len(FEATURE_NAMES)] == FEATURE_NAMES  # old names and order kept
     assert len(set(CANDIDATE_FEATURES)) == len(CANDIDATE_FEATURES)
     assert set(PROFILE_FEATURE_NAMES) | set(WL_FEATURE_NAMES) <= set(CANDIDATE_FEATURES)
     f = graph_features(nx.gnp_random_graph(25, 0.2, seed=3))
@@ -117,8 +131,14 @@ def test_large_graphs_use_pivots_deterministically(monkeypatch):
 def test_graph_size_features_count_the_graph_alone():
     dag = nx.DiGraph([(0, 2), (1, 2), (2, 3)])  # widths 2, 1, 1
     f = graph_size_features(dag)
-    assert f == {"n_params": 7.0, "n_weights": 3.0, "network_density": 3 / (2 * 1 + 1 * 3),
-                 "first_layer_width": 2.0, "n_hidden_layers": 3.0, "n_flops": 3.0}
+    assert f == {
+        "n_params": 7.0,
+        "n_weights": 3.0,
+        "network_density": 3 / (2 * 1 + 1 * 3),
+        "first_layer_width": 2.0,
+        "n_hidden_layers": 3.0,
+        "n_flops": 3.0,
+    }
 
 
 def test_graph_candidate_features_equal_genome_features_with_a_task():

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from nasprior.tasks import TaskShape
-from nasprior.genome import Genome
 from nasprior.features import size_features
+from nasprior.genome import Genome
 from nasprior.networks import GraphNetwork, LayeredNetwork, MaskedLinear, build_network
+from nasprior.tasks import TaskShape
 from nasprior.topology import layer_nodes, relational_mask, to_dag
 from nasprior.training import TrainConfig, train
 
@@ -42,11 +42,14 @@ def test_graph_network_masks_and_skip_connections():
 def test_relational_mask_by_hand():
     path = nx.path_graph(3)  # 0-1-2
     mask = relational_mask(path, 6, 3)  # input units 0,1 -> node 0; 2,3 -> node 1; 4,5 -> node 2
-    expected = np.array([
-        [1, 1, 1, 1, 0, 0],
-        [1, 1, 1, 1, 1, 1],
-        [0, 0, 1, 1, 1, 1],
-    ], dtype=bool)
+    expected = np.array(
+        [
+            [1, 1, 1, 1, 0, 0],
+            [1, 1, 1, 1, 1, 1],
+            [0, 0, 1, 1, 1, 1],
+        ],
+        dtype=bool,
+    )
     assert (mask == expected).all()
 
 

@@ -11,33 +11,39 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import skops.io as sio
+from sklearn.linear_model import BayesianRidge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.linear_model import BayesianRidge
 
 from nasprior.cli import main
 from nasprior.errors import ConfigError, RecordError
+from nasprior.evaluation import candidate_features
 from nasprior.genome import Genome
-from nasprior.predictors import feature_matrix
 from nasprior.predictors import (
     CARD_FILE,
     MODEL_FILE,
     Predictor,
     PredictorError,
+    feature_matrix,
     fit_predictor,
     genome_features,
     nested_cv_scores,
     select_feature_names,
     trained_records,
 )
-from nasprior.evaluation import candidate_features
 from nasprior.records import make_record
 from nasprior.tasks import get_task
 
 
 def _record(status: str, features: dict, val_acc: float | None, seed: int = 0) -> dict:
-    return make_record(run_id="r", genome=Genome(seed=seed), task="digits", status=status, features=features,
-                       metrics={"val_acc": val_acc, "test_acc": val_acc})
+    return make_record(
+        run_id="r",
+        genome=Genome(seed=seed),
+        task="digits",
+        status=status,
+        features=features,
+        metrics={"val_acc": val_acc, "test_acc": val_acc},
+    )
 
 
 def test_feature_matrix_from_hand_made_records():
@@ -83,8 +89,19 @@ def test_size_only_columns_hold_no_structural_feature():
     from nasprior.predictors import SIZE_ONLY_FEATURES
 
     assert set(SIZE_ONLY_FEATURES) == {"n_nodes", "n_edges", "n_weights", "n_params"}
-    structure = {"first_layer_width", "n_hidden_layers", "n_layers", "n_sources", "n_sinks", "network_density",
-                 "density", "max_degree", *PROFILE_FEATURE_NAMES, *TOPOLOGY_SCORE_NAMES, *WL_FEATURE_NAMES}
+    structure = {
+        "first_layer_width",
+        "n_hidden_layers",
+        "n_layers",
+        "n_sources",
+        "n_sinks",
+        "network_density",
+        "density",
+        "max_degree",
+        *PROFILE_FEATURE_NAMES,
+        *TOPOLOGY_SCORE_NAMES,
+        *WL_FEATURE_NAMES,
+    }
     assert not structure & set(SIZE_ONLY_FEATURES)
     assert all(name.startswith("n_") for name in SIZE_ONLY_FEATURES)
 
@@ -113,8 +130,10 @@ def test_run_predictor_interval_and_skip_rule_upper_bound():
     from nasprior.predictors import RunPredictor, SkipRule
 
     rng = np.random.default_rng(1)
-    records = [_record("trained", {"a": float(a), "b": float(b)}, float(0.5 + 0.3 * a + rng.normal(0, 0.02)), seed=i)
-               for i, (a, b) in enumerate(rng.uniform(0, 1, (40, 2)))]
+    records = [
+        _record("trained", {"a": float(a), "b": float(b)}, float(0.5 + 0.3 * a + rng.normal(0, 0.02)), seed=i)
+        for i, (a, b) in enumerate(rng.uniform(0, 1, (40, 2)))
+    ]
     predictor = RunPredictor(["a", "b"]).fit(records)
     features = [{"a": 0.5, "b": 0.5}]
     point, lower, upper = predictor.predict_interval(features, 0.8)
@@ -128,12 +147,45 @@ def test_run_predictor_interval_and_skip_rule_upper_bound():
 def fitted(tmp_path_factory):
     """sample -> predictor fit through the CLI on digits (tiny n, few trials)."""
     root = tmp_path_factory.mktemp("workflow")
-    code = main(["sample", "--task", "digits", "--n", "12", "--epochs", "1", "--workers", "1", "--seed", "0",
-                 "--runs-dir", str(root / "runs"), "--run-id", "digits-sample"])
+    code = main(
+        [
+            "sample",
+            "--task",
+            "digits",
+            "--n",
+            "12",
+            "--epochs",
+            "1",
+            "--workers",
+            "1",
+            "--seed",
+            "0",
+            "--runs-dir",
+            str(root / "runs"),
+            "--run-id",
+            "digits-sample",
+        ]
+    )
     assert code == 0
-    code = main(["predictor", "fit", str(root / "runs" / "digits-sample"), "--name", "digits-test",
-                 "--out", str(root / "predictors"), "--n-trials", "2", "--repeats", "1", "--folds", "3",
-                 "--inner-folds", "2"])
+    code = main(
+        [
+            "predictor",
+            "fit",
+            str(root / "runs" / "digits-sample"),
+            "--name",
+            "digits-test",
+            "--out",
+            str(root / "predictors"),
+            "--n-trials",
+            "2",
+            "--repeats",
+            "1",
+            "--folds",
+            "3",
+            "--inner-folds",
+            "2",
+        ]
+    )
     assert code == 0
     return root
 
@@ -164,15 +216,19 @@ def test_fit_writes_model_and_card(fitted):
     assert [item["mean"] for item in importance] == sorted((item["mean"] for item in importance), reverse=True)
     assert len(card["model_sha256"]) == 64 and {"sklearn", "skops", "torch"} <= set(card["versions"])
     # min/max are those of the training records
-    records = [json.loads(line) for line in (fitted / "runs" / "digits-sample" / "records.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (fitted / "runs" / "digits-sample" / "records.jsonl").read_text().splitlines()
+    ]
     n_edges = [r["features"]["n_edges"] for r in records if r["status"] == "trained"]
     assert card["features"]["min"]["n_edges"] == min(n_edges) and card["features"]["max"]["n_edges"] == max(n_edges)
 
 
 def test_save_load_round_trip_gives_same_predictions(fitted, tmp_path):
     predictor = Predictor.load(fitted / "predictors" / "digits-test")
-    genomes = [Genome(prior="gnp", n_nodes=20, p=0.3, seed=5), Genome(prior="complete", n_nodes=30, mapping="layered",
-                                                                      n_layers=2, width=128)]
+    genomes = [
+        Genome(prior="gnp", n_nodes=20, p=0.3, seed=5),
+        Genome(prior="complete", n_nodes=30, mapping="layered", n_layers=2, width=128),
+    ]
     before = predictor.predict_genomes(genomes)
     assert before.shape == (2,) and np.all(np.isfinite(before))
     features = genome_features(genomes, predictor.task)
@@ -197,7 +253,9 @@ def test_tampered_model_file_is_refused(fitted, tmp_path):
 def test_untrusted_type_is_refused_even_with_a_matching_checksum(fitted, tmp_path):
     path = _copy(fitted, tmp_path)
     # a function outside the allow list, as a tampered file could carry (skops would call it only if trusted)
-    evil = Pipeline([("f", FunctionTransformer(shutil.rmtree)), ("scale", StandardScaler()), ("model", BayesianRidge())])
+    evil = Pipeline(
+        [("f", FunctionTransformer(shutil.rmtree)), ("scale", StandardScaler()), ("model", BayesianRidge())]
+    )
     sio.dump(evil, path / MODEL_FILE)
     card = json.loads((path / CARD_FILE).read_text())
     import hashlib
@@ -232,8 +290,20 @@ def test_predict_command_warns_on_out_of_range_genome(fitted, capsys):
     features = genome_features([Genome.from_json(big)], predictor.task)[0]
     assert "n_edges" in predictor.out_of_range(features)
     # a genome like the training ones: its size features lie inside the range
-    assert main(["predict", "--predictor", path, "--genome", json.dumps([{"prior": "complete", "n_nodes": 8}]),
-                 "--task", "digits"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--predictor",
+                path,
+                "--genome",
+                json.dumps([{"prior": "complete", "n_nodes": 8}]),
+                "--task",
+                "digits",
+            ]
+        )
+        == 0
+    )
     assert main(["predict", "--predictor", path, "--genome", big, "--task", "mnist"]) == 2
 
 
@@ -243,14 +313,25 @@ def test_search_uses_stored_predictor_before_its_own_is_warm(fitted, tmp_path):
 
     space = SearchSpace.from_toml(default_space_path("digits"))
     path = str(fitted / "predictors" / "digits-test")
-    config = SearchConfig(task="digits", space=space.to_dict(), population=4, generations=1,
-                          train={**space.train, "epochs": 1}, skip={"warmup": 50, "quantile": 1.0, "min_r2": -1e9},
-                          seed=0, run_id="s", predictor=path)
+    config = SearchConfig(
+        task="digits",
+        space=space.to_dict(),
+        population=4,
+        generations=1,
+        train={**space.train, "epochs": 1},
+        skip={"warmup": 50, "quantile": 1.0, "min_r2": -1e9},
+        seed=0,
+        run_id="s",
+        predictor=path,
+    )
     lines: list[str] = []
     result = run_search(config, tmp_path / "s", log=lines.append)
     assert any("stored predictor" in line for line in lines)
-    skipped = [r for r in json.loads("[" + ",".join((tmp_path / "s" / "records.jsonl").read_text().split("\n")[:-1]) + "]")
-               if r["status"] == "skipped"]
+    skipped = [
+        r
+        for r in json.loads("[" + ",".join((tmp_path / "s" / "records.jsonl").read_text().split("\n")[:-1]) + "]")
+        if r["status"] == "skipped"
+    ]
     assert result.n_skipped == len(skipped) >= 1
     assert all(r["predictor"] == path and r["generation"] == 1 for r in skipped)
     with pytest.raises(ConfigError, match="fitted on task 'digits'"):
@@ -318,9 +399,30 @@ def graph_set(tmp_path_factory):
         writer = csv.DictWriter(f, fieldnames=["file", "acc", "group"])
         writer.writeheader()
         writer.writerows(rows)
-    code = main(["predictor", "fit", "--graphs", str(root), "--targets", str(root / "targets.csv"), "--graph-column",
-                 "file", "--name", "ext", "--out", str(root / "predictors"), "--n-trials", "2", "--repeats", "1",
-                 "--folds", "3", "--inner-folds", "2"])
+    code = main(
+        [
+            "predictor",
+            "fit",
+            "--graphs",
+            str(root),
+            "--targets",
+            str(root / "targets.csv"),
+            "--graph-column",
+            "file",
+            "--name",
+            "ext",
+            "--out",
+            str(root / "predictors"),
+            "--n-trials",
+            "2",
+            "--repeats",
+            "1",
+            "--folds",
+            "3",
+            "--inner-folds",
+            "2",
+        ]
+    )
     assert code == 0
     return root
 
@@ -335,7 +437,8 @@ def test_fit_from_graph_files_and_predict_them_round_trip(graph_set, capsys):
     assert card["source"] == "graphs" and card["target"] == "acc" and card["n_train"] == 18
     assert card["training_runs"][0]["group_column"] == "group" and card["scores"]["protocol"]["grouped"]
     assert {"last_layer_width", "wl_hist_00", "n_params"} <= set(card["features"]["names"]) | set(
-        card["features"]["dropped_constant"])
+        card["features"]["dropped_constant"]
+    )
     predictor = Predictor.load(path)
     files = sorted(graph_set.glob("*.graphml"))
     graphs = [read_graph(f) for f in files]
@@ -362,7 +465,9 @@ def test_predict_refuses_a_pickled_graph(graph_set, tmp_path, capsys):
     import networkx as nx
 
     (tmp_path / "g.gpickle").write_bytes(pickle.dumps(nx.path_graph(5)))
-    code = main(["predict", "--predictor", str(graph_set / "predictors" / "ext"), "--graph", str(tmp_path / "g.gpickle")])
+    code = main(
+        ["predict", "--predictor", str(graph_set / "predictors" / "ext"), "--graph", str(tmp_path / "g.gpickle")]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "pickle file, which nasprior never loads" in err and len(err.strip().splitlines()) == 1
@@ -372,8 +477,23 @@ def test_fit_options_are_checked(graph_set, tmp_path):
     assert main(["predictor", "fit", "--graphs", str(graph_set), "--name", "x", "--out", str(tmp_path)]) == 2
     assert main(["predictor", "fit", "--name", "x", "--out", str(tmp_path)]) == 2
     (tmp_path / "t.csv").write_text("graph,acc\ng00.graphml,high\n")
-    assert main(["predictor", "fit", "--graphs", str(graph_set), "--targets", str(tmp_path / "t.csv"), "--name", "x",
-                 "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "predictor",
+                "fit",
+                "--graphs",
+                str(graph_set),
+                "--targets",
+                str(tmp_path / "t.csv"),
+                "--name",
+                "x",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
 
 
 def test_per_gene_and_pooled_predictors(fitted, tmp_path):
@@ -413,11 +533,23 @@ def test_per_cell_predictor_refuses_other_cells(tmp_path):
     run.mkdir()
     lines = []
     for i in range(24):
-        genome = Genome(prior="barabasi_albert", n_nodes=10 + i % 12, m=1 + i % 3, cell="gru" if i % 2 else "lstm", seed=i)
+        genome = Genome(
+            prior="barabasi_albert", n_nodes=10 + i % 12, m=1 + i % 3, cell="gru" if i % 2 else "lstm", seed=i
+        )
         features = candidate_features(genome, shape)
         acc = float(0.6 + 0.01 * features["n_nodes"] + rng.normal(0, 0.01))
-        lines.append(json.dumps(make_record(run_id="r", genome=genome, task="reber", status="trained", features=features,
-                                            metrics={"val_acc": acc, "test_acc": acc})))
+        lines.append(
+            json.dumps(
+                make_record(
+                    run_id="r",
+                    genome=genome,
+                    task="reber",
+                    status="trained",
+                    features=features,
+                    metrics={"val_acc": acc, "test_acc": acc},
+                )
+            )
+        )
     (run / "records.jsonl").write_text("\n".join(lines) + "\n")
     gru = fit_predictor([run], "gru", where={"cell": "gru"}, n_trials=2, folds=3, inner_folds=2, repeats=1, seed=0)
     assert gru.where == {"cell": "gru"} and gru.card["n_train"] == 12 and gru.genes == {}

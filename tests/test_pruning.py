@@ -2,15 +2,23 @@ import numpy as np
 import pytest
 import torch
 
-from nasprior.tasks import TaskShape
 from nasprior.errors import ConfigError, DataError
 from nasprior.experiments import pruned_record
 from nasprior.genome import Genome
 from nasprior.networks import LayeredNetwork
 from nasprior.pruning import (
-    SCHEMES, compression_schedule, iterative_prune, load_masks, masks_to_graph, network_from_masks, network_masks,
-    prunable_layers, prune, save_masks,
+    SCHEMES,
+    compression_schedule,
+    iterative_prune,
+    load_masks,
+    masks_to_graph,
+    network_from_masks,
+    network_masks,
+    prunable_layers,
+    prune,
+    save_masks,
 )
+from nasprior.tasks import TaskShape
 from nasprior.training import TrainConfig, train
 
 
@@ -167,8 +175,14 @@ def test_pruned_record_has_structural_features():
     net = mlp(widths=(12, 8, 6), n_outputs=3)
     prune(net, 0.5, "class-blinded")
     genome = Genome(prior="complete", n_nodes=2, mapping="layered", n_layers=2, width=8)
-    record = pruned_record(net, genome, run_id="r", task="digits", metrics={"val_acc": 0.5, "test_acc": 0.4},
-                           pruning={"scheme": "class-blinded", "compression": 0.5})
+    record = pruned_record(
+        net,
+        genome,
+        run_id="r",
+        task="digits",
+        metrics={"val_acc": 0.5, "test_acc": 0.4},
+        pruning={"scheme": "class-blinded", "compression": 0.5},
+    )
     assert record["status"] == "trained" and record["pruning"]["scheme"] == "class-blinded"
     assert record["features"]["n_weights"] == net.n_weights
     from nasprior.features import FEATURE_NAMES
@@ -186,7 +200,9 @@ def test_prune_experiment_on_digits(tmp_path, monkeypatch):
     result = run_prune_experiment(data, config, tmp_path / "run", structural=True, log=lambda line: None)
     assert set(result.test_acc) == {"unpruned", "dense control", *config.schemes}
     assert all(len(v) == 2 for v in result.test_acc.values())
-    assert result.density == pytest.approx({s: (0.5 * (64 * 32 + 32 * 10)) / (64 * 32 + 32 * 10) for s in config.schemes}, abs=1e-3)
+    assert result.density == pytest.approx(
+        {s: (0.5 * (64 * 32 + 32 * 10)) / (64 * 32 + 32 * 10) for s in config.schemes}, abs=1e-3
+    )
     records = RecordLog(tmp_path / "run" / "records.jsonl").read()
     assert len(records) == 2 * (2 + 4)
     pruned = [r for r in records if "pruning" in r]

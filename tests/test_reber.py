@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from nasprior.errors import ConfigError, DataError
+from nasprior.tasks import TASKS, load_task
 from nasprior.tasks.reber import (
     NON_REBER_LETTERS,
     PAD_ID,
@@ -25,7 +26,6 @@ from nasprior.tasks.reber import (
     read_reber_csv,
     string_groups,
 )
-from nasprior.tasks import TASKS, load_task
 
 
 # Traced by hand through the automaton 0-B->1, 1-T->2, 1-P->3, 2-S->2, 2-X->4,
@@ -55,8 +55,14 @@ def test_is_reber_hand_examples(s, ok):
 
 @pytest.mark.parametrize(
     "s, ok",
-    [("BTBTXSETE", True), ("BPBPVVEPE", True), ("BTBTXSEPE", False), ("BPBTXSETE", False), ("BTBTXSE", False),
-     ("BTBTXSTE", False)],
+    [
+        ("BTBTXSETE", True),
+        ("BPBPVVEPE", True),
+        ("BTBTXSEPE", False),
+        ("BPBTXSETE", False),
+        ("BTBTXSE", False),
+        ("BTBTXSTE", False),
+    ],
 )
 def test_is_embedded_reber_hand_examples(s, ok):
     assert is_embedded_reber(s) is ok

@@ -8,8 +8,14 @@ from nasprior.records import RecordLog, make_record, quarantine_bad_tail
 
 
 def rec(seed):
-    return make_record(run_id="r", genome=Genome(seed=seed), task="digits", status="trained",
-                       features={"n_nodes": 64.0}, metrics={"val_acc": 0.5, "test_acc": 0.4})
+    return make_record(
+        run_id="r",
+        genome=Genome(seed=seed),
+        task="digits",
+        status="trained",
+        features={"n_nodes": 64.0},
+        metrics={"val_acc": 0.5, "test_acc": 0.4},
+    )
 
 
 def test_append_and_read(tmp_path):

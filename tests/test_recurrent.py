@@ -8,12 +8,17 @@ import pytest
 import torch
 
 from nasprior.errors import ConfigError
-from nasprior.genome import Genome
 from nasprior.features import size_features
-from nasprior.networks import SparseNetwork
+from nasprior.genome import Genome
+from nasprior.networks import SparseNetwork, wavefront
+from nasprior.networks.recurrent import (
+    CELL_GATES,
+    CELLS,
+    MaskedRecurrentLayer,
+    RecurrentGraphNetwork,
+    build_recurrent_network,
+)
 from nasprior.tasks.reber import encode, generate_dataset, load_reber_task
-from nasprior.networks.recurrent import CELL_GATES, CELLS, MaskedRecurrentLayer, RecurrentGraphNetwork, build_recurrent_network
-from nasprior.networks import wavefront
 from nasprior.training import TrainConfig, accuracy, train
 
 
@@ -132,8 +137,14 @@ def test_counts_by_hand():
     masked = RecurrentGraphNetwork(dag([(0, 1), (0, 2)]), 28, 2, cell="gru", embedding_dim=4, hidden_mask=True)
     assert masked.n_weights == 12 + 3 + 6 + 3 * 2 + 4  # identity per gate: 3*2 instead of 3*2*2
     assert isinstance(net, SparseNetwork)
-    assert size_features(net) == {"n_params": float(net.n_params), "n_weights": 37.0, "network_density": pytest.approx(37 / 39),
-                                  "first_layer_width": 1.0, "n_hidden_layers": 2.0, "n_flops": 37.0}
+    assert size_features(net) == {
+        "n_params": float(net.n_params),
+        "n_weights": 37.0,
+        "network_density": pytest.approx(37 / 39),
+        "first_layer_width": 1.0,
+        "n_hidden_layers": 2.0,
+        "n_flops": 37.0,
+    }
 
 
 def test_layered_mapping_is_refused():
@@ -147,8 +158,16 @@ def test_gru_graph_network_learns_reber():
     # two layers: 8 sources, 4 sinks, half of the bipartite edges
     graph = dag([(i, 8 + j) for i in range(8) for j in range(4) if (i + j) % 2 == 0])
     net = RecurrentGraphNetwork(graph, data.vocab_size, 2, cell="gru")
-    result = train(net, data.x_train, data.y_train, data.x_val, data.y_val,
-                   TrainConfig(epochs=4, lr=0.01, patience=0, grad_clip=5.0), data.x_test, data.y_test)
+    result = train(
+        net,
+        data.x_train,
+        data.y_train,
+        data.x_val,
+        data.y_val,
+        TrainConfig(epochs=4, lr=0.01, patience=0, grad_clip=5.0),
+        data.x_test,
+        data.y_test,
+    )
     assert result.val_acc > 0.75  # chance is 0.5 (measured: 0.805)
     soft = data.test_groups["soft_neg"]
     assert accuracy(net, data.x_test[soft], data.y_test[soft]) > 0.85  # measured: 0.92
@@ -215,12 +234,15 @@ def outputs_and_gradients(net, x, implementation, monkeypatch):
 @pytest.mark.parametrize("cell", CELLS)
 def test_torchscript_and_python_time_loops_compute_the_same(cell, monkeypatch):
     """The fused path's loops run compiled by TorchScript here; the plain-Python fallback gives the same numbers."""
-    assert all(isinstance(f, torch.jit.ScriptFunction) for f in wavefront.time_loops("torchscript"))  # compiled here, no fallback
+    assert all(
+        isinstance(f, torch.jit.ScriptFunction) for f in wavefront.time_loops("torchscript")
+    )  # compiled here, no fallback
     torch.manual_seed(1)
     net = build_recurrent_network(Genome(prior="barabasi_albert", n_nodes=16, m=2, cell=cell, seed=2), 28, 2)
     x, _ = batch(20, seed=3)
-    (script_out, script_grads), (py_out, py_grads) = (outputs_and_gradients(net, x, implementation, monkeypatch)
-                                                      for implementation in ("torchscript", "python"))
+    (script_out, script_grads), (py_out, py_grads) = (
+        outputs_and_gradients(net, x, implementation, monkeypatch) for implementation in ("torchscript", "python")
+    )
     torch.testing.assert_close(script_out, py_out, rtol=0, atol=0)
     for a, b in zip(script_grads, py_grads):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -234,7 +256,9 @@ def test_numba_kernels_compute_what_the_torchscript_loops_compute(cell, prior, m
     assert wavefront.resolved_loop_implementation() == "numba"  # numba is installed here: no fallback
     torch.manual_seed(1)
     params = dict(m=2) if prior == "barabasi_albert" else dict(k=4, p=0.5)
-    net = build_recurrent_network(Genome(prior=prior, n_nodes=16, cell=cell, seed=2, **params), 28, 2, hidden_mask=cell == "lstm")
+    net = build_recurrent_network(
+        Genome(prior=prior, n_nodes=16, cell=cell, seed=2, **params), 28, 2, hidden_mask=cell == "lstm"
+    )
     with torch.no_grad():  # a weight that is exactly zero still gets its gradient
         net.recurrent_layers()[-1].weight_hh[0, 0] = 0.0
     x, _ = batch(20, seed=3)
@@ -330,7 +354,8 @@ def test_fused_layout_packs_sub_layers_into_few_blocks():
     assert w_ih.shape == (n_blocks, gates * width, net._pk_in_width) and w_hh.shape == (n_blocks, gates * width, width)
     present = lambda t: int((t != 0).sum())  # noqa: E731  (initial weights are never exactly 0)
     assert present(w_ih) == sum(int(layer.mask_ih.sum()) for layer in net.layers[1:]) + sum(
-        int(layer.mask_ih.sum()) for layer in net.skip_layers)
+        int(layer.mask_ih.sum()) for layer in net.skip_layers
+    )
     assert present(w_hh) == sum(layer.weight_hh.numel() for layer in subs)
     assert present(w_emb) == net.layers[0].weight_ih.numel()
     rows = net._pk_out_rows[net._pk_out_rows < net._pk_rows - 1]  # unused units go to the last row

@@ -44,8 +44,17 @@ def test_block_model_genome_holds_its_genes_and_becomes_a_network():
 
 
 def test_block_model_is_searchable_from_a_space_file():
-    space = SearchSpace.from_dict({"genes": {"prior": ["block_model"], "n_nodes": [8, 32], "n_blocks": [2, 8],
-                                             "p": [0.2, 0.9], "p_out": [0.0, 0.1]}})
+    space = SearchSpace.from_dict(
+        {
+            "genes": {
+                "prior": ["block_model"],
+                "n_nodes": [8, 32],
+                "n_blocks": [2, 8],
+                "p": [0.2, 0.9],
+                "p_out": [0.0, 0.1],
+            }
+        }
+    )
     assert space.gene_order[-2:] == ("n_blocks", "p_out")  # new genes follow the fixed ones
     rng = random.Random(0)
     genomes = [space.decode(space.random_individual(rng)) for _ in range(20)]
@@ -53,8 +62,16 @@ def test_block_model_is_searchable_from_a_space_file():
 
 
 def test_registries_hold_the_builtin_entries():
-    assert {"gnp", "watts_strogatz", "barabasi_albert", "complete", "radixnet", "expander", "er_set",
-            "block_model"} <= set(PRIORS)
+    assert {
+        "gnp",
+        "watts_strogatz",
+        "barabasi_albert",
+        "complete",
+        "radixnet",
+        "expander",
+        "er_set",
+        "block_model",
+    } <= set(PRIORS)
     assert {"graph", "layered", "recurrent"} <= set(MAPPINGS)
     assert {"cifar10", "mnist", "digits", "reber", "reber_generated", "reber_embedded"} <= set(TASKS)
     assert {"bayesian_ridge", "random_forest", "gradient_boosting"} <= set(REGRESSORS)
@@ -62,8 +79,21 @@ def test_registries_hold_the_builtin_entries():
 
 
 def test_genome_keeps_only_the_genes_it_reads_and_old_records_migrate():
-    old = {"cell": "gru", "degree": 16, "epsilon": 20.0, "k": 4, "m": 2, "mapping": "layered", "n_layers": 2,
-           "n_nodes": 22, "p": 0.1, "prior": "complete", "radix": 4, "seed": 0, "width": 217}
+    old = {
+        "cell": "gru",
+        "degree": 16,
+        "epsilon": 20.0,
+        "k": 4,
+        "m": 2,
+        "mapping": "layered",
+        "n_layers": 2,
+        "n_nodes": 22,
+        "p": 0.1,
+        "prior": "complete",
+        "radix": 4,
+        "seed": 0,
+        "width": 217,
+    }
     g = Genome.from_dict(old)
     # n_nodes cannot change a layered network of the complete prior (dense masks): held at 2, one key per network
     assert g.to_dict() == {"prior": "complete", "mapping": "layered", "n_nodes": 2, "n_layers": 2, "width": 217}

@@ -6,6 +6,7 @@ import base64
 import re
 
 import pytest
+from test_search import small_config
 
 from nasprior.cli import main
 from nasprior.export import TOLERANCE, export_onnx
@@ -13,14 +14,13 @@ from nasprior.report import FIGURES, write_report
 from nasprior.search import run_search
 from nasprior.tasks import load_task
 
-from test_search import small_config
-
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("runs") / "run"
-    run_search(small_config(objectives=["accuracy", "weights"]), path, data=load_task("digits", seed=0),
-               log=lambda _: None)
+    run_search(
+        small_config(objectives=["accuracy", "weights"]), path, data=load_task("digits", seed=0), log=lambda _: None
+    )
     return path
 
 

@@ -32,7 +32,11 @@ def test_draw_genomes_stratified_counts_and_fixed_genes():
         assert stratum == f"{genome.prior}/{genome.cell}"
     strata = [s for s, _ in drawn]
     assert {s: strata.count(s) for s in strata} == {
-        "barabasi_albert/gru": 5, "barabasi_albert/lstm": 5, "watts_strogatz/gru": 5, "watts_strogatz/lstm": 5}
+        "barabasi_albert/gru": 5,
+        "barabasi_albert/lstm": 5,
+        "watts_strogatz/gru": 5,
+        "watts_strogatz/lstm": 5,
+    }
     # numeric genes stay inside the space's ranges
     low, high = space.genes["n_nodes"]
     assert all(low <= g.n_nodes <= high for _, g in drawn)

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from nasprior.evaluation import CANDIDATE_FEATURES as PREDICTOR_FEATURES
 from nasprior.predictors import RunPredictor, SkipRule
 from nasprior.records import RecordLog
-from nasprior.evaluation import CANDIDATE_FEATURES as PREDICTOR_FEATURES
 from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task
@@ -20,9 +20,16 @@ def digits():
 def small_config(**overrides):
     space = SearchSpace.from_toml(default_space_path("digits"))
     space.genes.update({"n_nodes": (8, 24), "width": (32, 64), "n_layers": (1, 2)})
-    values = dict(task="digits", space=space.to_dict(), population=4, generations=2,
-                  train={"epochs": 2, "batch_size": 128, "lr": 0.003, "patience": 0},
-                  skip={"enabled": False}, seed=3, run_id="test")
+    values = dict(
+        task="digits",
+        space=space.to_dict(),
+        population=4,
+        generations=2,
+        train={"epochs": 2, "batch_size": 128, "lr": 0.003, "patience": 0},
+        skip={"enabled": False},
+        seed=3,
+        run_id="test",
+    )
     values.update(overrides)
     return SearchConfig(**values)
 
@@ -94,8 +101,7 @@ def test_run_predictor_learns_a_feature():
 
 
 def test_search_skips_offspring_predicted_poor(tmp_path, digits):
-    config = small_config(generations=3, population=6,
-                          skip={"warmup": 6, "quantile": 1.0, "min_r2": -1e9})
+    config = small_config(generations=3, population=6, skip={"warmup": 6, "quantile": 1.0, "min_r2": -1e9})
     lines = []
     result = run_search(config, tmp_path / "run", data=digits, log=lines.append)
     records = RecordLog(tmp_path / "run" / "records.jsonl").read()
@@ -109,8 +115,8 @@ def test_search_skips_offspring_predicted_poor(tmp_path, digits):
 
 
 def test_layered_diversity(digits):
-    from nasprior.genome import Genome
     from nasprior.evaluation import Evaluator
+    from nasprior.genome import Genome
     from nasprior.search import layered_diversity
     from nasprior.training import TrainConfig
 

@@ -40,8 +40,16 @@ def test_the_set_covers_cells_priors_and_the_papers_sizes(records):
         assert r["train"]["lr"] == 0.002 and r["train"]["batch_size"] == 256
 
 
-@pytest.mark.parametrize("name,cell", [("reber-gru", "gru"), ("reber-lstm", "lstm"), ("reber-rnn-tanh", "rnn_tanh"),
-                                       ("reber-rnn-relu", "rnn_relu"), ("reber-rnn", None)])
+@pytest.mark.parametrize(
+    "name,cell",
+    [
+        ("reber-gru", "gru"),
+        ("reber-lstm", "lstm"),
+        ("reber-rnn-tanh", "rnn_tanh"),
+        ("reber-rnn-relu", "rnn_relu"),
+        ("reber-rnn", None),
+    ],
+)
 def test_shipped_predictors_were_fitted_on_the_shipped_set(records, name, cell):
     """Each card counts exactly the set's records of its cell, and the model reads their features (rank-agrees in sample)."""
     predictor = Predictor.load(ROOT / "predictors" / name)

@@ -36,7 +36,9 @@ def test_forward_and_gradients_match_the_masked_layer():
     (masked(x) ** 2).sum().backward()
     (sparse(x2) ** 2).sum().backward()
     torch.testing.assert_close(x2.grad, x.grad)
-    torch.testing.assert_close(sparse.values.grad[sparse.order], masked.weight.grad.view(-1)[masked.present_positions()])
+    torch.testing.assert_close(
+        sparse.values.grad[sparse.order], masked.weight.grad.view(-1)[masked.present_positions()]
+    )
     torch.testing.assert_close(sparse.bias.grad, masked.bias.grad)
     assert sparse.n_weights == masked.n_weights and sparse.values.numel() == masked.n_weights  # memory ~ non-zeros
 
@@ -68,7 +70,11 @@ def test_compiled_kernels_compute_what_torch_csr_computes(dtype, monkeypatch):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_optimisers_train_it_like_the_masked_layer(optimizer):
     masked, sparse = pair(seed=1)
-    make = (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)) if optimizer == "sgd" else (lambda p: torch.optim.Adam(p, lr=0.01))
+    make = (
+        (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
+        if optimizer == "sgd"
+        else (lambda p: torch.optim.Adam(p, lr=0.01))
+    )
     opt_m, opt_s = make(masked.parameters()), make(sparse.parameters())
     x, y = torch.randn(16, 60), torch.randn(16, 40)
     for _ in range(5):
@@ -88,8 +94,10 @@ def test_set_rewiring_keeps_count_moves_slots_and_trains():
     assert moved > 0 and sparse.n_weights == int(before_mask.sum()) == int(sparse.mask.sum())
     assert int((sparse.mask & ~before_mask).sum()) == moved  # regrown at positions that were absent
     kept = before_mask & sparse.mask
-    torch.testing.assert_close(sparse.weight[kept], before_mask.float().new_zeros(before_mask.shape).index_put(
-        tuple(torch.nonzero(before_mask).t()), before)[kept])
+    torch.testing.assert_close(
+        sparse.weight[kept],
+        before_mask.float().new_zeros(before_mask.shape).index_put(tuple(torch.nonzero(before_mask).t()), before)[kept],
+    )
     # a layered network with sparse layers trains with SET through train()
     torch.manual_seed(0)
     masks = [np.random.default_rng(3).random((64, 32)) < 0.2, np.random.default_rng(4).random((64, 64)) < 0.2]
@@ -97,8 +105,15 @@ def test_set_rewiring_keeps_count_moves_slots_and_trains():
     assert all(isinstance(layer, SparseLinear) for layer in net.layers)
     x, y = torch.randn(200, 32), torch.randint(0, 3, (200,))
     callback = SETCallback(zeta=0.3, seed=0)
-    result = train(net, x, y, x, y, TrainConfig(epochs=3, batch_size=50, optimizer="sgd", lr=0.05, seed=0, patience=0),
-                   epoch_callback=callback)
+    result = train(
+        net,
+        x,
+        y,
+        x,
+        y,
+        TrainConfig(epochs=3, batch_size=50, optimizer="sgd", lr=0.05, seed=0, patience=0),
+        epoch_callback=callback,
+    )
     assert result.epochs_run == 3 and all(h["n_rewired"] > 0 for h in callback.history)
     assert sum(layer.n_weights for layer in net.layers) == sum(int(m.sum()) for m in masks)
 

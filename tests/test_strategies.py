@@ -6,6 +6,7 @@ import random
 
 import pytest
 from deap import algorithms, tools
+from test_search import small_config
 
 from nasprior.errors import ConfigError
 from nasprior.records import RecordLog
@@ -13,8 +14,6 @@ from nasprior.search import run_search
 from nasprior.search.operators import Individual, dominates, fitness_class, make_toolbox, select_pareto_tournament
 from nasprior.space import SearchSpace
 from nasprior.tasks import load_task
-
-from test_search import small_config
 
 
 @pytest.fixture(scope="module")
@@ -53,21 +52,29 @@ def test_nsga2_recovers_a_known_front():
 
 
 def test_multi_objective_search_saves_a_pareto_front(tmp_path, digits):
-    result = run_search(small_config(objectives=["accuracy", "weights"]), tmp_path / "run", data=digits,
-                        log=lambda _: None)
+    result = run_search(
+        small_config(objectives=["accuracy", "weights"]), tmp_path / "run", data=digits, log=lambda _: None
+    )
     front = result.pareto_front
     assert front and (tmp_path / "run" / "pareto.json").exists()
     points = [(r["metrics"]["val_acc"], r["features"]["n_weights"]) for r in front]
-    trained = [(r["metrics"]["val_acc"], r["features"]["n_weights"])
-               for r in RecordLog(tmp_path / "run" / "records.jsonl").read() if r["status"] == "trained"]
+    trained = [
+        (r["metrics"]["val_acc"], r["features"]["n_weights"])
+        for r in RecordLog(tmp_path / "run" / "records.jsonl").read()
+        if r["status"] == "trained"
+    ]
     for p in points:  # no trained candidate dominates a front member
         assert not any(dominates(q, p, (1.0, -1.0)) for q in trained)
 
 
 def test_ga_screen_trains_exactly_lambda_per_generation(tmp_path, digits):
     lines = []
-    run_search(small_config(strategy="ga-screen", screen_factor=3, skip={"warmup": 5, "min_r2": -100.0}),
-               tmp_path / "run", data=digits, log=lines.append)
+    run_search(
+        small_config(strategy="ga-screen", screen_factor=3, skip={"warmup": 5, "min_r2": -100.0}),
+        tmp_path / "run",
+        data=digits,
+        log=lines.append,
+    )
     records = RecordLog(tmp_path / "run" / "records.jsonl").read()
     for generation in (0, 1, 2):
         assert sum(r["generation"] == generation and r["status"] == "trained" for r in records) == 4

@@ -1,11 +1,10 @@
 import pytest
 import torch
 
-from nasprior.tasks import TaskShape
 from nasprior.errors import ConfigError
 from nasprior.genome import Genome
 from nasprior.networks import build_network
-from nasprior.tasks import load_task
+from nasprior.tasks import TaskShape, load_task
 from nasprior.training import TrainConfig, accuracy, train
 
 
@@ -14,9 +13,19 @@ def test_sparse_network_learns_digits():
     assert len(data.x_val) > 0 and data.x_train.shape[1:] == (8, 8)
     assert abs(float(data.x_train.mean())) < 1e-4  # normalised with training statistics
     torch.manual_seed(0)
-    net = build_network(Genome(prior="gnp", n_nodes=32, p=0.3, mapping="layered", n_layers=1, width=64), TaskShape("t", 64, 10))
-    result = train(net, data.x_train, data.y_train, data.x_val, data.y_val,
-                   TrainConfig(epochs=15, batch_size=64, lr=3e-3, patience=0), data.x_test, data.y_test)
+    net = build_network(
+        Genome(prior="gnp", n_nodes=32, p=0.3, mapping="layered", n_layers=1, width=64), TaskShape("t", 64, 10)
+    )
+    result = train(
+        net,
+        data.x_train,
+        data.y_train,
+        data.x_val,
+        data.y_val,
+        TrainConfig(epochs=15, batch_size=64, lr=3e-3, patience=0),
+        data.x_test,
+        data.y_test,
+    )
     assert result.val_acc > 0.85
     assert result.test_acc > 0.8
     assert result.epochs_run == 15 and len(result.curve) == 15

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import NaspriorError
 from . import experiments, predictor, results, search
@@ -25,7 +25,9 @@ COMMAND_MODULES = (search, predictor, results, experiments)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``nasprior`` command."""
-    parser = argparse.ArgumentParser(prog="nasprior", description="Search sparse neural network structures from graph priors.")
+    parser = argparse.ArgumentParser(
+        prog="nasprior", description="Search sparse neural network structures from graph priors."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.add_commands(sub)

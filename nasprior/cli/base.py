@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -39,21 +39,34 @@ def n_available_cores() -> int:
 def common_options() -> argparse.ArgumentParser:
     """Parent parser of the options every training subcommand takes (``--threads``)."""
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--threads", type=int, metavar="N",
-                        help="torch intra-op threads of this process (default: the cores available to it); "
-                        "give each of several side-by-side runs its share, e.g. --threads 1 for two runs on 2 cores")
+    parent.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch intra-op threads of this process (default: the cores available to it); "
+        "give each of several side-by-side runs its share, e.g. --threads 1 for two runs on 2 cores",
+    )
     return parent
 
 
 def add_cluster_options(parser: argparse.ArgumentParser, default_help: str) -> None:
     """Add ``--workers [N]`` and ``--scheduler ADDRESS`` (Dask, :mod:`nasprior.parallel`) to a subcommand."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, nargs="?", const=0, metavar="N",
-                       help="evaluate candidates on a local Dask cluster of N worker processes, one torch thread each "
-                       f"(N omitted or 0: the cores available); {default_help}")
-    group.add_argument("--scheduler", metavar="ADDRESS",
-                       help="evaluate candidates on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (dask-jobqueue, "
-                       "Kubernetes or 'dask scheduler' + 'dask worker'); records are written here")
+    group.add_argument(
+        "--workers",
+        type=int,
+        nargs="?",
+        const=0,
+        metavar="N",
+        help="evaluate candidates on a local Dask cluster of N worker processes, one torch thread each "
+        f"(N omitted or 0: the cores available); {default_help}",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="evaluate candidates on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (dask-jobqueue, "
+        "Kubernetes or 'dask scheduler' + 'dask worker'); records are written here",
+    )
 
 
 def set_threads(args: argparse.Namespace) -> int:
@@ -83,6 +96,8 @@ def check_name(value: str, option: str) -> str:
     """
     if not NAME_PATTERN.match(value or "") or Path(value).name != value:
         parent = "--out" if option == "--name" else "--runs-dir"
-        raise ConfigError(f"{option} {value!r} is not a plain name: use letters, digits and . _ + - only "
-                          f"(no '/', no leading '.'); choose the parent directory with {parent}")
+        raise ConfigError(
+            f"{option} {value!r} is not a plain name: use letters, digits and . _ + - only "
+            f"(no '/', no leading '.'); choose the parent directory with {parent}"
+        )
     return value

@@ -27,33 +27,44 @@ from .base import check_name, command
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``prune-mnist`` and ``nnstd`` subcommands to the ``nasprior`` parser."""
     p = subparsers.add_parser(
-        "prune-mnist", help="Stier et al.'s MNIST pruning experiment (class-blinded/uniform/distributed, random)",
+        "prune-mnist",
+        help="Stier et al.'s MNIST pruning experiment (class-blinded/uniform/distributed, random)",
         description="Train a dense 784-100-10 MLP on MNIST (SGD lr 0.01, batch 64), prune it to 80%% compression in "
         "steps of equal compression with retraining after each, by class-blinded, class-uniform, class-distributed "
-        "and random pruning, over several seeds; print test accuracy mean ± std and log each network as a record.")
+        "and random pruning, over several seeds; print test accuracy mean ± std and log each network as a record.",
+    )
     p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
     p.add_argument("--download", action="store_true", help="fetch MNIST from its official source if missing")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds, 0 .. N-1 (default 3)")
     p.add_argument("--epochs", type=int, default=10, help="training epochs before pruning (default 10)")
-    p.add_argument("--retrain-epochs", type=int, default=1, help="retraining epochs after each pruning step (default 1)")
+    p.add_argument(
+        "--retrain-epochs", type=int, default=1, help="retraining epochs after each pruning step (default 1)"
+    )
     p.add_argument("--steps", type=int, default=4, help="pruning steps of equal compression (default 4; 1 = one-shot)")
     p.add_argument("--compression", type=float, default=0.8, help="final fraction of weights removed (default 0.8)")
-    p.add_argument("--schemes", default=",".join(SCHEMES), help=f"comma-separated schemes (default {','.join(SCHEMES)})")
+    p.add_argument(
+        "--schemes", default=",".join(SCHEMES), help=f"comma-separated schemes (default {','.join(SCHEMES)})"
+    )
     p.add_argument("--keep-output-dense", action="store_true", help="do not prune the output layer")
     p.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
     p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
-    p.add_argument("--no-structural-features", action="store_true",
-                   help="log size features only (structural features take ~9 s per pruned network)")
+    p.add_argument(
+        "--no-structural-features",
+        action="store_true",
+        help="log size features only (structural features take ~9 s per pruned network)",
+    )
     p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
     p.add_argument("--run-id", help="name of the run directory (default: prune-mnist-<time>)")
 
     p = subparsers.add_parser(
-        "nnstd", help="sparse topology distance (NNSTD) between two layered networks",
+        "nnstd",
+        help="sparse topology distance (NNSTD) between two layered networks",
         description="Neural Network Sparse Topology Distance (Liu et al. 2020) between two layered networks of equal "
         "widths, in [0, 1]: 0 for the same topology up to a renaming of hidden units. Each of A and B is a genome "
         "(a JSON file or inline JSON; mapping 'layered') or a mask archive (.npz from 'prune-mnist'). The hidden "
-        "layers' masks are compared.")
+        "layers' masks are compared.",
+    )
     p.add_argument("a", metavar="A", help="genome JSON file, inline genome JSON, or .npz mask archive")
     p.add_argument("b", metavar="B", help="genome JSON file, inline genome JSON, or .npz mask archive")
     p.add_argument("--task", help=f"take the input size from a task ({', '.join(TASKS)})")
@@ -69,21 +80,35 @@ def cmd_prune_mnist(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds} is invalid: use 1 or more")
     config = PruneExperimentConfig(
-        hidden=args.hidden, epochs=args.epochs, retrain_epochs=args.retrain_epochs, n_steps=args.steps,
-        compression=args.compression, schemes=tuple(s.strip() for s in args.schemes.split(",") if s.strip()),
-        include_output=not args.keep_output_dense, lr=args.lr, batch_size=args.batch_size,
+        hidden=args.hidden,
+        epochs=args.epochs,
+        retrain_epochs=args.retrain_epochs,
+        n_steps=args.steps,
+        compression=args.compression,
+        schemes=tuple(s.strip() for s in args.schemes.split(",") if s.strip()),
+        include_output=not args.keep_output_dense,
+        lr=args.lr,
+        batch_size=args.batch_size,
         seeds=tuple(range(args.seeds)),
     )
     data = load_task("mnist", args.data_dir, seed=0, download=args.download)
     run_id = check_name(args.run_id, "--run-id") if args.run_id else f"prune-mnist-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(args.runs_dir) / run_id
     print(f"run directory: {run_dir}", flush=True)
-    result = run_prune_experiment(data, config, run_dir, run_id=run_id, structural=not args.no_structural_features,
-                                  log=lambda line: print(line, flush=True))
-    print(f"\nMNIST 784-{config.hidden}-10, SGD lr {config.lr} batch {config.batch_size}, {config.epochs} epochs, then "
-          f"{config.n_steps} pruning steps to {100 * config.compression:.0f}% compression with {config.retrain_epochs} "
-          f"retraining epoch(s) each; output layer {'pruned' if config.include_output else 'dense'}; "
-          f"{len(config.seeds)} seeds; {result.wall_time_s:.0f} s")
+    result = run_prune_experiment(
+        data,
+        config,
+        run_dir,
+        run_id=run_id,
+        structural=not args.no_structural_features,
+        log=lambda line: print(line, flush=True),
+    )
+    print(
+        f"\nMNIST 784-{config.hidden}-10, SGD lr {config.lr} batch {config.batch_size}, {config.epochs} epochs, then "
+        f"{config.n_steps} pruning steps to {100 * config.compression:.0f}% compression with {config.retrain_epochs} "
+        f"retraining epoch(s) each; output layer {'pruned' if config.include_output else 'dense'}; "
+        f"{len(config.seeds)} seeds; {result.wall_time_s:.0f} s"
+    )
     print(format_prune_table(result, config))
     print(f"records: {run_dir / RECORDS_FILE}; pruned masks: {run_dir / 'masks'}")
     return 0
@@ -98,8 +123,10 @@ def _masks_from_argument(text: str, n_inputs: int | None, n_outputs: int) -> lis
     if n_inputs is None:
         raise ConfigError("networks built from genomes need an input size: give --n-inputs N or --task NAME")
     if genome.mapping != "layered":
-        raise ConfigError(f"genome {text!r} uses mapping {genome.mapping!r} (layers of varying width with skip connections): "
-                          "NNSTD compares layered networks, use mapping 'layered'")
+        raise ConfigError(
+            f"genome {text!r} uses mapping {genome.mapping!r} (layers of varying width with skip connections): "
+            "NNSTD compares layered networks, use mapping 'layered'"
+        )
     return network_masks(build_network(genome, TaskShape("nnstd", n_inputs, n_outputs)))
 
 

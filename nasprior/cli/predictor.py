@@ -39,13 +39,20 @@ from .base import add_cluster_options, check_name, command, common_options, set_
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sample``, ``predictor`` and ``predict`` subcommands to the ``nasprior`` parser."""
     p = subparsers.add_parser(
-        "sample", parents=[common_options()], help="train a random sample of a search space (for fitting predictors)",
+        "sample",
+        parents=[common_options()],
+        help="train a random sample of a search space (for fitting predictors)",
         description="Draw genomes uniformly from a search space (or N per prior / cell type), train each, and log "
-        "the records as a run. Rerunning with the same --run-id resumes: logged genomes are not trained again.")
+        "the records as a run. Rerunning with the same --run-id resumes: logged genomes are not trained again.",
+    )
     p.add_argument("--task", required=True, help="task to train on (digits, mnist, cifar10, ...)")
     p.add_argument("--space", help="search space TOML file (default: search_spaces/<task>.toml)")
-    p.add_argument("--n", type=int, required=True, help="genomes to draw: in all, or per prior (and cell) when stratified")
-    p.add_argument("--priors", help="comma-separated priors to stratify by, N genomes each (e.g. barabasi_albert,watts_strogatz)")
+    p.add_argument(
+        "--n", type=int, required=True, help="genomes to draw: in all, or per prior (and cell) when stratified"
+    )
+    p.add_argument(
+        "--priors", help="comma-separated priors to stratify by, N genomes each (e.g. barabasi_albert,watts_strogatz)"
+    )
     p.add_argument("--cells", help="comma-separated recurrent cell types to fix (e.g. gru), N genomes each")
     p.add_argument("--epochs", type=int, help="training budget per candidate, in epochs (default: the space's)")
     p.add_argument("--batch-size", type=int)
@@ -57,33 +64,57 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
     p.add_argument("--run-id", help="name of the run directory (default: <task>-sample-<time>-s<seed>)")
 
-    p = subparsers.add_parser("predictor", help="fit performance predictors from run records",
-                              description="Fit performance predictors from the trained records of runs.")
+    p = subparsers.add_parser(
+        "predictor",
+        help="fit performance predictors from run records",
+        description="Fit performance predictors from the trained records of runs.",
+    )
     psub = p.add_subparsers(dest="predictor_command", required=True, metavar="SUBCOMMAND")
     f = psub.add_parser(
-        "fit", help="fit, tune and score a predictor; store it with its model card",
+        "fit",
+        help="fit, tune and score a predictor; store it with its model card",
         description="Fit a StandardScaler + regressor pipeline (Bayesian ridge, random forest or gradient boosting, "
         "chosen with optuna) on the trained records of RUN_DIRs, or on graph files (--graphs DIR) with a table of "
         "their targets (--targets FILE.csv), score it by nested repeated k-fold CV next to a size-only baseline "
         "(nodes, edges, weights, parameters; its own tuned model), calibrate 80%%/90%% conformal intervals and "
         "measure their coverage, rank features by permutation importance, and write <out>/<name>/model.skops and "
-        "model_card.json.")
+        "model_card.json.",
+    )
     f.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories (runs/<id>) of one task")
     f.add_argument("--graphs", metavar="DIR", help="folder of graph files (GraphML, GML, edge list, node-link JSON)")
-    f.add_argument("--targets", metavar="FILE.csv",
-                   help="with --graphs: CSV with a column naming each graph file, one target column, optional group column")
+    f.add_argument(
+        "--targets",
+        metavar="FILE.csv",
+        help="with --graphs: CSV with a column naming each graph file, one target column, optional group column",
+    )
     f.add_argument("--graph-column", default="graph", help="column of --targets naming the graph files (default graph)")
-    f.add_argument("--group-column", default="group",
-                   help="column of --targets grouping rows that must share a fold, used if present (default group)")
+    f.add_argument(
+        "--group-column",
+        default="group",
+        help="column of --targets grouping rows that must share a fold, used if present (default group)",
+    )
     f.add_argument("--name", required=True, help="predictor name (its directory under --out)")
-    f.add_argument("--target", help="metric to predict (default val_acc for runs; with --targets, its one target column)")
-    f.add_argument("--where", action="append", default=[], metavar="GENE=VALUE",
-                   help="fit on the records whose genome has this gene value only, e.g. cell=gru (repeatable)")
-    f.add_argument("--gene-features", metavar="GENES",
-                   help="comma-separated categorical genes to add as one-hot columns, e.g. cell for one pooled "
-                        "predictor over cell types (the size-only baseline gets them too)")
-    f.add_argument("--fidelity", help="fit on the records of this fidelity only (screen, final, sample; default: the "
-                   "runs' one fidelity, or 'screen' where a search also logged final trainings)")
+    f.add_argument(
+        "--target", help="metric to predict (default val_acc for runs; with --targets, its one target column)"
+    )
+    f.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="GENE=VALUE",
+        help="fit on the records whose genome has this gene value only, e.g. cell=gru (repeatable)",
+    )
+    f.add_argument(
+        "--gene-features",
+        metavar="GENES",
+        help="comma-separated categorical genes to add as one-hot columns, e.g. cell for one pooled "
+        "predictor over cell types (the size-only baseline gets them too)",
+    )
+    f.add_argument(
+        "--fidelity",
+        help="fit on the records of this fidelity only (screen, final, sample; default: the "
+        "runs' one fidelity, or 'screen' where a search also logged final trainings)",
+    )
     f.add_argument("--out", default="predictors", help="parent directory of predictors (default: predictors)")
     f.add_argument("--n-trials", type=int, default=20, help="optuna trials per tuning (default 20)")
     f.add_argument("--folds", type=int, default=5, help="outer CV folds (default 5)")
@@ -93,13 +124,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--force", action="store_true", help="replace an existing predictor of that name")
 
     p = subparsers.add_parser(
-        "predict", help="predict the metric of genomes or graph files with a stored predictor",
+        "predict",
+        help="predict the metric of genomes or graph files with a stored predictor",
         description="Build the features of genomes (as the search does) or of graph files and print the predictor's "
         "prediction with its 80%% and 90%% conformal intervals, its cross-validated R2, and a warning for features "
-        "outside the training range. --graphs prints a CSV table.")
+        "outside the training range. --graphs prints a CSV table.",
+    )
     p.add_argument("--predictor", required=True, metavar="DIR", help="predictor directory, e.g. predictors/reber-gru")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--genome", metavar="FILE_OR_JSON", help="a JSON file or inline JSON: one genome object or a list")
+    what.add_argument(
+        "--genome", metavar="FILE_OR_JSON", help="a JSON file or inline JSON: one genome object or a list"
+    )
     what.add_argument("--graph", metavar="FILE", help="one graph file (GraphML, GML, edge list, node-link JSON)")
     what.add_argument("--graphs", metavar="DIR", help="every graph file of a folder; prints CSV")
     p.add_argument("--task", help="task (default: the one in the model card; must match it)")
@@ -109,13 +144,15 @@ def _parse_genomes(text: str) -> list:
     path = Path(text)
     if not text.lstrip().startswith(("{", "[")):
         if not path.exists():
-            raise ConfigError(f"--genome {text!r} is neither a file nor a JSON object: give a path or inline JSON like "
-                              "'{\"prior\": \"gnp\", \"n_nodes\": 32}'")
+            raise ConfigError(
+                f"--genome {text!r} is neither a file nor a JSON object: give a path or inline JSON like "
+                '\'{"prior": "gnp", "n_nodes": 32}\''
+            )
         text = path.read_text(encoding="utf-8")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"--genome is not valid JSON ({exc}): give an object like {{\"prior\": \"gnp\"}}") from None
+        raise ConfigError(f'--genome is not valid JSON ({exc}): give an object like {{"prior": "gnp"}}') from None
     items = data if isinstance(data, list) else [data]
     return [Genome.from_dict(item) for item in items]
 
@@ -131,22 +168,40 @@ def cmd_sample(args: argparse.Namespace) -> int:
             train[option] = getattr(args, option)
     train["seed"] = args.seed
     split = lambda text: [x.strip() for x in text.split(",") if x.strip()] if text else None  # noqa: E731
-    run_id = check_name(args.run_id, "--run-id") if args.run_id else f"{args.task}-sample-{time.strftime('%Y%m%d-%H%M%S')}-s{args.seed}"
+    run_id = (
+        check_name(args.run_id, "--run-id")
+        if args.run_id
+        else f"{args.task}-sample-{time.strftime('%Y%m%d-%H%M%S')}-s{args.seed}"
+    )
     config = SampleConfig(
-        task=args.task, space=space.to_dict(), n=args.n, priors=split(args.priors), cells=split(args.cells),
-        train=train, seed=args.seed, data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
-        download=args.download, run_id=run_id,
+        task=args.task,
+        space=space.to_dict(),
+        n=args.n,
+        priors=split(args.priors),
+        cells=split(args.cells),
+        train=train,
+        seed=args.seed,
+        data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
+        download=args.download,
+        run_id=run_id,
     )
     run_dir = Path(args.runs_dir) / run_id
     print(f"run directory: {run_dir}", flush=True)
     try:
-        result = run_sample(config, run_dir, workers=args.workers or None, scheduler=args.scheduler,
-                            log=lambda line: print(line, flush=True))
+        result = run_sample(
+            config,
+            run_dir,
+            workers=args.workers or None,
+            scheduler=args.scheduler,
+            log=lambda line: print(line, flush=True),
+        )
     except KeyboardInterrupt:
         print(f"nasprior: interrupted; rerun the same command with --run-id {run_id} to resume", file=sys.stderr)
         return 130
-    print(f"\nsample finished in {result.wall_time_s:.0f} s ({result.n_new} trained by this call): "
-          f"{result.n_trained} trained, {result.n_failed} failed in all")
+    print(
+        f"\nsample finished in {result.wall_time_s:.0f} s ({result.n_new} trained by this call): "
+        f"{result.n_trained} trained, {result.n_failed} failed in all"
+    )
     for gene in ("prior", "cell") if config.cells else ("prior",):
         for value, (mean, std, count) in result.mean_by(gene).items():
             print(f"  {gene} {value}: mean val_acc {mean:.4f} +/- {std:.4f} ({count} trained)")
@@ -161,15 +216,28 @@ def cmd_predictor(args: argparse.Namespace) -> int:
     out = Path(args.out) / check_name(args.name, "--name")
     if (out / "model_card.json").exists() and not args.force:
         raise PredictorError(f"{out} already holds a predictor: choose another --name, or pass --force to replace it")
-    options = dict(n_trials=args.n_trials, folds=args.folds, inner_folds=args.inner_folds, repeats=args.repeats,
-                   seed=args.seed, log=lambda line: print(line, flush=True))
+    options = dict(
+        n_trials=args.n_trials,
+        folds=args.folds,
+        inner_folds=args.inner_folds,
+        repeats=args.repeats,
+        seed=args.seed,
+        log=lambda line: print(line, flush=True),
+    )
     if args.graphs or args.targets:
         if args.where or args.gene_features or args.fidelity:
             raise ConfigError("--where, --gene-features and --fidelity select run records: graph files have none")
         if not (args.graphs and args.targets) or args.run_dirs:
             raise ConfigError("give either RUN_DIRs, or --graphs DIR with --targets FILE.csv (not both)")
-        predictor = fit_predictor_from_graphs(args.graphs, args.targets, args.name, target=args.target,
-                                              graph_column=args.graph_column, group_column=args.group_column, **options)
+        predictor = fit_predictor_from_graphs(
+            args.graphs,
+            args.targets,
+            args.name,
+            target=args.target,
+            graph_column=args.graph_column,
+            group_column=args.group_column,
+            **options,
+        )
     elif args.run_dirs:
         where = {}
         for item in args.where:
@@ -178,17 +246,30 @@ def cmd_predictor(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--where {item!r} is not GENE=VALUE: write e.g. --where cell=gru")
             where[gene.strip()] = value.strip()
         genes = [g.strip() for g in (args.gene_features or "").split(",") if g.strip()]
-        predictor = fit_predictor(args.run_dirs, args.name, target=args.target or "val_acc", where=where,
-                                  gene_features=genes, fidelity=args.fidelity, **options)
+        predictor = fit_predictor(
+            args.run_dirs,
+            args.name,
+            target=args.target or "val_acc",
+            where=where,
+            gene_features=genes,
+            fidelity=args.fidelity,
+            **options,
+        )
     else:
-        raise ConfigError("nothing to fit on: give run directories (runs/<id>), or --graphs DIR with --targets FILE.csv")
+        raise ConfigError(
+            "nothing to fit on: give run directories (runs/<id>), or --graphs DIR with --targets FILE.csv"
+        )
     predictor.save(out, overwrite=args.force)
     card = predictor.card
     p = card["scores"]["protocol"]
     where = "".join(f", {k} = {v}" for k, v in (card.get("where") or {}).items())
-    print(f"\npredictor {args.name}: {card['model']['class']} on {len(predictor.feature_names)} features, "
-          f"{card['n_train']} training rows ({card['source']}{where}), target {card['target']}")
-    print(f"nested CV ({p['repeats']} x {p['folds']}-fold, {p['n_trials']} trials per tuning), mean +/- std over repeats:")
+    print(
+        f"\npredictor {args.name}: {card['model']['class']} on {len(predictor.feature_names)} features, "
+        f"{card['n_train']} training rows ({card['source']}{where}), target {card['target']}"
+    )
+    print(
+        f"nested CV ({p['repeats']} x {p['folds']}-fold, {p['n_trials']} trials per tuning), mean +/- std over repeats:"
+    )
     for line in format_scores(card):
         print(line)
     print(f"written: {out / 'model.skops'} and {out / 'model_card.json'} (fit took {card['fit_time_s']:.0f} s)")
@@ -210,8 +291,10 @@ def _warn_out_of_range(predictor: Predictor, name: str, f: dict) -> None:
     if outside:
         lo, hi = predictor.card["features"]["min"], predictor.card["features"]["max"]
         detail = ", ".join(f"{n}={f[n]:g} (trained on [{lo[n]:g}, {hi[n]:g}])" for n in outside)
-        print(f"warning: {name}: feature(s) outside the training range, the prediction extrapolates: {detail}",
-              file=sys.stderr)
+        print(
+            f"warning: {name}: feature(s) outside the training range, the prediction extrapolates: {detail}",
+            file=sys.stderr,
+        )
 
 
 @command("predict")
@@ -219,11 +302,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Print the predicted metric of each genome or graph file, with its intervals."""
     predictor = Predictor.load(args.predictor)
     if args.task and args.task != predictor.task["name"]:
-        raise PredictorError(f"predictor {args.predictor} was fitted on task {predictor.task['name']!r}, not "
-                             f"{args.task!r}: use a predictor fitted on {args.task} runs")
+        raise PredictorError(
+            f"predictor {args.predictor} was fitted on task {predictor.task['name']!r}, not "
+            f"{args.task!r}: use a predictor fitted on {args.task} runs"
+        )
     if not predictor.interval_levels:
-        print(f"note: predictor {args.predictor} has no prediction intervals (fitted by an older nasprior): refit it "
-              "with 'nasprior predictor fit' to get them", file=sys.stderr)
+        print(
+            f"note: predictor {args.predictor} has no prediction intervals (fitted by an older nasprior): refit it "
+            "with 'nasprior predictor fit' to get them",
+            file=sys.stderr,
+        )
     r2 = predictor.cv_r2_
     if args.graphs:
         paths = graph_files(args.graphs)
@@ -249,7 +337,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         features = predictor.genome_features(genomes)
     predicted = predictor.predict(features)
     for name, f, value, interval in zip(names, features, predicted, _interval_text(predictor, features)):
-        print(f"{name} predicted {predictor.target} {value:.4f}{interval} (predictor CV R2 {r2:.3f}, "
-              f"task {predictor.task['name']})")
+        print(
+            f"{name} predicted {predictor.target} {value:.4f}{interval} (predictor CV R2 {r2:.3f}, "
+            f"task {predictor.task['name']})"
+        )
         _warn_out_of_range(predictor, name, f)
     return 0

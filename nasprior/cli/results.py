@@ -12,15 +12,21 @@ from .base import command
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add the ``report`` and ``export`` subcommands."""
-    p = sub.add_parser("report", help="write a run's HTML report with its figures",
-                       description="Write one self-contained HTML file (figures embedded) for a run: accuracy per "
-                       "generation, accuracy against size with the Pareto front, predicted against actual, skip and "
-                       "screen decisions, the best network's topology, feature importances, config and versions.")
+    p = sub.add_parser(
+        "report",
+        help="write a run's HTML report with its figures",
+        description="Write one self-contained HTML file (figures embedded) for a run: accuracy per "
+        "generation, accuracy against size with the Pareto front, predicted against actual, skip and "
+        "screen decisions, the best network's topology, feature importances, config and versions.",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'nasprior search'")
     p.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
-    p = sub.add_parser("export", help="export a run's network to ONNX (masks folded into the weights)",
-                       description="Export the best network of a run (or another trained candidate, retrained from "
-                       "its genome) to ONNX, checked against torch in onnxruntime.")
+    p = sub.add_parser(
+        "export",
+        help="export a run's network to ONNX (masks folded into the weights)",
+        description="Export the best network of a run (or another trained candidate, retrained from "
+        "its genome) to ONNX, checked against torch in onnxruntime.",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'nasprior search'")
     p.add_argument("--format", choices=("onnx",), default="onnx", help="export format (onnx)")
     p.add_argument("--key", help="candidate to export, e.g. a Pareto member (default: the best)")

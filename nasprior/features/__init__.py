@@ -24,8 +24,21 @@ from .topology import TOPOLOGY_SCORE_NAMES, network_topology_scores, topology_sc
 from .wl import WL_FEATURE_NAMES, wl_histogram
 
 __all__ = [
-    "FEATURE_NAMES", "GRAPH_FEATURE_NAMES", "GraphArrays", "PROFILE_FEATURE_NAMES", "SIZE_FEATURE_NAMES",
-    "TOPOLOGY_SCORE_NAMES", "WL_FEATURE_NAMES", "feature_vector", "graph_arrays", "graph_features",
-    "graph_size_features", "network_topology_scores", "profile_features", "size_features", "structural_features",
-    "topology_scores", "wl_histogram",
+    "FEATURE_NAMES",
+    "GRAPH_FEATURE_NAMES",
+    "GraphArrays",
+    "PROFILE_FEATURE_NAMES",
+    "SIZE_FEATURE_NAMES",
+    "TOPOLOGY_SCORE_NAMES",
+    "WL_FEATURE_NAMES",
+    "feature_vector",
+    "graph_arrays",
+    "graph_features",
+    "graph_size_features",
+    "network_topology_scores",
+    "profile_features",
+    "size_features",
+    "structural_features",
+    "topology_scores",
+    "wl_histogram",
 ]

@@ -394,9 +394,7 @@ def _structural_features(graph: nx.Graph, use_rustworkx: bool, arrays: GraphArra
 def _check_graph(graph: nx.Graph) -> tuple[list, bool]:
     """Validate the input; return its sorted node list and whether it is directed."""
     if not isinstance(graph, nx.Graph):
-        raise ConfigError(
-            f"structural_features needs a networkx Graph or DiGraph, got {type(graph).__name__}"
-        )
+        raise ConfigError(f"structural_features needs a networkx Graph or DiGraph, got {type(graph).__name__}")
     if graph.number_of_nodes() == 0:
         raise ConfigError("structural_features needs a graph with at least one node")
     try:
@@ -451,7 +449,7 @@ def _layers_index_order(n: int, pairs: np.ndarray) -> np.ndarray:
     tails = pairs[order, 0]
     starts = np.searchsorted(heads, np.arange(n + 1))  # (n + 1,) CSR offsets of predecessors
     for v in np.unique(heads).tolist():
-        layer[v] = layer[tails[starts[v]:starts[v + 1]]].max() + 1
+        layer[v] = layer[tails[starts[v] : starts[v + 1]]].max() + 1
     return layer
 
 
@@ -463,9 +461,7 @@ def _rustworkx_graph(n: int, pairs: np.ndarray):
     return graph
 
 
-def _betweenness(
-    n: int, pairs: np.ndarray, reach: np.ndarray, rx_graph
-) -> tuple[np.ndarray, np.ndarray]:
+def _betweenness(n: int, pairs: np.ndarray, reach: np.ndarray, rx_graph) -> tuple[np.ndarray, np.ndarray]:
     """Normalised node betweenness, shape (n,), and edge betweenness, shape (E,).
 
     Parameters
@@ -539,8 +535,9 @@ def betweenness_pivots(n: int, n_edges: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, size=k, replace=False)).astype(np.int64)
 
 
-def sampled_betweenness(n: int, pairs: np.ndarray, dist: np.ndarray, pivots: np.ndarray,
-                        batch: int = 16) -> dict[str, float]:
+def sampled_betweenness(
+    n: int, pairs: np.ndarray, dist: np.ndarray, pivots: np.ndarray, batch: int = 16
+) -> dict[str, float]:
     """Betweenness statistics estimated from the shortest paths of pivot sources (Brandes & Pich 2007).
 
     Parameters
@@ -585,7 +582,7 @@ def sampled_betweenness(n: int, pairs: np.ndarray, dist: np.ndarray, pivots: np.
     edge_sum, edge_sq = np.zeros(n_edges), np.zeros(n_edges)
     node_sum, node_sq = np.zeros(n), np.zeros(n)
     for start in range(0, k, batch):
-        src = pivots[start:start + batch]
+        src = pivots[start : start + batch]
         b = len(src)
         d = dist[src].astype(small)  # (b, n); 0 where unreachable and at the source
         d_tail = d[:, tails]  # (b, 2E)
@@ -686,8 +683,7 @@ def _spectrum(
 def _arpack(matrix: sps.csr_array, which: str) -> np.ndarray | None:
     """Two extreme eigenvalues with ARPACK at machine precision, or None if it fails."""
     try:
-        return spla.eigsh(matrix, k=2, which=which, tol=0, maxiter=_ARPACK_MAXITER,
-                          return_eigenvectors=False)
+        return spla.eigsh(matrix, k=2, which=which, tol=0, maxiter=_ARPACK_MAXITER, return_eigenvectors=False)
     except (spla.ArpackNoConvergence, spla.ArpackError):
         return None
 

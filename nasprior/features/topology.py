@@ -17,7 +17,8 @@ References
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -230,7 +231,11 @@ def path_counts(masks: Sequence[Any], *, cumulative: bool = False) -> np.ndarray
 
 
 def topology_scores(
-    masks: Sequence[Any], *, cumulative: bool = False, output_units: Any = None, score_layers: Sequence[int] | None = None
+    masks: Sequence[Any],
+    *,
+    cumulative: bool = False,
+    output_units: Any = None,
+    score_layers: Sequence[int] | None = None,
 ) -> dict[str, float]:
     """Data-free topology scores of a stack of bipartite layer masks.
 
@@ -360,5 +365,3 @@ def network_topology_scores(network: Any) -> dict[str, float]:
     all_masks = [m.mask for m in modules if m is not output and isinstance(getattr(m, "mask", None), torch.Tensor)]
     gaps, conns = _layer_scores([_as_bool(m) for m in all_masks], cumulative=False)
     return {**_summarise(gaps, conns), "path_count_cv": 0.0, "path_reach": 1.0}
-
-

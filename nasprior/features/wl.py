@@ -86,7 +86,8 @@ def wl_histogram(graph: nx.Graph | nx.DiGraph, arrays: GraphArrays | None = None
     with warnings.catch_warnings():  # "hashes changed in networkx 3.5": we require >= 3.5
         warnings.simplefilter("ignore", UserWarning)
         hashes = nx.weisfeiler_lehman_subgraph_hashes(simple, iterations=WL_ITERATIONS)
-    buckets = np.fromiter((int(h, 16) % WL_BINS for labels in hashes.values() for h in labels),
-                          dtype=np.int64, count=g.n * WL_ITERATIONS)
+    buckets = np.fromiter(
+        (int(h, 16) % WL_BINS for labels in hashes.values() for h in labels), dtype=np.int64, count=g.n * WL_ITERATIONS
+    )
     counts = np.bincount(buckets, minlength=WL_BINS) / float(len(buckets))
     return {name: float(value) for name, value in zip(WL_FEATURE_NAMES, counts)}

@@ -59,8 +59,13 @@ N_STAGES = Gene("n_stages", "int", 3, 1, 5, doc="stages of a randomly wired CNN 
 #: Channels of the first stage (doubled at every later stage).
 CHANNELS = Gene("channels", "int", 16, 4, 512, doc="channels of the first stage (convolutional mapping)")
 #: Operation of every node: depthwise-separable (Xie et al. 2019) or full 3x3 convolution.
-OP = Gene("op", "choice", "sep_conv", choices=("sep_conv", "conv"),
-          doc="node operation of a randomly wired CNN: ReLU-conv-BN with a separable or a full 3x3 convolution")
+OP = Gene(
+    "op",
+    "choice",
+    "sep_conv",
+    choices=("sep_conv", "conv"),
+    doc="node operation of a randomly wired CNN: ReLU-conv-BN with a separable or a full 3x3 convolution",
+)
 
 
 def image_shape(shape: Any) -> tuple[int, int, int]:
@@ -86,8 +91,10 @@ def image_shape(shape: Any) -> tuple[int, int, int]:
         side = math.isqrt(n // channels) if n % channels == 0 else 0
         if side > 0 and side * side * channels == n:
             return side, side, channels
-    raise ConfigError(f"task {getattr(shape, 'name', '?')!r} has no image shape (n_inputs = {n}): "
-                      "the convolutional mapping needs an image task such as cifar10, mnist or digits")
+    raise ConfigError(
+        f"task {getattr(shape, 'name', '?')!r} has no image shape (n_inputs = {n}): "
+        "the convolutional mapping needs an image task such as cifar10, mnist or digits"
+    )
 
 
 class SeparableConv(nn.Sequential):
@@ -119,7 +126,9 @@ class PlainConv(nn.Sequential):
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1):
         super().__init__(
-            nn.ReLU(), nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out),
+            nn.ReLU(),
+            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
         )
 
 
@@ -194,11 +203,18 @@ class Stage(nn.Module):
         self.order = list(nx.lexicographical_topological_sort(dag))
         self.preds = {v: sorted(dag.predecessors(v)) for v in self.order}
         self.sinks = [v for v in self.order if dag.out_degree(v) == 0]
-        self.nodes = nn.ModuleDict({
-            str(v): NodeOp(max(1, len(self.preds[v])), c_out if self.preds[v] else c_in, c_out,
-                           1 if self.preds[v] else stride, op)
-            for v in self.order
-        })
+        self.nodes = nn.ModuleDict(
+            {
+                str(v): NodeOp(
+                    max(1, len(self.preds[v])),
+                    c_out if self.preds[v] else c_in,
+                    c_out,
+                    1 if self.preds[v] else stride,
+                    op,
+                )
+                for v in self.order
+            }
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, c_in, H, W) -> (batch, c_out, H / stride, W / stride)."""
@@ -237,8 +253,15 @@ class RandWireNetwork(nn.Module):
     permuted to (N, C, H, W) is already ``channels_last`` in memory.
     """
 
-    def __init__(self, dag: nx.DiGraph, image_shape: tuple[int, int, int], n_classes: int, n_stages: int = 3,
-                 channels: int = 16, op: str = "sep_conv"):
+    def __init__(
+        self,
+        dag: nx.DiGraph,
+        image_shape: tuple[int, int, int],
+        n_classes: int,
+        n_stages: int = 3,
+        channels: int = 16,
+        op: str = "sep_conv",
+    ):
         super().__init__()
         if dag.number_of_nodes() == 0:
             raise ConfigError("the stage graph has no nodes: choose n_nodes >= 1")
@@ -342,14 +365,20 @@ class RandWireNetwork(nn.Module):
 # ---------------------------------------------------------------------------
 
 
-def _build_convolutional(genome: "Genome", graph: nx.Graph | None, shape: Any) -> RandWireNetwork:
+def _build_convolutional(genome: Genome, graph: nx.Graph | None, shape: Any) -> RandWireNetwork:
     graph = make_graph(genome) if graph is None else graph
-    return RandWireNetwork(to_dag(graph), image_shape(shape), shape.n_classes, genome.n_stages, genome.channels,
-                           genome.op)
+    return RandWireNetwork(
+        to_dag(graph), image_shape(shape), shape.n_classes, genome.n_stages, genome.channels, genome.op
+    )
 
 
-register_mapping(Mapping(
-    "convolutional", (N_STAGES, CHANNELS, OP), inputs="image", build=_build_convolutional,
-    describe=lambda g: f"cnn {g.n_stages}x{g.channels} {g.op}",
-    reference="Xie, Kirillov, Girshick & He 2019 (randomly wired networks)",
-))
+register_mapping(
+    Mapping(
+        "convolutional",
+        (N_STAGES, CHANNELS, OP),
+        inputs="image",
+        build=_build_convolutional,
+        describe=lambda g: f"cnn {g.n_stages}x{g.channels} {g.op}",
+        reference="Xie, Kirillov, Girshick & He 2019 (randomly wired networks)",
+    )
+)

@@ -19,7 +19,8 @@ mappings from a :class:`~nasprior.genome.Genome`:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -130,9 +131,12 @@ class LayeredNetwork(SparseNetwork):
         super().__init__()
         for i in range(1, len(masks)):
             if masks[i].shape[1] != masks[i - 1].shape[0]:
-                raise ValueError(f"mask {i} has {masks[i].shape[1]} inputs but layer {i - 1} has {masks[i - 1].shape[0]} units")
-        self.layers = nn.ModuleList(SparseLinear(mask) if use_sparse_kernel(mask, sparse) else MaskedLinear(mask)
-                                    for mask in masks)
+                raise ValueError(
+                    f"mask {i} has {masks[i].shape[1]} inputs but layer {i - 1} has {masks[i - 1].shape[0]} units"
+                )
+        self.layers = nn.ModuleList(
+            SparseLinear(mask) if use_sparse_kernel(mask, sparse) else MaskedLinear(mask) for mask in masks
+        )
         self.output_layer = MaskedLinear(np.ones((n_outputs, masks[-1].shape[0]), dtype=bool), gain=1.0)
 
     @property
@@ -177,12 +181,12 @@ N_LAYERS = Gene("n_layers", "int", 2, 1, 16, doc="hidden layers (layered mapping
 WIDTH = Gene("width", "int", 128, 1, 8192, doc="units per hidden layer (layered mapping)")
 
 
-def _build_graph(genome: "Genome", graph: nx.Graph | None, shape: Any) -> GraphNetwork:
+def _build_graph(genome: Genome, graph: nx.Graph | None, shape: Any) -> GraphNetwork:
     graph = make_graph(genome) if graph is None else graph
     return GraphNetwork(to_dag(graph), shape.n_inputs, shape.n_classes)
 
 
-def _build_layered(genome: "Genome", graph: nx.Graph | None, shape: Any) -> LayeredNetwork:
+def _build_layered(genome: Genome, graph: nx.Graph | None, shape: Any) -> LayeredNetwork:
     prior = get_prior(genome.prior)
     if prior.masks is not None:  # layer-wise priors: masks per layer (nasprior.priors.layerwise)
         return LayeredNetwork(prior.masks(genome, shape.n_inputs), shape.n_classes)
@@ -190,7 +194,7 @@ def _build_layered(genome: "Genome", graph: nx.Graph | None, shape: Any) -> Laye
     return LayeredNetwork(layered_masks(graph, shape.n_inputs, genome.n_layers, genome.width), shape.n_classes)
 
 
-def _check_layered(genome: "Genome") -> None:
+def _check_layered(genome: Genome) -> None:
     if get_prior(genome.prior).masks is None and genome.width < genome.n_nodes:
         raise ConfigError(
             f"genome field 'width' = {genome.width} must be at least n_nodes = {genome.n_nodes} for the "
@@ -203,12 +207,25 @@ def _repair_layered(values: dict[str, Any]) -> None:
         values["n_nodes"] = min(values["n_nodes"], values["width"])
 
 
-register_mapping(Mapping(
-    "graph", (), inputs="vector", build=_build_graph,
-    describe=lambda g: "graph", reference="Stier, Darji & Granitzer 2021",
-))
-register_mapping(Mapping(
-    "layered", (N_LAYERS, WIDTH), inputs="vector", build=_build_layered,
-    describe=lambda g: f"{g.n_layers}x{g.width}", check=_check_layered, repair=_repair_layered,
-    reference="You et al. 2020 (relational graphs); layer-wise priors of the seed papers",
-))
+register_mapping(
+    Mapping(
+        "graph",
+        (),
+        inputs="vector",
+        build=_build_graph,
+        describe=lambda g: "graph",
+        reference="Stier, Darji & Granitzer 2021",
+    )
+)
+register_mapping(
+    Mapping(
+        "layered",
+        (N_LAYERS, WIDTH),
+        inputs="vector",
+        build=_build_layered,
+        describe=lambda g: f"{g.n_layers}x{g.width}",
+        check=_check_layered,
+        repair=_repair_layered,
+        reference="You et al. 2020 (relational graphs); layer-wise priors of the seed papers",
+    )
+)

@@ -210,8 +210,10 @@ class MaskedRecurrentLayer(nn.Module):
 
     def extra_repr(self) -> str:
         density = int(self.mask_ih.sum()) / max(1, self.mask_ih.numel())
-        return (f"cell={self.cell}, in={self.n_in}, hidden={self.n_hidden}, ih_density={density:.4f}, "
-                f"hidden_mask={self.mask_hh is not None}")
+        return (
+            f"cell={self.cell}, in={self.n_in}, hidden={self.n_hidden}, ih_density={density:.4f}, "
+            f"hidden_mask={self.mask_hh is not None}"
+        )
 
 
 class RecurrentGraphNetwork(SparseNetwork):
@@ -305,19 +307,39 @@ class RecurrentGraphNetwork(SparseNetwork):
             rho = np.arange(gates * layer.n_hidden)
             gate, unit = rho // layer.n_hidden, rho % layer.n_hidden  # rows of weight_ih / weight_hh
             for target, n_cols in ((hh_idx, layer.n_hidden),) + (((ih_idx, layer.n_in),) if s >= 0 else ()):
-                target.append(np.stack([np.full(len(rho) * n_cols, i), np.repeat(gate, n_cols), np.repeat(unit, n_cols),
-                                        np.tile(np.arange(n_cols), len(rho))]))
+                target.append(
+                    np.stack(
+                        [
+                            np.full(len(rho) * n_cols, i),
+                            np.repeat(gate, n_cols),
+                            np.repeat(unit, n_cols),
+                            np.tile(np.arange(n_cols), len(rho)),
+                        ]
+                    )
+                )
         as_long = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
-        self.register_buffer("_wf_ih_idx", as_long(np.concatenate(ih_idx, axis=1) if ih_idx else np.zeros((4, 0))), persistent=False)
+        self.register_buffer(
+            "_wf_ih_idx", as_long(np.concatenate(ih_idx, axis=1) if ih_idx else np.zeros((4, 0))), persistent=False
+        )
         self.register_buffer("_wf_hh_idx", as_long(np.concatenate(hh_idx, axis=1)), persistent=False)
-        b_idx = [np.stack([np.full(gates * layer.n_hidden, i), np.arange(gates * layer.n_hidden) // layer.n_hidden,
-                           np.arange(gates * layer.n_hidden) % layer.n_hidden]) for i, (_, _, layer) in enumerate(subs)]
+        b_idx = [
+            np.stack(
+                [
+                    np.full(gates * layer.n_hidden, i),
+                    np.arange(gates * layer.n_hidden) // layer.n_hidden,
+                    np.arange(gates * layer.n_hidden) % layer.n_hidden,
+                ]
+            )
+            for i, (_, _, layer) in enumerate(subs)
+        ]
         self.register_buffer("_wf_b_idx", as_long(np.concatenate(b_idx, axis=1)), persistent=False)
         self.register_buffer("_wf_target", as_long([t for t, _, _ in subs]), persistent=False)  # (n_blocks,)
         self.register_buffer("_wf_source", as_long([max(s, 0) for _, s, _ in subs]), persistent=False)
         self.register_buffer("_wf_lag", as_long([t - s - 1 if s >= 0 else 0 for t, s, _ in subs]), persistent=False)
         unit_cols = np.concatenate([l * width + np.arange(w) for l, w in enumerate(widths)])
-        self.register_buffer("_wf_unit_cols", as_long(unit_cols), persistent=False)  # (n_units,) in layer-major padded order
+        self.register_buffer(
+            "_wf_unit_cols", as_long(unit_cols), persistent=False
+        )  # (n_units,) in layer-major padded order
         self._wf_subs = [layer for _, _, layer in subs]
         self._wf_shape = (len(subs), gates, width)
 
@@ -358,11 +380,20 @@ class RecurrentGraphNetwork(SparseNetwork):
             out_rows[k, unit : unit + n_h] = first_row[t] + np.arange(n_h)
             started[:, k, unit : unit + n_h] = (t <= np.arange(n_layers - 1)).reshape(-1, 1, 1)
             b_idx.append(np.stack([np.full(len(rho), k), rows]))
-            hh_idx.append(np.stack([np.full(len(rho) * n_h, k), np.repeat(rows, n_h), np.tile(unit + np.arange(n_h), len(rho))]))
+            hh_idx.append(
+                np.stack([np.full(len(rho) * n_h, k), np.repeat(rows, n_h), np.tile(unit + np.arange(n_h), len(rho))])
+            )
             if s >= 0:  # reads layer s's summed output from t - s steps before
                 src_base[k, col : col + layer.n_in] = (lag - (t - s)) * n_rows + first_row[s] + np.arange(layer.n_in)
-                ih_idx.append(np.stack([np.full(len(rho) * layer.n_in, k), np.repeat(rows, layer.n_in),
-                                        np.tile(col + np.arange(layer.n_in), len(rho))]))
+                ih_idx.append(
+                    np.stack(
+                        [
+                            np.full(len(rho) * layer.n_in, k),
+                            np.repeat(rows, layer.n_in),
+                            np.tile(col + np.arange(layer.n_in), len(rho)),
+                        ]
+                    )
+                )
         as_long = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
         # the fused path appends a bias column to every block's inputs: forward it reads the history's leading row of
         # ones (the biases fold into the input matmul, their gradients into its weight gradient); backward its
@@ -372,14 +403,21 @@ class RecurrentGraphNetwork(SparseNetwork):
         src_step[:, -1] = 0
         src_fwd = src_base + 1  # rows of the history after its leading row of ones
         src_fwd[:, -1] = 0
-        self.register_buffer("_pk_src_base", as_long(src_base.reshape(-1)), persistent=False)  # (blocks * (in_width + 1),)
+        self.register_buffer(
+            "_pk_src_base", as_long(src_base.reshape(-1)), persistent=False
+        )  # (blocks * (in_width + 1),)
         self.register_buffer("_pk_src_fwd", as_long(src_fwd.reshape(-1)), persistent=False)
         self.register_buffer("_pk_src_step", as_long(src_step.reshape(-1)), persistent=False)
         self.register_buffer("_pk_out_rows", as_long(out_rows.reshape(-1)), persistent=False)  # (blocks * width,)
-        self.register_buffer("_pk_started", torch.as_tensor(started), persistent=False)  # (layers - 1, blocks, width, 1)
+        self.register_buffer(
+            "_pk_started", torch.as_tensor(started), persistent=False
+        )  # (layers - 1, blocks, width, 1)
         self.register_buffer("_pk_unit_layer", as_long(np.repeat(np.arange(n_layers), widths)), persistent=False)
-        self.register_buffer("_pk_unit_row", as_long(np.concatenate([first_row[l] + np.arange(w) for l, w in enumerate(widths)])),
-                             persistent=False)
+        self.register_buffer(
+            "_pk_unit_row",
+            as_long(np.concatenate([first_row[l] + np.arange(w) for l, w in enumerate(widths)])),
+            persistent=False,
+        )
         k0, unit0, _ = place[0]  # layer 0 reads the embedding
         self._pk_emb_block = k0
         n0 = widths[0]
@@ -388,12 +426,28 @@ class RecurrentGraphNetwork(SparseNetwork):
         # one gather places every parameter: positions in the masked concatenation of _packed_weights, whose
         # last element is a zero (the padding between sub-layers)
         gw = gates * width
-        self._pk_sizes = [n_blocks * gw * in_width, n_blocks * gw * width, n_blocks * gw, n_blocks * gw, gw * subs[0][2].n_in]
-        counts = [sum(l.weight_ih.numel() for _, _, l in subs[1:]), sum(l.weight_hh.numel() for _, _, l in subs),
-                  sum(l.bias_ih.numel() for _, _, l in subs), sum(l.bias_hh.numel() for _, _, l in subs),
-                  subs[0][2].weight_ih.numel()]
+        self._pk_sizes = [
+            n_blocks * gw * in_width,
+            n_blocks * gw * width,
+            n_blocks * gw,
+            n_blocks * gw,
+            gw * subs[0][2].n_in,
+        ]
+        counts = [
+            sum(l.weight_ih.numel() for _, _, l in subs[1:]),
+            sum(l.weight_hh.numel() for _, _, l in subs),
+            sum(l.bias_ih.numel() for _, _, l in subs),
+            sum(l.bias_hh.numel() for _, _, l in subs),
+            subs[0][2].weight_ih.numel(),
+        ]
         starts, zero = np.concatenate([[0], np.cumsum(counts)]), sum(counts)
-        shapes = [(n_blocks, gw, in_width), (n_blocks, gw, width), (n_blocks, gw), (n_blocks, gw), (gw, subs[0][2].n_in)]
+        shapes = [
+            (n_blocks, gw, in_width),
+            (n_blocks, gw, width),
+            (n_blocks, gw),
+            (n_blocks, gw),
+            (gw, subs[0][2].n_in),
+        ]
         emb_idx = np.stack([np.repeat(emb_rows, subs[0][2].n_in), np.tile(np.arange(subs[0][2].n_in), len(emb_rows))])
         gather = []
         for idx, shape, start, count in zip((ih_idx, hh_idx, b_idx, b_idx, [emb_idx]), shapes, starts, counts):
@@ -410,9 +464,14 @@ class RecurrentGraphNetwork(SparseNetwork):
             not_padding[self.embedding.padding_idx] = 0.0
         self.register_buffer("_pk_not_padding", not_padding, persistent=False)
         # where the packed weights hold parameters (not padding): the compiled backward computes gradients there only
-        real_ih = np.concatenate([gather[0].reshape(n_blocks, gw, in_width), gather[2].reshape(n_blocks, gw, 1)], axis=2) != zero
+        real_ih = (
+            np.concatenate([gather[0].reshape(n_blocks, gw, in_width), gather[2].reshape(n_blocks, gw, 1)], axis=2)
+            != zero
+        )
         self.register_buffer("_pk_real_ih", torch.as_tensor(real_ih), persistent=False)  # (blocks, gw, in_width + 1)
-        self.register_buffer("_pk_real_hh", torch.as_tensor(gather[1].reshape(n_blocks, gw, width) != zero), persistent=False)
+        self.register_buffer(
+            "_pk_real_hh", torch.as_tensor(gather[1].reshape(n_blocks, gw, width) != zero), persistent=False
+        )
         self._pk_shape, self._pk_in_width, self._pk_rows = (n_blocks, gates, width), in_width, n_rows
 
     def _packed_weights(self) -> tuple[torch.Tensor, ...]:
@@ -427,14 +486,26 @@ class RecurrentGraphNetwork(SparseNetwork):
         n_blocks, gates, width = self._pk_shape
         subs, gw = self._wf_subs, gates * width
         first = subs[0]
-        values = torch.cat([l.weight_ih.flatten() for l in subs[1:]] + [l.weight_hh.flatten() for l in subs]
-                           + [l.bias_ih for l in subs] + [l.bias_hh for l in subs] + [first.weight_ih.flatten()])
-        keep = [l.mask_ih.flatten() for l in subs[1:]] + ([l.mask_hh.flatten() for l in subs] if self.hidden_mask else [])
+        values = torch.cat(
+            [l.weight_ih.flatten() for l in subs[1:]]
+            + [l.weight_hh.flatten() for l in subs]
+            + [l.bias_ih for l in subs]
+            + [l.bias_hh for l in subs]
+            + [first.weight_ih.flatten()]
+        )
+        keep = [l.mask_ih.flatten() for l in subs[1:]] + (
+            [l.mask_hh.flatten() for l in subs] if self.hidden_mask else []
+        )
         keep += [self._pk_ones, first.mask_ih.flatten()]
         masked = torch.cat([values * torch.cat(keep), values.new_zeros(1)])
         w_ih, w_hh, b_ih, b_hh, w_emb = masked[self._pk_gather].split(self._pk_sizes)
-        return (w_emb.view(gw, first.n_in), w_ih.view(n_blocks, gw, self._pk_in_width), w_hh.view(n_blocks, gw, width),
-                b_ih.view(n_blocks, gw, 1), b_hh.view(n_blocks, gw, 1))
+        return (
+            w_emb.view(gw, first.n_in),
+            w_ih.view(n_blocks, gw, self._pk_in_width),
+            w_hh.view(n_blocks, gw, width),
+            b_ih.view(n_blocks, gw, 1),
+            b_hh.view(n_blocks, gw, 1),
+        )
 
     def _block_weights(self) -> tuple[torch.Tensor, ...]:
         """Masked weights of all sub-layers, zero-padded into per-block stacks for batched matmuls."""
@@ -445,18 +516,32 @@ class RecurrentGraphNetwork(SparseNetwork):
         if self._wf_ih_idx.shape[1]:
             values = torch.cat([(layer.weight_ih * layer.mask_ih).flatten() for layer in subs[1:]])
             w_ih = w_ih.index_put(tuple(self._wf_ih_idx), values)
-        hh = [(layer.weight_hh * layer.mask_hh if layer.mask_hh is not None else layer.weight_hh).flatten() for layer in subs]
+        hh = [
+            (layer.weight_hh * layer.mask_hh if layer.mask_hh is not None else layer.weight_hh).flatten()
+            for layer in subs
+        ]
         w_hh = w.new_zeros(n_blocks, gates, width, width).index_put(tuple(self._wf_hh_idx), torch.cat(hh))
-        b_ih = w.new_zeros(n_blocks, gates, width).index_put(tuple(self._wf_b_idx), torch.cat([l.bias_ih for l in subs]))
-        b_hh = w.new_zeros(n_blocks, gates, width).index_put(tuple(self._wf_b_idx), torch.cat([l.bias_hh for l in subs]))
+        b_ih = w.new_zeros(n_blocks, gates, width).index_put(
+            tuple(self._wf_b_idx), torch.cat([l.bias_ih for l in subs])
+        )
+        b_hh = w.new_zeros(n_blocks, gates, width).index_put(
+            tuple(self._wf_b_idx), torch.cat([l.bias_hh for l in subs])
+        )
         first = subs[0]  # layer 0 reads the embedding: its weight_ih, padded to width rows per gate
         n0 = first.n_hidden
         w_emb = w.new_zeros(gates, width, first.n_in)
-        w_emb = w_emb.index_put((torch.arange(gates * n0, device=w.device) // n0, torch.arange(gates * n0, device=w.device) % n0),
-                                first.weight_ih * first.mask_ih)
+        w_emb = w_emb.index_put(
+            (torch.arange(gates * n0, device=w.device) // n0, torch.arange(gates * n0, device=w.device) % n0),
+            first.weight_ih * first.mask_ih,
+        )
         flat = lambda m: m.reshape(n_blocks, gates * width, width).transpose(1, 2)  # noqa: E731  (blocks, in, gates*width)
-        return (w_emb.reshape(gates * width, first.n_in), flat(w_ih), flat(w_hh),
-                b_ih.reshape(n_blocks, 1, gates * width), b_hh.reshape(n_blocks, 1, gates * width))
+        return (
+            w_emb.reshape(gates * width, first.n_in),
+            flat(w_ih),
+            flat(w_hh),
+            b_ih.reshape(n_blocks, 1, gates * width),
+            b_hh.reshape(n_blocks, 1, gates * width),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape (batch, n_outputs) for ids of shape (batch, max_len).
@@ -513,15 +598,25 @@ class RecurrentGraphNetwork(SparseNetwork):
         batch, n_time = x.shape
         n_layers = len(self.node_layers)
         n_steps = n_time + n_layers - 1
-        n_active = (lengths.unsqueeze(0) + (n_layers - 1) > torch.arange(n_steps, device=x.device).unsqueeze(1)).sum(dim=1).tolist()
+        n_active = (
+            (lengths.unsqueeze(0) + (n_layers - 1) > torch.arange(n_steps, device=x.device).unsqueeze(1))
+            .sum(dim=1)
+            .tolist()
+        )
         w_emb, w_ih, w_hh, b_ih, b_hh = self._packed_weights()
         emb = self.embedding.weight
-        if self.embedding.padding_idx is not None:  # the padding row stays zero and gets no gradient, as in nn.Embedding
+        if (
+            self.embedding.padding_idx is not None
+        ):  # the padding row stays zero and gets no gradient, as in nn.Embedding
             emb = emb * self._pk_not_padding
-        table = torch.matmul(w_emb, emb.t())  # (gates*width, vocabulary): each character's input gates of layer 0's block
+        table = torch.matmul(
+            w_emb, emb.t()
+        )  # (gates*width, vocabulary): each character's input gates of layer 0's block
         gru = self.cell == "gru"  # outside GRU's n gate the two biases only appear summed
         w_ih = torch.cat([w_ih, b_ih if gru else b_ih + b_hh], dim=2)  # the bias as a last input column
-        last = WavefrontRecurrence.apply(table, x.t().contiguous(), w_ih, w_hh, b_hh if gru else None, self, n_active, lengths)  # (batch, n_units)
+        last = WavefrontRecurrence.apply(
+            table, x.t().contiguous(), w_ih, w_hh, b_hh if gru else None, self, n_active, lengths
+        )  # (batch, n_units)
         return self.output_layer(last[torch.argsort(order)])  # back to the input's row order
 
     def forward_wavefront(self, x: torch.Tensor) -> torch.Tensor:
@@ -555,7 +650,9 @@ class RecurrentGraphNetwork(SparseNetwork):
         c = h if self.cell == "lstm" else None
         outputs = []
         for tau in range(n_time + n_layers - 1):
-            stacked = torch.stack(history) if self.max_lag > 1 else history[0].unsqueeze(0)  # (lags, layers, batch, width)
+            stacked = (
+                torch.stack(history) if self.max_lag > 1 else history[0].unsqueeze(0)
+            )  # (lags, layers, batch, width)
             src = stacked[self._wf_lag, self._wf_source]  # (blocks, batch, width): each block's input
             gi = torch.baddbmm(b_ih, src, w_ih)  # (blocks, batch, gates*width)
             if tau < n_time:
@@ -661,7 +758,7 @@ CELL = Gene("cell", "choice", "gru", choices=CELLS, doc="recurrent cell type")
 
 
 def build_recurrent_network(
-    genome: "Genome",
+    genome: Genome,
     vocab_size: int,
     n_outputs: int,
     graph: nx.Graph | None = None,
@@ -704,8 +801,13 @@ def build_recurrent_network(
     return RecurrentGraphNetwork(to_dag(graph), vocab_size, n_outputs, genome.cell, embedding_dim, hidden_mask)
 
 
-register_mapping(Mapping(
-    "recurrent", (CELL,), inputs="sequence",
-    build=lambda genome, graph, shape: build_recurrent_network(genome, shape.vocab_size, shape.n_classes, graph),
-    describe=lambda g: f"graph {g.cell}", reference="Stier, Darji & Granitzer 2021",
-))
+register_mapping(
+    Mapping(
+        "recurrent",
+        (CELL,),
+        inputs="sequence",
+        build=lambda genome, graph, shape: build_recurrent_network(genome, shape.vocab_size, shape.n_classes, graph),
+        describe=lambda g: f"graph {g.cell}",
+        reference="Stier, Darji & Granitzer 2021",
+    )
+)

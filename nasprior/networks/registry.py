@@ -10,8 +10,9 @@ shape -> network. Adding a mapping is one module that calls
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 from torch import nn
@@ -59,9 +60,9 @@ class Mapping:
     name: str
     genes: tuple[Gene, ...]
     inputs: str
-    build: Callable[["Genome", nx.Graph | None, Any], nn.Module]
-    describe: Callable[["Genome"], str]
-    check: Callable[["Genome"], None] | None = None
+    build: Callable[[Genome, nx.Graph | None, Any], nn.Module]
+    describe: Callable[[Genome], str]
+    check: Callable[[Genome], None] | None = None
     repair: Callable[[dict[str, Any]], None] | None = None
     reference: str = ""
 
@@ -111,7 +112,7 @@ def task_input_kinds(shape: Any) -> tuple[str, ...]:
     return ("vector", "image") if getattr(shape, "image_shape", ()) else ("vector",)
 
 
-def check_task_fits(genome: "Genome", shape: Any) -> None:
+def check_task_fits(genome: Genome, shape: Any) -> None:
     """Raise :class:`ConfigError` unless the genome's mapping takes an input kind the task offers.
 
     See :func:`task_input_kinds`.
@@ -126,7 +127,7 @@ def check_task_fits(genome: "Genome", shape: Any) -> None:
         )
 
 
-def build_network(genome: "Genome", shape: Any, graph: nx.Graph | None = None) -> nn.Module:
+def build_network(genome: Genome, shape: Any, graph: nx.Graph | None = None) -> nn.Module:
     """Build the torch network of a genome for a task.
 
     Parameters

@@ -100,8 +100,13 @@ def _csr_pattern(rows: torch.Tensor, cols: torch.Tensor, n_rows: int) -> torch.T
 
 def _compiled(x: torch.Tensor, values: torch.Tensor) -> bool:
     """Whether the Numba kernels (:mod:`nasprior.networks.sparse_kernels`) run for these tensors: CPU, float32/64."""
-    return (sparse_kernels.AVAILABLE and use_compiled_kernels and x.device.type == "cpu"
-            and x.dtype == values.dtype and x.dtype in (torch.float32, torch.float64))
+    return (
+        sparse_kernels.AVAILABLE
+        and use_compiled_kernels
+        and x.device.type == "cpu"
+        and x.dtype == values.dtype
+        and x.dtype in (torch.float32, torch.float64)
+    )
 
 
 #: Whether :class:`SparseLinear` runs the compiled CPU kernels where it can (torch's CSR kernels otherwise).
@@ -120,8 +125,15 @@ class _CompiledCSRLinear(torch.autograd.Function):
         x_t = x.detach().t().contiguous()  # (n_in, batch): free where x is itself a transposed layer output
         y_t = x.new_empty(layer.out_features, x.shape[0])
         b = bias.detach() if bias is not None else x.new_empty(0)
-        sparse_kernels.csr_rows_times(layer.crow_indices.numpy(), layer.col_indices.numpy(), layer.order.numpy(),
-                                      values.detach().numpy(), x_t.numpy(), b.numpy(), y_t.numpy())
+        sparse_kernels.csr_rows_times(
+            layer.crow_indices.numpy(),
+            layer.col_indices.numpy(),
+            layer.order.numpy(),
+            values.detach().numpy(),
+            x_t.numpy(),
+            b.numpy(),
+            y_t.numpy(),
+        )
         ctx.layer = layer
         ctx.save_for_backward(x_t, values)
         return y_t.t()
@@ -134,13 +146,26 @@ class _CompiledCSRLinear(torch.autograd.Function):
         grad_x = grad_values = grad_bias = None
         if ctx.needs_input_grad[0]:
             grad_x_t = g_t.new_empty(layer.in_features, g_t.shape[1])
-            sparse_kernels.csr_rows_times(layer.t_crow_indices.numpy(), layer.t_col_indices.numpy(), layer.t_order.numpy(),
-                                          values.detach().numpy(), g_t.numpy(), g_t.new_empty(0).numpy(), grad_x_t.numpy())
+            sparse_kernels.csr_rows_times(
+                layer.t_crow_indices.numpy(),
+                layer.t_col_indices.numpy(),
+                layer.t_order.numpy(),
+                values.detach().numpy(),
+                g_t.numpy(),
+                g_t.new_empty(0).numpy(),
+                grad_x_t.numpy(),
+            )
             grad_x = grad_x_t.t()
         if ctx.needs_input_grad[1]:
             grad_values = torch.empty_like(values)
-            sparse_kernels.csr_sampled_dots(layer.crow_indices.numpy(), layer.col_indices.numpy(), layer.order.numpy(),
-                                            g_t.numpy(), x_t.numpy(), grad_values.numpy())
+            sparse_kernels.csr_sampled_dots(
+                layer.crow_indices.numpy(),
+                layer.col_indices.numpy(),
+                layer.order.numpy(),
+                g_t.numpy(),
+                x_t.numpy(),
+                grad_values.numpy(),
+            )
         if ctx.needs_input_grad[2]:
             grad_bias = g_t.sum(dim=1)
         return grad_x, grad_values, grad_bias, None
@@ -153,8 +178,13 @@ class _CSRLinear(torch.autograd.Function):
     def forward(ctx, x, values, layer):  # x: (batch, n_in), values: (nnz,) in slot order
         ctx.layer = layer
         ctx.save_for_backward(x, values)
-        w = torch.sparse_csr_tensor(layer.crow_indices, layer.col_indices, values[layer.order],
-                                    (layer.out_features, layer.in_features), check_invariants=False)
+        w = torch.sparse_csr_tensor(
+            layer.crow_indices,
+            layer.col_indices,
+            values[layer.order],
+            (layer.out_features, layer.in_features),
+            check_invariants=False,
+        )
         return torch.sparse.mm(w, x.t()).t()
 
     @staticmethod
@@ -163,13 +193,22 @@ class _CSRLinear(torch.autograd.Function):
         x, values = ctx.saved_tensors
         grad_x = grad_values = None
         if ctx.needs_input_grad[0]:
-            w_t = torch.sparse_csr_tensor(layer.t_crow_indices, layer.t_col_indices, values[layer.t_order],
-                                          (layer.in_features, layer.out_features), check_invariants=False)
+            w_t = torch.sparse_csr_tensor(
+                layer.t_crow_indices,
+                layer.t_col_indices,
+                values[layer.t_order],
+                (layer.in_features, layer.out_features),
+                check_invariants=False,
+            )
             grad_x = torch.sparse.mm(w_t, grad_out.t()).t()
         if ctx.needs_input_grad[1]:
-            pattern = torch.sparse_csr_tensor(layer.crow_indices, layer.col_indices,
-                                              values.new_zeros(values.shape[0]), (layer.out_features, layer.in_features),
-                                              check_invariants=False)
+            pattern = torch.sparse_csr_tensor(
+                layer.crow_indices,
+                layer.col_indices,
+                values.new_zeros(values.shape[0]),
+                (layer.out_features, layer.in_features),
+                check_invariants=False,
+            )
             csr_grad = torch.sparse.sampled_addmm(pattern, grad_out.t(), x, beta=0.0).values()
             grad_values = torch.empty_like(values)
             grad_values[layer.order] = csr_grad
@@ -211,14 +250,21 @@ class SparseLinear(nn.Module):
     (torch's CSR kernels).
     """
 
-    def __init__(self, mask: np.ndarray | torch.Tensor, bias: bool = True, gain: float = math.sqrt(2.0),
-                 weight: torch.Tensor | None = None):
+    def __init__(
+        self,
+        mask: np.ndarray | torch.Tensor,
+        bias: bool = True,
+        gain: float = math.sqrt(2.0),
+        weight: torch.Tensor | None = None,
+    ):
         super().__init__()
         mask_t = torch.as_tensor(np.asarray(mask, dtype=bool))
         if mask_t.ndim != 2:
             raise ValueError(f"mask must be 2-d (n_out, n_in), got shape {tuple(mask_t.shape)}")
         if weight is not None and tuple(weight.shape) != tuple(mask_t.shape):
-            raise ValueError(f"weight has shape {tuple(weight.shape)} but the mask {tuple(mask_t.shape)}: give matching shapes")
+            raise ValueError(
+                f"weight has shape {tuple(weight.shape)} but the mask {tuple(mask_t.shape)}: give matching shapes"
+            )
         self.register_buffer("shape", torch.tensor(mask_t.shape, dtype=torch.long))
         rows, cols = torch.nonzero(mask_t, as_tuple=True)  # row-major: CSR order
         for name in ("crow_indices", "col_indices", "order", "t_crow_indices", "t_col_indices", "t_order"):
@@ -262,8 +308,9 @@ class SparseLinear(nn.Module):
 
     def present_positions(self) -> torch.Tensor:
         """Flat positions ``row * n_in + col`` of the present weights, ascending (int64, shape (nnz,))."""
-        rows = torch.repeat_interleave(torch.arange(self.out_features, device=self.col_indices.device),
-                                       self.crow_indices.diff())
+        rows = torch.repeat_interleave(
+            torch.arange(self.out_features, device=self.col_indices.device), self.crow_indices.diff()
+        )
         return rows * self.in_features + self.col_indices
 
     def present_weights(self) -> torch.Tensor:
@@ -334,5 +381,7 @@ class SparseLinear(nn.Module):
 
     def extra_repr(self) -> str:
         density = self.n_weights / max(1, self.out_features * self.in_features)
-        return (f"in={self.in_features}, out={self.out_features}, density={density:.4f}, "
-                f"bias={self.bias is not None}, kernel=csr")
+        return (
+            f"in={self.in_features}, out={self.out_features}, density={density:.4f}, "
+            f"bias={self.bias is not None}, kernel=csr"
+        )

@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 import warnings
 import weakref
-from typing import List
 
 import torch
 from torch import nn
@@ -69,7 +68,7 @@ class Workspace:
         self.free.update(storages)
 
 
-_WORKSPACES: "weakref.WeakKeyDictionary[nn.Module, Workspace]" = weakref.WeakKeyDictionary()
+_WORKSPACES: weakref.WeakKeyDictionary[nn.Module, Workspace] = weakref.WeakKeyDictionary()
 
 
 class WavefrontRecurrence(torch.autograd.Function):
@@ -108,17 +107,24 @@ class WavefrontRecurrence(torch.autograd.Function):
         n_steps = n_time + n_layers - 1
         save = any(ctx.needs_input_grad[i] for i in (0, 2, 3, 4))
         ws = _WORKSPACES.setdefault(net, Workspace()) if save else Workspace()
-        ys_store, ys_all = ws.take("ys", (1 + (lag + n_steps) * n_rows, batch), w_ih)  # cached: fresh large buffers are slow
+        ys_store, ys_all = ws.take(
+            "ys", (1 + (lag + n_steps) * n_rows, batch), w_ih
+        )  # cached: fresh large buffers are slow
         ys_all.zero_()
         ys_all[0].fill_(1.0)  # the bias column's source
         steps = torch.arange(n_steps, device=ys_all.device).unsqueeze(1)
-        src_rows = net._pk_src_fwd.unsqueeze(0) + net._pk_src_step.unsqueeze(0) * steps  # (steps, blocks*w_in) rows of ys_all
+        src_rows = (
+            net._pk_src_fwd.unsqueeze(0) + net._pk_src_step.unsqueeze(0) * steps
+        )  # (steps, blocks*w_in) rows of ys_all
         started, out_rows = net._pk_started.to(ys_all.dtype), net._pk_out_rows
         # step tau's chunk starts at offsets[tau] * rows; without a backward pass two alternating slots suffice
         offsets = [0]
         for m in n_active if save else (batch, batch):
             offsets.append(offsets[-1] + n_blocks * m)
-        store = {name: ws.take(name, (offsets[-1] * rows,), ys_all)[0] for name, rows in _step_rows(cell, width, w_in, gates).items()}
+        store = {
+            name: ws.take(name, (offsets[-1] * rows,), ys_all)[0]
+            for name, rows in _step_rows(cell, width, w_in, gates).items()
+        }
         empty = ys_all.new_empty(0)
         shape = [n_blocks, width, w_in, n_rows, lag, n_layers, net._pk_emb_block]
         ctx.loops = resolved_loop_implementation()
@@ -129,12 +135,28 @@ class WavefrontRecurrence(torch.autograd.Function):
             gate_input = [table, ids]
         else:  # (n_time, gates*width, batch)
             gate_input = [table.t()[ids].permute(0, 2, 1).contiguous()]
-        forward_steps(cell, *gate_input, w_ih, w_hh, empty if b_hh is None else b_hh, started, src_rows, out_rows, list(n_active),
-                      offsets, save, shape, ys_all, *(store.get(k, empty) for k in STEP_BUFFERS))
+        forward_steps(
+            cell,
+            *gate_input,
+            w_ih,
+            w_hh,
+            empty if b_hh is None else b_hh,
+            started,
+            src_rows,
+            out_rows,
+            list(n_active),
+            offsets,
+            save,
+            shape,
+            ys_all,
+            *(store.get(k, empty) for k in STEP_BUFFERS),
+        )
         ys = ys_all[1:]
         # each unit is read at its sequence's last real step: flat positions in ys, (batch, n_units)
         step = (lag + lengths - 1).unsqueeze(1) + net._pk_unit_layer.unsqueeze(0)
-        read = (step * n_rows + net._pk_unit_row.unsqueeze(0)) * batch + torch.arange(batch, device=ys.device).unsqueeze(1)
+        read = (step * n_rows + net._pk_unit_row.unsqueeze(0)) * batch + torch.arange(
+            batch, device=ys.device
+        ).unsqueeze(1)
         last = ys.view(-1)[read]
         ws.give({"ys": ys_store})
         if save:
@@ -152,7 +174,9 @@ class WavefrontRecurrence(torch.autograd.Function):
         n_blocks, width, w_in, n_rows, lag = shape[:5]
         cell, gw, batch = net.cell, w_ih.shape[1], d_last.shape[0]
         ws = _WORKSPACES.setdefault(net, Workspace())
-        d_rows_store, d_rows = ws.take("d_rows", ((lag + len(n_active)) * n_rows, batch), d_last)  # gradient of the summed outputs
+        d_rows_store, d_rows = ws.take(
+            "d_rows", ((lag + len(n_active)) * n_rows, batch), d_last
+        )  # gradient of the summed outputs
         d_rows.zero_()
         d_rows.view(-1)[read] = d_last
         # weight gradients are accumulated transposed, (blocks, width, gw): torch's CPU baddbmm is 2x faster this way
@@ -163,13 +187,50 @@ class WavefrontRecurrence(torch.autograd.Function):
         buffers = [ctx.store.get(k, empty) for k in STEP_BUFFERS]
         backward_steps = time_loops(ctx.loops)[1]
         if ctx.loops == "numba":  # takes the weights as they are, and where they hold parameters
-            backward_steps(cell, d_rows, w_ih, w_hh, net._pk_real_ih, net._pk_real_hh, started, out_rows, net._pk_src_base,
-                           n_active, ctx.offsets, shape, n_time, batch, *buffers, ids, d_w_ih_t, d_w_hh_t, sum_dg, d_table)
+            backward_steps(
+                cell,
+                d_rows,
+                w_ih,
+                w_hh,
+                net._pk_real_ih,
+                net._pk_real_hh,
+                started,
+                out_rows,
+                net._pk_src_base,
+                n_active,
+                ctx.offsets,
+                shape,
+                n_time,
+                batch,
+                *buffers,
+                ids,
+                d_w_ih_t,
+                d_w_hh_t,
+                sum_dg,
+                d_table,
+            )
         else:
             w_ih_t, w_hh_t = w_ih.transpose(1, 2).contiguous(), w_hh.transpose(1, 2).contiguous()
             d_emb = d_last.new_zeros(n_time, gw, batch)
-            backward_steps(cell, d_rows, w_ih_t, w_hh_t, started, out_rows, net._pk_src_base, n_active, ctx.offsets, shape,
-                           n_time, batch, *buffers, d_w_ih_t, d_w_hh_t, sum_dg, d_emb)
+            backward_steps(
+                cell,
+                d_rows,
+                w_ih_t,
+                w_hh_t,
+                started,
+                out_rows,
+                net._pk_src_base,
+                n_active,
+                ctx.offsets,
+                shape,
+                n_time,
+                batch,
+                *buffers,
+                d_w_ih_t,
+                d_w_hh_t,
+                sum_dg,
+                d_emb,
+            )
             d_table.t().index_add_(0, ids.reshape(-1), d_emb.permute(0, 2, 1).reshape(-1, gw))
         ws.give(ctx.store)
         ws.give({"d_rows": d_rows_store})
@@ -206,7 +267,7 @@ def pack_sub_layers(sizes: list[tuple[int, int]], width: int) -> tuple[dict[int,
     """
     order = sorted(range(len(sizes)), key=lambda i: (-sizes[i][0], -sizes[i][1]))
     widest, total = max([1] + [n for _, n in sizes]), max(1, sum(n for _, n in sizes))
-    caps = sorted({min(total, int(round(widest * 1.25 ** j))) for j in range(40) if widest * 1.25 ** (j - 1) <= total})
+    caps = sorted({min(total, int(round(widest * 1.25**j))) for j in range(40) if widest * 1.25 ** (j - 1) <= total})
     best = None
     for cap in caps:
         bins: list[list[int]] = []  # [units used, inputs used]
@@ -247,7 +308,9 @@ def _view(buf: torch.Tensor, n_blocks: int, rows: int, m: int, start: int) -> to
     return buf.as_strided([n_blocks, rows, m], [rows * m, m, 1], buf.storage_offset() + start)
 
 
-def _chunk(buf: torch.Tensor, offsets: List[int], per_step: bool, tau: int, n_blocks: int, rows: int, m: int) -> torch.Tensor:
+def _chunk(
+    buf: torch.Tensor, offsets: list[int], per_step: bool, tau: int, n_blocks: int, rows: int, m: int
+) -> torch.Tensor:
     """View (blocks, rows, m) of step ``tau``'s contiguous chunk of a flat per-step buffer.
 
     ``offsets[tau] * rows`` is where step ``tau``'s chunk starts; with
@@ -257,10 +320,27 @@ def _chunk(buf: torch.Tensor, offsets: List[int], per_step: bool, tau: int, n_bl
 
 
 def _forward_steps(
-    cell: str, emb_gates: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor,
-    started: torch.Tensor, src_rows: torch.Tensor, out_rows: torch.Tensor, n_active: List[int], offsets: List[int],
-    per_step: bool, shape: List[int], ys_all: torch.Tensor, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor,
-    cand: torch.Tensor, outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor,
+    cell: str,
+    emb_gates: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    started: torch.Tensor,
+    src_rows: torch.Tensor,
+    out_rows: torch.Tensor,
+    n_active: list[int],
+    offsets: list[int],
+    per_step: bool,
+    shape: list[int],
+    ys_all: torch.Tensor,
+    hs: torch.Tensor,
+    srcs: torch.Tensor,
+    acts: torch.Tensor,
+    cand: torch.Tensor,
+    outs: torch.Tensor,
+    ghs: torch.Tensor,
+    cs: torch.Tensor,
+    tcs: torch.Tensor,
 ) -> None:
     """The forward time loop of :class:`WavefrontRecurrence`: fills the history ``ys_all`` and the per-step buffers.
 
@@ -271,7 +351,15 @@ def _forward_steps(
     :class:`WavefrontRecurrence`). TorchScript-compatible (see
     :func:`time_loops`).
     """
-    n_blocks, width, w_in, n_rows, lag, n_layers, k0 = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]
+    n_blocks, width, w_in, n_rows, lag, n_layers, k0 = (
+        shape[0],
+        shape[1],
+        shape[2],
+        shape[3],
+        shape[4],
+        shape[5],
+        shape[6],
+    )
     n_time, gw, batch = emb_gates.shape[0], emb_gates.shape[1], emb_gates.shape[2]
     w2 = 2 * width
     ys = ys_all.narrow(0, 1, ys_all.shape[0] - 1).view(-1, n_rows, batch)
@@ -296,7 +384,9 @@ def _forward_steps(
             gi[k0].add_(emb_gates[tau].narrow(1, 0, m))
         if cell == "gru":
             gh = torch.bmm(w_hh, h, out=_chunk(ghs, offsets, per_step, tau, n_blocks, gw, m)).add_(b_hh)
-            rz = torch.add(gi.narrow(1, 0, w2), gh.narrow(1, 0, w2), out=_chunk(acts, offsets, per_step, tau, n_blocks, w2, m))
+            rz = torch.add(
+                gi.narrow(1, 0, w2), gh.narrow(1, 0, w2), out=_chunk(acts, offsets, per_step, tau, n_blocks, w2, m)
+            )
             rz.sigmoid_()
             r, z = rz.narrow(1, 0, width), rz.narrow(1, width, width)
             n = _chunk(cand, offsets, per_step, tau, n_blocks, width, m)
@@ -306,7 +396,9 @@ def _forward_steps(
             gi.baddbmm_(w_hh, h)
             i_f = torch.sigmoid(gi.narrow(1, 0, w2), out=_chunk(acts, offsets, per_step, tau, n_blocks, w2, m))
             g = _fast_tanh(gi.narrow(1, w2, width), _chunk(cand, offsets, per_step, tau, n_blocks, width, m))
-            o = torch.sigmoid(gi.narrow(1, 3 * width, width), out=_chunk(outs, offsets, per_step, tau, n_blocks, width, m))
+            o = torch.sigmoid(
+                gi.narrow(1, 3 * width, width), out=_chunk(outs, offsets, per_step, tau, n_blocks, width, m)
+            )
             if tau == 0:
                 c = zero_state.narrow(2, 0, m)
             else:
@@ -324,17 +416,38 @@ def _forward_steps(
                 torch.clamp(gi, min=0.0, out=h_new)
         if tau < n_layers - 1 and cell != "lstm":
             h_new.mul_(started[tau])
-        y = y_buf.narrow(0, 0, n_rows * m).view(n_rows, m).zero_()  # summed per layer in a contiguous buffer, then stored
+        y = (
+            y_buf.narrow(0, 0, n_rows * m).view(n_rows, m).zero_()
+        )  # summed per layer in a contiguous buffer, then stored
         ys[lag + tau].narrow(1, 0, m).copy_(y.index_add_(0, out_rows, h_new.view(-1, m)))
         m_prev = m
 
 
 def _backward_steps(
-    cell: str, d_rows: torch.Tensor, w_ih_t: torch.Tensor, w_hh_t: torch.Tensor, started: torch.Tensor,
-    out_rows: torch.Tensor, src_base: torch.Tensor, n_active: List[int], offsets: List[int], shape: List[int],
-    n_time: int, batch: int, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor, cand: torch.Tensor,
-    outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor, d_w_ih_t: torch.Tensor,
-    d_w_hh_t: torch.Tensor, sum_dg: torch.Tensor, d_emb: torch.Tensor,
+    cell: str,
+    d_rows: torch.Tensor,
+    w_ih_t: torch.Tensor,
+    w_hh_t: torch.Tensor,
+    started: torch.Tensor,
+    out_rows: torch.Tensor,
+    src_base: torch.Tensor,
+    n_active: list[int],
+    offsets: list[int],
+    shape: list[int],
+    n_time: int,
+    batch: int,
+    hs: torch.Tensor,
+    srcs: torch.Tensor,
+    acts: torch.Tensor,
+    cand: torch.Tensor,
+    outs: torch.Tensor,
+    ghs: torch.Tensor,
+    cs: torch.Tensor,
+    tcs: torch.Tensor,
+    d_w_ih_t: torch.Tensor,
+    d_w_hh_t: torch.Tensor,
+    sum_dg: torch.Tensor,
+    d_emb: torch.Tensor,
 ) -> None:
     """The backward time loop of :class:`WavefrontRecurrence` (back-propagation through time).
 
@@ -348,7 +461,15 @@ def _backward_steps(
     buffer and the gates are concatenated once. TorchScript-compatible
     (see :func:`time_loops`).
     """
-    n_blocks, width, w_in, n_rows, lag, n_layers, k0 = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]
+    n_blocks, width, w_in, n_rows, lag, n_layers, k0 = (
+        shape[0],
+        shape[1],
+        shape[2],
+        shape[3],
+        shape[4],
+        shape[5],
+        shape[6],
+    )
     gw = w_ih_t.shape[2]
     w2 = 2 * width
     is_gru, is_lstm = cell == "gru", cell == "lstm"
@@ -358,7 +479,9 @@ def _backward_steps(
     gate_bufs = [d_rows.new_empty([unit_size if is_gru or is_lstm else 0]) for _ in range(4)]
     d_src_buf = d_rows.new_empty([n_blocks * w_in * batch])
     dp_buf = d_rows.new_empty([n_blocks * gw * batch])
-    dg_buf = d_rows.new_empty([n_blocks * gw * batch]) if is_gru else dp_buf  # as seen by weight_hh (GRU: n-part times r)
+    dg_buf = (
+        d_rows.new_empty([n_blocks * gw * batch]) if is_gru else dp_buf
+    )  # as seen by weight_hh (GRU: n-part times r)
     dc_bufs = [d_rows.new_empty([unit_size if is_lstm else 0]), d_rows.new_empty([unit_size if is_lstm else 0])]
     win_buf = d_rows.new_empty([lag * n_rows * batch])
     m_next = n_active[-1]
@@ -392,8 +515,11 @@ def _backward_steps(
             rz = _chunk(acts, offsets, True, tau, n_blocks, w2, m)
             r, z = rz.narrow(1, 0, width), rz.narrow(1, width, width)
             n = _chunk(cand, offsets, True, tau, n_blocks, width, m)
-            d_r, d_z, d_n = _view(gate_bufs[0], n_blocks, width, m, 0), _view(gate_bufs[1], n_blocks, width, m, 0), \
-                _view(gate_bufs[2], n_blocks, width, m, 0)
+            d_r, d_z, d_n = (
+                _view(gate_bufs[0], n_blocks, width, m, 0),
+                _view(gate_bufs[1], n_blocks, width, m, 0),
+                _view(gate_bufs[2], n_blocks, width, m, 0),
+            )
             torch.ops.aten.tanh_backward(torch.addcmul(d_h, d_h, z, value=-1.0, out=t1), n, grad_input=d_n)
             gh_n = _chunk(ghs, offsets, True, tau, n_blocks, gw, m).narrow(1, w2, width)
             torch.ops.aten.sigmoid_backward(torch.mul(d_n, gh_n, out=t1), r, grad_input=d_r)
@@ -434,7 +560,9 @@ def _backward_steps(
                 else:
                     torch.ops.aten.threshold_backward(d_h, h_now, 0.0, grad_input=dp)
             torch.bmm(w_hh_t, dp, out=d_h_next)
-        window = win_buf.narrow(0, 0, lag * n_rows * m).view(lag * n_rows, m).zero_()  # contiguous: index_add_ is slow on slices
+        window = (
+            win_buf.narrow(0, 0, lag * n_rows * m).view(lag * n_rows, m).zero_()
+        )  # contiguous: index_add_ is slow on slices
         window.index_add_(0, src_base, torch.bmm(w_ih_t, dp, out=d_src).view(-1, m))
         d_rows.narrow(0, tau * n_rows, lag * n_rows).narrow(1, 0, m).add_(window)
         d_w_ih_t.baddbmm_(_chunk(srcs, offsets, True, tau, n_blocks, w_in, m), dp.transpose(1, 2))
@@ -452,8 +580,12 @@ def _script(fn):
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             return torch.jit.script(fn)
     except Exception as error:  # noqa: BLE001  (TorchScript raises many types; plain Python computes the same)
-        warnings.warn(f"TorchScript unavailable for {fn.__name__} ({type(error).__name__}: {error}); "
-                      "the fused recurrence runs as plain Python (same results, slower)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"TorchScript unavailable for {fn.__name__} ({type(error).__name__}: {error}); "
+            "the fused recurrence runs as plain Python (same results, slower)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return None
 
 
@@ -484,8 +616,12 @@ def resolved_loop_implementation(implementation: str | None = None) -> str:
             return name
         if not _WARNED:
             _WARNED.append(True)
-            warnings.warn("numba is not installed: the fused recurrence runs its TorchScript loops (same results, "
-                          "slower); `pip install numba` for the compiled kernels", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                "numba is not installed: the fused recurrence runs its TorchScript loops (same results, "
+                "slower); `pip install numba` for the compiled kernels",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         name = "torchscript"
     if name == "torchscript":
         if not _SCRIPTED:

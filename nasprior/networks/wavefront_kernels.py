@@ -19,8 +19,6 @@ installed.
 
 from __future__ import annotations
 
-from typing import List
-
 import numpy as np
 import torch
 
@@ -86,8 +84,33 @@ if njit is not None:
                     out[b, c, g] += acc
 
     @_jit
-    def forward_kernel(cell, table, ids, w_ih, w_hh, b_hh, started, src_rows, out_rows, n_active, offsets, per_step,
-                       n_rows, lag, n_layers, k0, ys_all, hs, srcs, acts, cand, outs, ghs, cs, tcs):
+    def forward_kernel(
+        cell,
+        table,
+        ids,
+        w_ih,
+        w_hh,
+        b_hh,
+        started,
+        src_rows,
+        out_rows,
+        n_active,
+        offsets,
+        per_step,
+        n_rows,
+        lag,
+        n_layers,
+        k0,
+        ys_all,
+        hs,
+        srcs,
+        acts,
+        cand,
+        outs,
+        ghs,
+        cs,
+        tcs,
+    ):
         """The forward time loop (see :func:`nasprior.networks.wavefront._forward_steps`); all arrays NumPy, flat per-step buffers.
 
         Every inner loop runs over a 1-D view (``row[j]``): indices like
@@ -112,12 +135,12 @@ if njit is not None:
                     y[j] = 0.0
             masked = tau < n_layers - 1
             for b in range(n_blocks):
-                src = srcs[offsets[slot] * w_in + b * w_in * m:][:w_in * m].reshape((w_in, m))
+                src = srcs[offsets[slot] * w_in + b * w_in * m :][: w_in * m].reshape((w_in, m))
                 for c in range(w_in):  # gather the block's inputs from the history
                     d, a = src[c], ys_all[src_rows[tau, b * w_in + c]]
                     for j in range(m):
                         d[j] = a[j]
-                gi = gi_buf[:gw * m].reshape((gw, m))
+                gi = gi_buf[: gw * m].reshape((gw, m))
                 _matvec(w_ih, b, src, gi, m, False)
                 if tau < n_time and b == k0:  # layer 0's input gates: a column of the table per character
                     x = ids[tau]
@@ -126,20 +149,20 @@ if njit is not None:
                         for j in range(m):
                             d[j] += t[x[j]]
                 if tau > 0:  # the block's previous state
-                    h_prev = hs[offsets[prev] * width + b * width * m_prev:][:width * m_prev].reshape((width, m_prev))
+                    h_prev = hs[offsets[prev] * width + b * width * m_prev :][: width * m_prev].reshape((width, m_prev))
                 else:
                     h_prev = zeros
-                h_new = hs[offsets[slot] * width + b * width * m:][:width * m].reshape((width, m))
+                h_new = hs[offsets[slot] * width + b * width * m :][: width * m].reshape((width, m))
                 if cell == 0:  # GRU: gh = w_hh h + b_hh, kept for the backward pass
-                    gh = ghs[offsets[slot] * gw + b * gw * m:][:gw * m].reshape((gw, m))
+                    gh = ghs[offsets[slot] * gw + b * gw * m :][: gw * m].reshape((gw, m))
                     for g in range(gw):
                         d, bias = gh[g], b_hh[b, g, 0]
                         for j in range(m):
                             d[j] = bias
                     if tau > 0:
                         _matvec(w_hh, b, h_prev, gh, m, True)
-                    rz = acts[offsets[slot] * 2 * width + b * 2 * width * m:][:2 * width * m].reshape((2 * width, m))
-                    nn = cand[offsets[slot] * width + b * width * m:][:width * m].reshape((width, m))
+                    rz = acts[offsets[slot] * 2 * width + b * 2 * width * m :][: 2 * width * m].reshape((2 * width, m))
+                    nn = cand[offsets[slot] * width + b * width * m :][: width * m].reshape((width, m))
                     for u in range(width):
                         keep = started[tau, b, u, 0] if masked else one
                         gi_r, gi_z, gi_n = gi[u], gi[width + u], gi[2 * width + u]
@@ -157,14 +180,18 @@ if njit is not None:
                     if tau > 0:
                         _matvec(w_hh, b, h_prev, gi, m, True)
                     if cell == 1:  # LSTM
-                        i_f = acts[offsets[slot] * 2 * width + b * 2 * width * m:][:2 * width * m].reshape((2 * width, m))
+                        i_f = acts[offsets[slot] * 2 * width + b * 2 * width * m :][: 2 * width * m].reshape(
+                            (2 * width, m)
+                        )
                         u0 = offsets[slot] * width + b * width * m
-                        gg = cand[u0:][:width * m].reshape((width, m))
-                        oo = outs[u0:][:width * m].reshape((width, m))
-                        c_new = cs[u0:][:width * m].reshape((width, m))
-                        tc = tcs[u0:][:width * m].reshape((width, m))
+                        gg = cand[u0:][: width * m].reshape((width, m))
+                        oo = outs[u0:][: width * m].reshape((width, m))
+                        c_new = cs[u0:][: width * m].reshape((width, m))
+                        tc = tcs[u0:][: width * m].reshape((width, m))
                         if tau > 0:
-                            c_prev = cs[offsets[prev] * width + b * width * m_prev:][:width * m_prev].reshape((width, m_prev))
+                            c_prev = cs[offsets[prev] * width + b * width * m_prev :][: width * m_prev].reshape(
+                                (width, m_prev)
+                            )
                         else:
                             c_prev = zeros
                         for u in range(width):
@@ -203,9 +230,38 @@ if njit is not None:
             m_prev = m
 
     @_jit
-    def backward_kernel(cell, d_rows, w_ih, w_hh, real_ih, real_hh, started, out_rows, src_base, n_active, offsets,
-                        n_rows, lag, n_layers, k0, n_time, batch, hs, srcs, acts, cand, outs, ghs, cs, tcs,
-                        ids, d_w_ih_t, d_w_hh_t, sum_dg, d_table):
+    def backward_kernel(
+        cell,
+        d_rows,
+        w_ih,
+        w_hh,
+        real_ih,
+        real_hh,
+        started,
+        out_rows,
+        src_base,
+        n_active,
+        offsets,
+        n_rows,
+        lag,
+        n_layers,
+        k0,
+        n_time,
+        batch,
+        hs,
+        srcs,
+        acts,
+        cand,
+        outs,
+        ghs,
+        cs,
+        tcs,
+        ids,
+        d_w_ih_t,
+        d_w_hh_t,
+        sum_dg,
+        d_table,
+    ):
         """The backward time loop (see :func:`nasprior.networks.wavefront._backward_steps`); all arrays NumPy.
 
         ``w_ih`` (blocks, gw, w_in) and ``w_hh`` (blocks, gw, width) are the
@@ -228,12 +284,14 @@ if njit is not None:
             masked = tau < n_layers - 1
             now = (lag + tau) * n_rows
             for b in range(n_blocks):
-                d_h = d_h_all[b * width:(b + 1) * width]
-                dp = dp_buf[:gw * m].reshape((gw, m))
-                dg = dg_buf[:gw * m].reshape((gw, m))
+                d_h = d_h_all[b * width : (b + 1) * width]
+                dp = dp_buf[: gw * m].reshape((gw, m))
+                dg = dg_buf[: gw * m].reshape((gw, m))
                 u0 = offsets[tau] * width + b * width * m
                 if tau > 0:
-                    h_prev = hs[offsets[tau - 1] * width + b * width * m_prev:][:width * m_prev].reshape((width, m_prev))
+                    h_prev = hs[offsets[tau - 1] * width + b * width * m_prev :][: width * m_prev].reshape(
+                        (width, m_prev)
+                    )
                 else:
                     h_prev = zeros
                 for u in range(width):
@@ -241,9 +299,9 @@ if njit is not None:
                     for j in range(m):
                         dh_row[j] += add[j]
                 if cell == 0:
-                    rz = acts[offsets[tau] * 2 * width + b * 2 * width * m:][:2 * width * m].reshape((2 * width, m))
-                    nn = cand[u0:][:width * m].reshape((width, m))
-                    gh = ghs[offsets[tau] * gw + b * gw * m:][:gw * m].reshape((gw, m))
+                    rz = acts[offsets[tau] * 2 * width + b * 2 * width * m :][: 2 * width * m].reshape((2 * width, m))
+                    nn = cand[u0:][: width * m].reshape((width, m))
+                    gh = ghs[offsets[tau] * gw + b * gw * m :][: gw * m].reshape((gw, m))
                     for u in range(width):
                         keep = started[tau, b, u, 0] if masked else one
                         dh_row, r_, z_, n_, ghn, hp = d_h[u], rz[u], rz[width + u], nn[u], gh[2 * width + u], h_prev[u]
@@ -265,18 +323,29 @@ if njit is not None:
                             g_n[j] = d_n * r
                             dh_row[j] = dh * z  # the direct path to the previous state
                 elif cell == 1:
-                    i_f = acts[offsets[tau] * 2 * width + b * 2 * width * m:][:2 * width * m].reshape((2 * width, m))
-                    gg = cand[u0:][:width * m].reshape((width, m))
-                    oo = outs[u0:][:width * m].reshape((width, m))
-                    tc = tcs[u0:][:width * m].reshape((width, m))
+                    i_f = acts[offsets[tau] * 2 * width + b * 2 * width * m :][: 2 * width * m].reshape((2 * width, m))
+                    gg = cand[u0:][: width * m].reshape((width, m))
+                    oo = outs[u0:][: width * m].reshape((width, m))
+                    tc = tcs[u0:][: width * m].reshape((width, m))
                     if tau > 0:
-                        c_prev = cs[offsets[tau - 1] * width + b * width * m_prev:][:width * m_prev].reshape((width, m_prev))
+                        c_prev = cs[offsets[tau - 1] * width + b * width * m_prev :][: width * m_prev].reshape(
+                            (width, m_prev)
+                        )
                     else:
                         c_prev = zeros
-                    d_c = d_c_all[b * width:(b + 1) * width]
+                    d_c = d_c_all[b * width : (b + 1) * width]
                     for u in range(width):
                         keep = started[tau, b, u, 0] if masked else one
-                        dh_row, dc_row, i_, f_, g__, o_, t_, cp = d_h[u], d_c[u], i_f[u], i_f[width + u], gg[u], oo[u], tc[u], c_prev[u]
+                        dh_row, dc_row, i_, f_, g__, o_, t_, cp = (
+                            d_h[u],
+                            d_c[u],
+                            i_f[u],
+                            i_f[width + u],
+                            gg[u],
+                            oo[u],
+                            tc[u],
+                            c_prev[u],
+                        )
                         p_i, p_f, p_g, p_o = dp[u], dp[width + u], dp[2 * width + u], dp[3 * width + u]
                         for j in range(m):
                             i = i_[j]
@@ -294,7 +363,7 @@ if njit is not None:
                             dh_row[j] = zero
                     dg = dp
                 else:
-                    hh = hs[u0:][:width * m].reshape((width, m))
+                    hh = hs[u0:][: width * m].reshape((width, m))
                     for u in range(width):
                         keep = started[tau, b, u, 0] if masked else one
                         dh_row, h_, p = d_h[u], hh[u], dp[u]
@@ -326,7 +395,7 @@ if njit is not None:
                             for j in range(m):
                                 d[j] += wv * a[j]
                 # weight gradients (transposed, as the TorchScript loop keeps them), at parameter positions only
-                src = srcs[offsets[tau] * w_in + b * w_in * m:][:w_in * m].reshape((w_in, m))
+                src = srcs[offsets[tau] * w_in + b * w_in * m :][: w_in * m].reshape((w_in, m))
                 _weight_grad(real_ih, b, src, dp, m, d_w_ih_t)
                 if tau > 0:
                     _weight_grad(real_hh, b, h_prev, dg, m, d_w_hh_t)
@@ -351,10 +420,28 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 def _forward_steps(
-    cell: str, table: torch.Tensor, ids: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor,
-    started: torch.Tensor, src_rows: torch.Tensor, out_rows: torch.Tensor, n_active: List[int], offsets: List[int],
-    per_step: bool, shape: List[int], ys_all: torch.Tensor, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor,
-    cand: torch.Tensor, outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor,
+    cell: str,
+    table: torch.Tensor,
+    ids: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    started: torch.Tensor,
+    src_rows: torch.Tensor,
+    out_rows: torch.Tensor,
+    n_active: list[int],
+    offsets: list[int],
+    per_step: bool,
+    shape: list[int],
+    ys_all: torch.Tensor,
+    hs: torch.Tensor,
+    srcs: torch.Tensor,
+    acts: torch.Tensor,
+    cand: torch.Tensor,
+    outs: torch.Tensor,
+    ghs: torch.Tensor,
+    cs: torch.Tensor,
+    tcs: torch.Tensor,
 ) -> None:
     """:func:`forward_kernel` on tensors (writes in place).
 
@@ -369,18 +456,56 @@ def _forward_steps(
     if b_hh.numel() == 0:
         b_hh = w_ih.new_zeros(w_ih.shape[0], gw, 1)
     bufs = [_np(t) for t in (hs, srcs, acts, cand, outs, ghs, cs, tcs)]
-    forward_kernel(CELL_CODES[cell], _np(table), _np(ids), _np(w_ih), _np(w_hh), _np(b_hh),
-                   _np(started),
-                   _np(src_rows), _np(out_rows), np.asarray(n_active, dtype=np.int64), np.asarray(offsets, dtype=np.int64),
-                   per_step, n_rows, lag, n_layers, k0, ys_all.numpy(), *bufs)
+    forward_kernel(
+        CELL_CODES[cell],
+        _np(table),
+        _np(ids),
+        _np(w_ih),
+        _np(w_hh),
+        _np(b_hh),
+        _np(started),
+        _np(src_rows),
+        _np(out_rows),
+        np.asarray(n_active, dtype=np.int64),
+        np.asarray(offsets, dtype=np.int64),
+        per_step,
+        n_rows,
+        lag,
+        n_layers,
+        k0,
+        ys_all.numpy(),
+        *bufs,
+    )
 
 
 def _backward_steps(
-    cell: str, d_rows: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, real_ih: torch.Tensor, real_hh: torch.Tensor,
-    started: torch.Tensor, out_rows: torch.Tensor, src_base: torch.Tensor, n_active: List[int], offsets: List[int],
-    shape: List[int], n_time: int, batch: int, hs: torch.Tensor, srcs: torch.Tensor, acts: torch.Tensor, cand: torch.Tensor,
-    outs: torch.Tensor, ghs: torch.Tensor, cs: torch.Tensor, tcs: torch.Tensor,
-    ids: torch.Tensor, d_w_ih_t: torch.Tensor, d_w_hh_t: torch.Tensor, sum_dg: torch.Tensor, d_table: torch.Tensor,
+    cell: str,
+    d_rows: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    real_ih: torch.Tensor,
+    real_hh: torch.Tensor,
+    started: torch.Tensor,
+    out_rows: torch.Tensor,
+    src_base: torch.Tensor,
+    n_active: list[int],
+    offsets: list[int],
+    shape: list[int],
+    n_time: int,
+    batch: int,
+    hs: torch.Tensor,
+    srcs: torch.Tensor,
+    acts: torch.Tensor,
+    cand: torch.Tensor,
+    outs: torch.Tensor,
+    ghs: torch.Tensor,
+    cs: torch.Tensor,
+    tcs: torch.Tensor,
+    ids: torch.Tensor,
+    d_w_ih_t: torch.Tensor,
+    d_w_hh_t: torch.Tensor,
+    sum_dg: torch.Tensor,
+    d_table: torch.Tensor,
 ) -> None:
     """:func:`backward_kernel` on tensors (accumulates into ``d_rows``, ``d_w_ih_t``, ``d_w_hh_t``, ``sum_dg``, ``d_table``).
 
@@ -392,11 +517,31 @@ def _backward_steps(
     if sum_dg.numel() == 0:
         sum_dg = w_ih.new_zeros(w_ih.shape[0], w_ih.shape[1])
     bufs = [_np(t) for t in (hs, srcs, acts, cand, outs, ghs, cs, tcs)]
-    backward_kernel(CELL_CODES[cell], d_rows.numpy(), _np(w_ih), _np(w_hh), _np(real_ih), _np(real_hh),
-                    _np(started),
-                    _np(out_rows), _np(src_base), np.asarray(n_active, dtype=np.int64), np.asarray(offsets, dtype=np.int64),
-                    n_rows, lag, n_layers, k0, n_time, batch, *bufs,
-                    _np(ids), d_w_ih_t.numpy(), d_w_hh_t.numpy(), sum_dg.numpy(), d_table.numpy())
+    backward_kernel(
+        CELL_CODES[cell],
+        d_rows.numpy(),
+        _np(w_ih),
+        _np(w_hh),
+        _np(real_ih),
+        _np(real_hh),
+        _np(started),
+        _np(out_rows),
+        _np(src_base),
+        np.asarray(n_active, dtype=np.int64),
+        np.asarray(offsets, dtype=np.int64),
+        n_rows,
+        lag,
+        n_layers,
+        k0,
+        n_time,
+        batch,
+        *bufs,
+        _np(ids),
+        d_w_ih_t.numpy(),
+        d_w_hh_t.numpy(),
+        sum_dg.numpy(),
+        d_table.numpy(),
+    )
 
 
 def loops() -> tuple | None:

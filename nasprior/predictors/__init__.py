@@ -16,22 +16,75 @@
   importance.
 """
 
-from .base import (TARGET, PredictorError, PredictorLike, feature_matrix, gene_columns, gene_value, select_feature_names,
-                   trained_records)
-from .fitting import SIZE_ONLY_FEATURES, fit_predictor, fit_predictor_from_graphs, fit_table, read_graph_table, read_runs
+from .base import (
+    TARGET,
+    PredictorError,
+    PredictorLike,
+    feature_matrix,
+    gene_columns,
+    gene_value,
+    select_feature_names,
+    trained_records,
+)
+from .fitting import (
+    SIZE_ONLY_FEATURES,
+    fit_predictor,
+    fit_predictor_from_graphs,
+    fit_table,
+    read_graph_table,
+    read_runs,
+)
 from .intervals import LEVELS, conformal_half_widths, conformal_quantile
 from .regressors import REGRESSORS, Regressor, make_pipeline, register_regressor, suggest
 from .run import RunPredictor, SkipRule
 from .scoring import format_scores, nested_cv_scores, tune
-from .stored import (CARD_FILE, GRAPH_TASK, MODEL_FILE, SCHEMA_VERSION, TRUSTED_TYPES, Predictor, check_card,
-                     genome_features, migrate_card)
+from .stored import (
+    CARD_FILE,
+    GRAPH_TASK,
+    MODEL_FILE,
+    SCHEMA_VERSION,
+    TRUSTED_TYPES,
+    Predictor,
+    check_card,
+    genome_features,
+    migrate_card,
+)
 
 __all__ = [
-    "CARD_FILE", "GRAPH_TASK", "LEVELS", "MODEL_FILE", "Predictor", "PredictorError", "PredictorLike", "REGRESSORS",
-    "Regressor", "RunPredictor", "SCHEMA_VERSION", "SIZE_ONLY_FEATURES", "SkipRule", "TARGET", "TRUSTED_TYPES",
-    "check_card", "conformal_half_widths", "conformal_quantile", "feature_matrix", "fit_predictor",
-    "fit_predictor_from_graphs", "fit_table", "format_scores", "gene_columns", "gene_value", "genome_features",
-    "make_pipeline", "migrate_card",
-    "nested_cv_scores", "read_graph_table", "read_runs", "register_regressor", "select_feature_names", "suggest",
-    "trained_records", "tune",
+    "CARD_FILE",
+    "GRAPH_TASK",
+    "LEVELS",
+    "MODEL_FILE",
+    "Predictor",
+    "PredictorError",
+    "PredictorLike",
+    "REGRESSORS",
+    "Regressor",
+    "RunPredictor",
+    "SCHEMA_VERSION",
+    "SIZE_ONLY_FEATURES",
+    "SkipRule",
+    "TARGET",
+    "TRUSTED_TYPES",
+    "check_card",
+    "conformal_half_widths",
+    "conformal_quantile",
+    "feature_matrix",
+    "fit_predictor",
+    "fit_predictor_from_graphs",
+    "fit_table",
+    "format_scores",
+    "gene_columns",
+    "gene_value",
+    "genome_features",
+    "make_pipeline",
+    "migrate_card",
+    "nested_cv_scores",
+    "read_graph_table",
+    "read_runs",
+    "register_regressor",
+    "select_feature_names",
+    "suggest",
+    "trained_records",
+    "tune",
 ]

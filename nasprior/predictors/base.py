@@ -10,7 +10,8 @@ follow :class:`PredictorLike`, so a search can use either.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -41,8 +42,9 @@ class PredictorLike(Protocol):
         """Predicted target of each feature dict, shape (len(features),)."""
         ...
 
-    def predict_interval(self, features: Sequence[Mapping[str, float]], level: float = 0.9
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict_interval(
+        self, features: Sequence[Mapping[str, float]], level: float = 0.9
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Prediction, lower and upper bound of its conformal interval at ``level``, each shape (len(features),)."""
         ...
 
@@ -145,7 +147,9 @@ def select_feature_names(
         ok = all(_finite(r.get("features", {}).get(name)) for r in records)
         (names if ok else dropped).append(name)
     if not names:
-        raise RecordError("no feature is present in every trained record: were the runs made by another nasprior version?")
+        raise RecordError(
+            "no feature is present in every trained record: were the runs made by another nasprior version?"
+        )
     return names, dropped
 
 
@@ -190,8 +194,10 @@ def gene_columns(genome: Any, genes: Mapping[str, Sequence[str]]) -> dict[str, f
     for gene, categories in genes.items():
         value = gene_value(genome, gene)
         if str(value) not in categories:
-            raise PredictorError(f"the predictor was fitted on {gene} in {', '.join(categories)}, not {value!r}: use a "
-                                 f"predictor fitted on records with {gene} = {value}")
+            raise PredictorError(
+                f"the predictor was fitted on {gene} in {', '.join(categories)}, not {value!r}: use a "
+                f"predictor fitted on records with {gene} = {value}"
+            )
         for category in categories:
             out[f"{gene}={category}"] = float(str(value) == category)
     return out

@@ -76,8 +76,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -123,7 +124,9 @@ def read_runs(run_dirs: Sequence[str | os.PathLike]) -> tuple[list[dict], list[d
         run_dir = Path(run_dir)
         log_path = run_dir / RECORDS_FILE
         if not log_path.exists():
-            raise RecordError(f"{run_dir} holds no {RECORDS_FILE}: give run directories made by 'nasprior sample' or 'nasprior search'")
+            raise RecordError(
+                f"{run_dir} holds no {RECORDS_FILE}: give run directories made by 'nasprior sample' or 'nasprior search'"
+            )
         run_records = RecordLog(log_path).read()
         config = {}
         if (run_dir / CONFIG_FILE).exists():
@@ -133,14 +136,16 @@ def read_runs(run_dirs: Sequence[str | os.PathLike]) -> tuple[list[dict], list[d
                 config = {}
         run_ids = sorted({str(r.get("run_id", "")) for r in run_records})
         tasks = sorted({str(r.get("task", "")) for r in run_records})
-        runs.append({
-            "path": str(run_dir),
-            "run_id": config.get("run_id") or (run_ids[0] if len(run_ids) == 1 else ",".join(run_ids)),
-            "task": config.get("task") or (tasks[0] if tasks else None),
-            "n_records": len(run_records),
-            "n_trained": sum(r.get("status") == "trained" for r in run_records),
-            "config": config,
-        })
+        runs.append(
+            {
+                "path": str(run_dir),
+                "run_id": config.get("run_id") or (run_ids[0] if len(run_ids) == 1 else ",".join(run_ids)),
+                "task": config.get("task") or (tasks[0] if tasks else None),
+                "n_records": len(run_records),
+                "n_trained": sum(r.get("status") == "trained" for r in run_records),
+                "config": config,
+            }
+        )
         records.extend(run_records)
     return records, runs
 
@@ -191,14 +196,18 @@ def read_graph_table(
     if not graph_dir.is_dir():
         raise DataError(f"--graphs {graph_dir} is not a directory: give the folder holding the graph files")
     if not targets.is_file():
-        raise DataError(f"--targets {targets} does not exist: give a CSV file with a '{graph_column}' column and a target column")
+        raise DataError(
+            f"--targets {targets} does not exist: give a CSV file with a '{graph_column}' column and a target column"
+        )
     with open(targets, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         columns = list(reader.fieldnames or [])
         rows = list(reader)
     if graph_column not in columns:
-        raise DataError(f"{targets} has no column {graph_column!r} (columns: {', '.join(columns) or 'none'}): "
-                        "name the graph-file column with --graph-column")
+        raise DataError(
+            f"{targets} has no column {graph_column!r} (columns: {', '.join(columns) or 'none'}): "
+            "name the graph-file column with --graph-column"
+        )
     group_column = group_column if group_column in columns else None
     if target is None:
         rest = [c for c in columns if c not in (graph_column, group_column)]
@@ -206,7 +215,9 @@ def read_graph_table(
             raise DataError(f"{targets} has target candidates {', '.join(rest) or 'none'}: choose one with --target")
         target = rest[0]
     elif target not in columns:
-        raise DataError(f"{targets} has no column {target!r} (columns: {', '.join(columns)}): choose --target among them")
+        raise DataError(
+            f"{targets} has no column {target!r} (columns: {', '.join(columns)}): choose --target among them"
+        )
     paths, ys, groups = [], [], []
     for i, row in enumerate(rows, start=2):  # line numbers, after the header
         try:
@@ -214,10 +225,14 @@ def read_graph_table(
         except (TypeError, ValueError):
             value = float("nan")
         if not math.isfinite(value):
-            raise DataError(f"{targets} line {i}: {target} = {row[target]!r} is not a finite number: fix or drop the row")
+            raise DataError(
+                f"{targets} line {i}: {target} = {row[target]!r} is not a finite number: fix or drop the row"
+            )
         path = graph_dir / str(row[graph_column])
         if not path.is_file():
-            raise DataError(f"{targets} line {i}: graph file {path} does not exist: file names are relative to --graphs")
+            raise DataError(
+                f"{targets} line {i}: graph file {path} does not exist: file names are relative to --graphs"
+            )
         paths.append(path)
         ys.append(value)
         groups.append(str(row[group_column]) if group_column else "")
@@ -225,8 +240,12 @@ def read_graph_table(
 
 
 def _check_options(n_trials: int, folds: int, inner_folds: int, repeats: int) -> None:
-    for option, value, low in (("n_trials", n_trials, 1), ("folds", folds, 2), ("inner_folds", inner_folds, 2),
-                               ("repeats", repeats, 1)):
+    for option, value, low in (
+        ("n_trials", n_trials, 1),
+        ("folds", folds, 2),
+        ("inner_folds", inner_folds, 2),
+        ("repeats", repeats, 1),
+    ):
         if value < low:
             raise ConfigError(f"{option} = {value} is too small: use at least {low}")
 
@@ -310,17 +329,23 @@ def fit_predictor(
     left_out = len(trained) - record_fidelity.count(fidelity)
     trained = [r for r, f in zip(trained, record_fidelity) if f == fidelity]
     if left_out:
-        log(f"fidelity {fidelity!r}: {left_out} trained record(s) of other fidelities ({', '.join(fidelities)}) left "
-            "out; fit them on their own with --fidelity")
+        log(
+            f"fidelity {fidelity!r}: {left_out} trained record(s) of other fidelities ({', '.join(fidelities)}) left "
+            "out; fit them on their own with --fidelity"
+        )
     where = {str(k): str(v) for k, v in (where or {}).items()}
     for gene in [*where, *gene_features]:
         if not any(gene_value(r.get("genome", {}), gene) is not None for r in trained):
-            raise ConfigError(f"no trained record has a gene {gene!r}: choose a gene of these genomes (e.g. prior, cell)")
+            raise ConfigError(
+                f"no trained record has a gene {gene!r}: choose a gene of these genomes (e.g. prior, cell)"
+            )
     trained = [r for r in trained if all(str(gene_value(r.get("genome", {}), k)) == v for k, v in where.items())]
     if len(trained) < 10:
         selection = f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else ""
-        raise RecordError(f"{len(trained)} trained record(s){selection} with metric {target!r} in {len(runs)} run(s): a "
-                          "predictor needs at least 10; sample more candidates (nasprior sample --n ...)")
+        raise RecordError(
+            f"{len(trained)} trained record(s){selection} with metric {target!r} in {len(runs)} run(s): a "
+            "predictor needs at least 10; sample more candidates (nasprior sample --n ...)"
+        )
     names, dropped = select_feature_names(trained)
     X, y = feature_matrix(trained, names, target)
     genes = {g: sorted({str(gene_value(r.get("genome", {}), g)) for r in trained}) for g in gene_features}
@@ -332,20 +357,49 @@ def fit_predictor(
     if task is None:
         config = runs[0]["config"]
         if "n_inputs" in config and "n_classes" in config:
-            task = {"name": tasks[0], "n_inputs": config["n_inputs"], "n_classes": config["n_classes"],
-                    "vocab_size": config.get("vocab_size") or 0}
+            task = {
+                "name": tasks[0],
+                "n_inputs": config["n_inputs"],
+                "n_classes": config["n_classes"],
+                "vocab_size": config.get("vocab_size") or 0,
+            }
         else:
             task = get_task(tasks[0]).shape.to_dict()
-    training = [{**{k: v for k, v in r.items() if k != "config"}, "train": r["config"].get("train", {}),
-                 "fidelity": fidelity, "n_other_fidelity": left_out} for r in runs]
-    log(f"{len(trained)} trained records from {len(runs)} run(s)"
-        + (f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else ""))
-    return fit_table(X, y, names, name, target=target, task=task, source="runs", training=training, dropped=dropped,
-                     genes=genes, where=where,
-                     rule="nasprior.evaluation.CANDIDATE_FEATURES present with a finite value in every trained record"
-                     + (f", then one-hot columns of the genes {', '.join(genes)}" if genes else ""),
-                     n_trials=n_trials, folds=folds, inner_folds=inner_folds, repeats=repeats, seed=seed, log=log,
-                     start=start)
+    training = [
+        {
+            **{k: v for k, v in r.items() if k != "config"},
+            "train": r["config"].get("train", {}),
+            "fidelity": fidelity,
+            "n_other_fidelity": left_out,
+        }
+        for r in runs
+    ]
+    log(
+        f"{len(trained)} trained records from {len(runs)} run(s)"
+        + (f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else "")
+    )
+    return fit_table(
+        X,
+        y,
+        names,
+        name,
+        target=target,
+        task=task,
+        source="runs",
+        training=training,
+        dropped=dropped,
+        genes=genes,
+        where=where,
+        rule="nasprior.evaluation.CANDIDATE_FEATURES present with a finite value in every trained record"
+        + (f", then one-hot columns of the genes {', '.join(genes)}" if genes else ""),
+        n_trials=n_trials,
+        folds=folds,
+        inner_folds=inner_folds,
+        repeats=repeats,
+        seed=seed,
+        log=log,
+        start=start,
+    )
 
 
 def fit_predictor_from_graphs(
@@ -402,8 +456,9 @@ def fit_predictor_from_graphs(
     _check_options(n_trials, folds, inner_folds, repeats)
     log = log or (lambda line: None)
     start = time.perf_counter()
-    paths, y, groups, target, group_column = read_graph_table(graph_dir, targets, target=target,
-                                                              graph_column=graph_column, group_column=group_column)
+    paths, y, groups, target, group_column = read_graph_table(
+        graph_dir, targets, target=target, graph_column=graph_column, group_column=group_column
+    )
     if len(y) < 10:
         raise RecordError(f"{targets} has {len(y)} row(s): a predictor needs at least 10 graphs with targets")
     log(f"computing features of {len(paths)} graphs from {graph_dir}")
@@ -416,14 +471,37 @@ def fit_predictor_from_graphs(
     records = [{"features": row} for row in rows]
     names, dropped = select_feature_names(records, GRAPH_CANDIDATE_FEATURES)
     X = np.asarray([[row[n] for n in names] for row in rows], dtype=np.float64)
-    training = [{"path": str(graph_dir), "targets": str(targets), "target_column": target, "group_column": group_column,
-                 "n_records": len(y), "n_trained": len(y),
-                 "n_groups": int(len(np.unique(groups))) if groups is not None else None}]
-    return fit_table(X, y, names, name, target=target, task=dict(GRAPH_TASK), source="graphs", training=training,
-                     dropped=dropped, groups=groups,
-                     rule="nasprior.evaluation.GRAPH_CANDIDATE_FEATURES (graph alone, no task) finite for every graph",
-                     n_trials=n_trials, folds=folds, inner_folds=inner_folds, repeats=repeats, seed=seed, log=log,
-                     start=start)
+    training = [
+        {
+            "path": str(graph_dir),
+            "targets": str(targets),
+            "target_column": target,
+            "group_column": group_column,
+            "n_records": len(y),
+            "n_trained": len(y),
+            "n_groups": int(len(np.unique(groups))) if groups is not None else None,
+        }
+    ]
+    return fit_table(
+        X,
+        y,
+        names,
+        name,
+        target=target,
+        task=dict(GRAPH_TASK),
+        source="graphs",
+        training=training,
+        dropped=dropped,
+        groups=groups,
+        rule="nasprior.evaluation.GRAPH_CANDIDATE_FEATURES (graph alone, no task) finite for every graph",
+        n_trials=n_trials,
+        folds=folds,
+        inner_folds=inner_folds,
+        repeats=repeats,
+        seed=seed,
+        log=log,
+        start=start,
+    )
 
 
 def fit_table(
@@ -509,17 +587,31 @@ def fit_table(
     if not size_names:
         raise RecordError(f"none of the size-only features {', '.join(SIZE_ONLY_FEATURES)} is in the rows")
     size_names += [n for n in gene_names if n in names]
-    log(f"{len(y)} rows, {len(names)} features ({len(dropped)} missing somewhere and {len(constant)} constant dropped); "
-        f"scoring by nested CV ({repeats} x {folds}-fold, {n_trials} optuna trials per tuning)")
-    scores = nested_cv_scores(X, y, [names.index(n) for n in size_names], n_trials=n_trials, folds=folds,
-                              inner_folds=inner_folds, repeats=repeats, seed=seed, groups=groups, names=names, log=log)
+    log(
+        f"{len(y)} rows, {len(names)} features ({len(dropped)} missing somewhere and {len(constant)} constant dropped); "
+        f"scoring by nested CV ({repeats} x {folds}-fold, {n_trials} optuna trials per tuning)"
+    )
+    scores = nested_cv_scores(
+        X,
+        y,
+        [names.index(n) for n in size_names],
+        n_trials=n_trials,
+        folds=folds,
+        inner_folds=inner_folds,
+        repeats=repeats,
+        seed=seed,
+        groups=groups,
+        names=names,
+        log=log,
+    )
     importance = scores.pop("importance")
     coverage = scores.pop("coverage")
     cv_half_width = scores.pop("half_width")
     model, params, final_cv_r2 = tune(X, y, n_trials=n_trials, folds=folds, seed=seed, groups=groups)
     pipeline = make_pipeline(model, params, seed).fit(X, y)
-    half_widths = conformal_half_widths(make_pipeline(model, params, seed), X, y, _splitter(len(y), folds, seed, groups),
-                                        groups)
+    half_widths = conformal_half_widths(
+        make_pipeline(model, params, seed), X, y, _splitter(len(y), folds, seed, groups), groups
+    )
     log(f"final model: {model} {json.dumps(params, sort_keys=True)} (CV R2 of the tuning {final_cv_r2:.3f})")
     card = {
         "schema": SCHEMA_VERSION,
@@ -539,16 +631,20 @@ def fit_table(
             "genes": genes,
             "rule": rule,
             "selection": "columns missing or non-finite in some row ('dropped') and columns constant over all rows "
-                         "('dropped_constant') are left out",
+            "('dropped_constant') are left out",
         },
         "training_runs": training,
         "n_train": int(len(y)),
-        "target_summary": {"min": float(y.min()), "max": float(y.max()), "mean": float(y.mean()),
-                           "std": float(y.std())},
+        "target_summary": {
+            "min": float(y.min()),
+            "max": float(y.max()),
+            "mean": float(y.mean()),
+            "std": float(y.std()),
+        },
         "scores": scores,
         "intervals": {
             "method": "split conformal, cross-validated (MAPIE CrossConformalRegressor, method 'base'): prediction "
-                      "+/- the conformal quantile of the absolute out-of-fold residuals",
+            "+/- the conformal quantile of the absolute out-of-fold residuals",
             "half_width": half_widths,
             "calibration_folds": _splitter(len(y), folds, seed, groups).get_n_splits(),
             "coverage": coverage,

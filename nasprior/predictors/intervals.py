@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from mapie.regression import CrossConformalRegressor
@@ -68,8 +69,14 @@ def conformal_quantile(abs_residuals: Sequence[float], level: float) -> float:
     return float(r[min(rank, len(r)) - 1])
 
 
-def conformal_half_widths(estimator: Any, X: np.ndarray, y: np.ndarray, cv: Any, groups: np.ndarray | None = None,
-                          levels: Sequence[float] = LEVELS) -> dict[str, float]:
+def conformal_half_widths(
+    estimator: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    cv: Any,
+    groups: np.ndarray | None = None,
+    levels: Sequence[float] = LEVELS,
+) -> dict[str, float]:
     """Half-widths of conformal intervals of an unfitted estimator, calibrated by cross-validation (MAPIE).
 
     Parameters
@@ -92,8 +99,9 @@ def conformal_half_widths(estimator: Any, X: np.ndarray, y: np.ndarray, cv: Any,
         samples for the level) is replaced by the largest residual's bound.
     """
     levels = list(levels)
-    mapie = CrossConformalRegressor(estimator, confidence_level=levels, method="base", cv=cv,
-                                    conformity_score="absolute")
+    mapie = CrossConformalRegressor(
+        estimator, confidence_level=levels, method="base", cv=cv, conformity_score="absolute"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mapie.fit_conformalize(X, y, groups=groups)

@@ -10,8 +10,9 @@ from an optuna trial.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import BayesianRidge
@@ -60,34 +61,43 @@ def register_regressor(regressor: Regressor) -> Regressor:
     return REGRESSORS.add(regressor)
 
 
-register_regressor(Regressor(
-    "bayesian_ridge", BayesianRidge,
-    suggest=lambda trial: {
-        "alpha_1": trial.suggest_float("br_alpha_1", 1e-8, 1e-2, log=True),
-        "lambda_1": trial.suggest_float("br_lambda_1", 1e-8, 1e-2, log=True),
-    },
-))
-register_regressor(Regressor(
-    "random_forest", RandomForestRegressor,
-    suggest=lambda trial: {
-        "n_estimators": trial.suggest_int("rf_n_estimators", 25, 150, step=25),
-        "max_depth": trial.suggest_int("rf_max_depth", 2, 16),
-        "min_samples_leaf": trial.suggest_int("rf_min_samples_leaf", 1, 8),
-        "max_features": trial.suggest_float("rf_max_features", 0.2, 1.0),
-    },
-    fixed=lambda seed: {"random_state": seed, "n_jobs": 1},
-))
-register_regressor(Regressor(
-    "gradient_boosting", GradientBoostingRegressor,
-    suggest=lambda trial: {
-        "n_estimators": trial.suggest_int("gb_n_estimators", 25, 200, step=25),
-        "learning_rate": trial.suggest_float("gb_learning_rate", 0.01, 0.3, log=True),
-        "max_depth": trial.suggest_int("gb_max_depth", 1, 4),
-        "min_samples_leaf": trial.suggest_int("gb_min_samples_leaf", 1, 10),
-        "subsample": trial.suggest_float("gb_subsample", 0.5, 1.0),
-    },
-    fixed=lambda seed: {"random_state": seed},
-))
+register_regressor(
+    Regressor(
+        "bayesian_ridge",
+        BayesianRidge,
+        suggest=lambda trial: {
+            "alpha_1": trial.suggest_float("br_alpha_1", 1e-8, 1e-2, log=True),
+            "lambda_1": trial.suggest_float("br_lambda_1", 1e-8, 1e-2, log=True),
+        },
+    )
+)
+register_regressor(
+    Regressor(
+        "random_forest",
+        RandomForestRegressor,
+        suggest=lambda trial: {
+            "n_estimators": trial.suggest_int("rf_n_estimators", 25, 150, step=25),
+            "max_depth": trial.suggest_int("rf_max_depth", 2, 16),
+            "min_samples_leaf": trial.suggest_int("rf_min_samples_leaf", 1, 8),
+            "max_features": trial.suggest_float("rf_max_features", 0.2, 1.0),
+        },
+        fixed=lambda seed: {"random_state": seed, "n_jobs": 1},
+    )
+)
+register_regressor(
+    Regressor(
+        "gradient_boosting",
+        GradientBoostingRegressor,
+        suggest=lambda trial: {
+            "n_estimators": trial.suggest_int("gb_n_estimators", 25, 200, step=25),
+            "learning_rate": trial.suggest_float("gb_learning_rate", 0.01, 0.3, log=True),
+            "max_depth": trial.suggest_int("gb_max_depth", 1, 4),
+            "min_samples_leaf": trial.suggest_int("gb_min_samples_leaf", 1, 10),
+            "subsample": trial.suggest_float("gb_subsample", 0.5, 1.0),
+        },
+        fixed=lambda seed: {"random_state": seed},
+    )
+)
 
 
 def get_regressor(name: str) -> Regressor:

@@ -9,8 +9,8 @@ which offspring to skip.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
@@ -80,8 +80,10 @@ class SkipRule:
         if self.margin < 0:
             raise ConfigError(f"skip rule 'margin' = {self.margin} is invalid: use a value >= 0")
         if not 0.0 <= self.interval < 1.0:
-            raise ConfigError(f"skip rule 'interval' = {self.interval} is invalid: use 0 (point prediction) or a "
-                              "coverage level in (0, 1) such as 0.8")
+            raise ConfigError(
+                f"skip rule 'interval' = {self.interval} is invalid: use 0 (point prediction) or a "
+                "coverage level in (0, 1) such as 0.8"
+            )
 
     def threshold(self, population_fitness: Sequence[float]) -> float:
         """Predicted accuracy below which an offspring is skipped."""
@@ -122,7 +124,7 @@ class RunPredictor:
         self.n_train_ = 0
         self.abs_residuals_ = np.empty(0)
 
-    def fit(self, records: Iterable[Mapping]) -> "RunPredictor":
+    def fit(self, records: Iterable[Mapping]) -> RunPredictor:
         """Fit on the trained records and estimate R² by 5-fold cross-validation (see ``cv_r2_``)."""
         X, y = feature_matrix(records, self.names)
         self.n_train_ = len(y)
@@ -152,8 +154,9 @@ class RunPredictor:
         X = np.asarray([[float(f[n]) for n in self.names] for f in features], dtype=np.float64)
         return self.model_.predict(X)
 
-    def predict_interval(self, features: Sequence[Mapping[str, float]], level: float = 0.9
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict_interval(
+        self, features: Sequence[Mapping[str, float]], level: float = 0.9
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Prediction with a split-conformal interval from the out-of-fold residuals of the last fit.
 
         Parameters

@@ -18,7 +18,8 @@ References
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import optuna
@@ -30,6 +31,7 @@ from sklearn.model_selection import GroupKFold, KFold, cross_val_score
 from ..errors import ConfigError
 from .intervals import LEVELS, conformal_half_widths, level_key
 from .regressors import REGRESSORS, make_pipeline, suggest
+
 
 def _splitter(n_samples: int, folds: int, seed: int, groups: np.ndarray | None = None) -> Any:
     """Shuffled k-fold splitter (whole groups per fold when ``groups`` is given), k lowered for tiny sets."""
@@ -189,24 +191,29 @@ def nested_cv_scores(
             g_tr = None if groups is None else groups[tr]
             model, params, inner = tune(X[tr], y[tr], n_trials=n_trials, folds=inner_folds, seed=fold_seed, groups=g_tr)
             pipeline = make_pipeline(model, params, fold_seed)
-            widths_fold = conformal_half_widths(pipeline, X[tr], y[tr], _splitter(len(tr), inner_folds, fold_seed, g_tr),
-                                                g_tr, levels)
+            widths_fold = conformal_half_widths(
+                pipeline, X[tr], y[tr], _splitter(len(tr), inner_folds, fold_seed, g_tr), g_tr, levels
+            )
             fitted = make_pipeline(model, params, fold_seed).fit(X[tr], y[tr])
             pred[te] = fitted.predict(X[te])
             for key, value in widths_fold.items():
                 half[key][te] = value
             chosen[model] = chosen.get(model, 0) + 1
             if r == 0 and importance_repeats > 0 and len(te) >= 2:
-                result = permutation_importance(fitted, X[te], y[te], scoring="r2", n_repeats=importance_repeats,
-                                                random_state=fold_seed)
+                result = permutation_importance(
+                    fitted, X[te], y[te], scoring="r2", n_repeats=importance_repeats, random_state=fold_seed
+                )
                 importances.append(result.importances_mean)
-            model_s, params_s, inner_s = tune(Xs[tr], y[tr], n_trials=n_trials, folds=inner_folds, seed=fold_seed,
-                                              groups=g_tr)
+            model_s, params_s, inner_s = tune(
+                Xs[tr], y[tr], n_trials=n_trials, folds=inner_folds, seed=fold_seed, groups=g_tr
+            )
             pred_size[te] = make_pipeline(model_s, params_s, fold_seed).fit(Xs[tr], y[tr]).predict(Xs[te])
             chosen_size[model_s] = chosen_size.get(model_s, 0) + 1
             if log:
-                log(f"  repeat {r + 1}/{repeats} fold {f + 1}/{n_splits}: {model} (inner CV R2 {inner:.3f}); "
-                    f"size-only {model_s} ({inner_s:.3f})")
+                log(
+                    f"  repeat {r + 1}/{repeats} fold {f + 1}/{n_splits}: {model} (inner CV R2 {inner:.3f}); "
+                    f"size-only {model_s} ({inner_s:.3f})"
+                )
         per_repeat["structural"].append(_scores(y, pred))
         per_repeat["size_only"].append(_scores(y, pred_size))
         for key in coverage:
@@ -220,23 +227,30 @@ def nested_cv_scores(
     if importances:
         stack = np.vstack(importances)  # (n_folds, n_features)
         order = np.argsort(-stack.mean(axis=0), kind="stable")
-        out["importance"] = [{"feature": names[i], "mean": float(stack[:, i].mean()), "std": float(stack[:, i].std())}
-                             for i in order]
+        out["importance"] = [
+            {"feature": names[i], "mean": float(stack[:, i].mean()), "std": float(stack[:, i].std())} for i in order
+        ]
     else:
         out["importance"] = []
     out["outer_models"] = chosen
     out["size_only_models"] = chosen_size
     out["protocol"] = {
-        "cv": "nested", "repeats": repeats, "folds": n_splits, "inner_folds": inner_folds, "n_trials": n_trials,
-        "n_trials_size_only": n_trials, "seed": seed, "grouped": groups is not None,
+        "cv": "nested",
+        "repeats": repeats,
+        "folds": n_splits,
+        "inner_folds": inner_folds,
+        "n_trials": n_trials,
+        "n_trials_size_only": n_trials,
+        "seed": seed,
+        "grouped": groups is not None,
         "pooled": "metrics on the pooled out-of-fold predictions of each repeat",
         "size_only_model": "its own model class and hyperparameters, tuned on the size-only columns over the same "
-                           "classes with the same number of trials, in the same outer folds",
+        "classes with the same number of trials, in the same outer folds",
         "intervals": "conformal half-widths calibrated on the out-of-fold residuals of the outer training part "
-                     f"(MAPIE CrossConformalRegressor, method 'base', {inner_folds} folds); coverage = share of "
-                     "held-out truths inside",
+        f"(MAPIE CrossConformalRegressor, method 'base', {inner_folds} folds); coverage = share of "
+        "held-out truths inside",
         "importance": f"permutation importance (R2 drop, {importance_repeats} shuffles) on the held-out folds of "
-                      "the first repeat, mean and std over those folds",
+        "the first repeat, mean and std over those folds",
     }
     return out
 
@@ -259,6 +273,7 @@ def format_scores(card: Mapping[str, Any], top: int = TOP_FEATURES) -> list[str]
     -------
     list of str
     """
+
     def fmt(value: Any) -> str:
         return "nan" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.3f}"
 
@@ -272,8 +287,10 @@ def format_scores(card: Mapping[str, Any], top: int = TOP_FEATURES) -> list[str]
     intervals = card.get("intervals") or {}
     for key, cov in (intervals.get("coverage") or {}).items():
         width = intervals.get("half_width", {}).get(key)
-        lines.append(f"  {float(key):.0%} interval: held-out coverage {fmt(cov['mean'])} +/- {fmt(cov['std'])}, "
-                     f"half-width of the shipped model {fmt(width)}")
+        lines.append(
+            f"  {float(key):.0%} interval: held-out coverage {fmt(cov['mean'])} +/- {fmt(cov['std'])}, "
+            f"half-width of the shipped model {fmt(width)}"
+        )
     importance = card.get("importance") or []
     if importance:
         lines.append("  top features (permutation importance, R2 drop on held-out folds):")

@@ -28,9 +28,10 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import optuna
@@ -105,8 +106,9 @@ def genome_features(genomes: Sequence[Any], task: Mapping[str, Any]) -> list[dic
     ConfigError
         If a genome does not suit the task or is too large to build.
     """
-    shape = TaskShape(str(task["name"]), int(task.get("n_inputs") or 0), int(task["n_classes"]),
-                      int(task.get("vocab_size") or 0))
+    shape = TaskShape(
+        str(task["name"]), int(task.get("n_inputs") or 0), int(task["n_classes"]), int(task.get("vocab_size") or 0)
+    )
     return [candidate_features(g, shape) for g in genomes]
 
 
@@ -172,9 +174,11 @@ class Predictor:
         for genome in genomes:
             for gene, value in self.where.items():
                 if str(gene_value(genome, gene)) != value:
-                    raise PredictorError(f"predictor {self.card.get('name', '')!r} was fitted on genomes with {gene} = "
-                                         f"{value}, not {gene_value(genome, gene)!r}: use a predictor fitted on "
-                                         f"{gene} = {gene_value(genome, gene)} (or a pooled one)")
+                    raise PredictorError(
+                        f"predictor {self.card.get('name', '')!r} was fitted on genomes with {gene} = "
+                        f"{value}, not {gene_value(genome, gene)!r}: use a predictor fitted on "
+                        f"{gene} = {gene_value(genome, gene)} (or a pooled one)"
+                    )
             out.append(gene_columns(genome, self.genes))
         return out
 
@@ -203,8 +207,10 @@ class Predictor:
         for f in features:
             missing = [n for n in self.feature_names if n not in f]
             if missing:
-                raise PredictorError(f"features lack {', '.join(missing)}: the predictor was fitted by another nasprior "
-                                     "version; refit it with 'nasprior predictor fit'")
+                raise PredictorError(
+                    f"features lack {', '.join(missing)}: the predictor was fitted by another nasprior "
+                    "version; refit it with 'nasprior predictor fit'"
+                )
             rows.append([float(f[n]) for n in self.feature_names])
         return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.feature_names))
 
@@ -222,8 +228,9 @@ class Predictor:
         predicted = self.pipeline.predict(self.matrix(features))
         return np.clip(predicted, 0.0, 1.0) if "acc" in self.target else predicted
 
-    def predict_interval(self, features: Sequence[Mapping[str, float]], level: float = 0.9
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict_interval(
+        self, features: Sequence[Mapping[str, float]], level: float = 0.9
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predicted target with a conformal prediction interval, each of shape (len(features),).
 
         Parameters
@@ -249,9 +256,11 @@ class Predictor:
         half = ((self.card.get("intervals") or {}).get("half_width") or {}).get(level_key(level))
         if half is None:
             have = ", ".join(f"{lv:g}" for lv in self.interval_levels)
-            raise PredictorError(f"predictor {self.card.get('name', '')!r} has no {level:g} interval "
-                                 f"({'levels: ' + have if have else 'it was fitted before intervals existed'}): "
-                                 "use a stored level, or refit with 'nasprior predictor fit'")
+            raise PredictorError(
+                f"predictor {self.card.get('name', '')!r} has no {level:g} interval "
+                f"({'levels: ' + have if have else 'it was fitted before intervals existed'}): "
+                "use a stored level, or refit with 'nasprior predictor fit'"
+            )
         predicted = self.predict(features)
         lower, upper = predicted - float(half), predicted + float(half)
         if "acc" in self.target:
@@ -304,10 +313,16 @@ class Predictor:
         if self.source == "graphs":
             return [graph_candidate_features(g) for g in graphs]
         if self.genes:
-            raise PredictorError(f"predictor {self.card.get('name', '')!r} also reads the genes "
-                                 f"{', '.join(self.genes)}, which a graph file does not give: predict from genomes")
-        shape = TaskShape(str(self.task["name"]), int(self.task.get("n_inputs") or 0), int(self.task["n_classes"]),
-                          int(self.task.get("vocab_size") or 0))
+            raise PredictorError(
+                f"predictor {self.card.get('name', '')!r} also reads the genes "
+                f"{', '.join(self.genes)}, which a graph file does not give: predict from genomes"
+            )
+        shape = TaskShape(
+            str(self.task["name"]),
+            int(self.task.get("n_inputs") or 0),
+            int(self.task["n_classes"]),
+            int(self.task.get("vocab_size") or 0),
+        )
         return [graph_candidate_features(g, shape) for g in graphs]
 
     def predict_genomes(self, genomes: Sequence[Any]) -> np.ndarray:
@@ -334,7 +349,9 @@ class Predictor:
         """
         path = Path(path)
         if (path / CARD_FILE).exists() and not overwrite:
-            raise PredictorError(f"{path} already holds a predictor: choose another --name, or pass --force to replace it")
+            raise PredictorError(
+                f"{path} already holds a predictor: choose another --name, or pass --force to replace it"
+            )
         path.mkdir(parents=True, exist_ok=True)
         tmp = path / (MODEL_FILE + ".tmp")
         sio.dump(self.pipeline, tmp)
@@ -350,7 +367,7 @@ class Predictor:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Predictor":
+    def load(cls, path: str | os.PathLike) -> Predictor:
         """Load a predictor directory, verifying schema, checksum and the types in the model file.
 
         Raises
@@ -364,8 +381,10 @@ class Predictor:
         path = Path(path)
         card_path = path / CARD_FILE
         if not card_path.exists():
-            raise PredictorError(f"{path} is not a predictor directory (no {CARD_FILE}): give a folder made by "
-                                 "'nasprior predictor fit', e.g. predictors/<name>")
+            raise PredictorError(
+                f"{path} is not a predictor directory (no {CARD_FILE}): give a folder made by "
+                "'nasprior predictor fit', e.g. predictors/<name>"
+            )
         try:
             card = json.loads(card_path.read_text(encoding="utf-8"))
         except ValueError as exc:
@@ -377,30 +396,45 @@ class Predictor:
             raise PredictorError(f"{model_path} is missing: copy the whole predictor directory, or refit it")
         digest = _sha256(model_path)
         if digest != card.get("model_sha256"):
-            raise PredictorError(f"{model_path} does not match the SHA-256 in its model card (file {digest[:12]}..., "
-                                 f"card {str(card.get('model_sha256'))[:12]}...): it was modified or corrupted; "
-                                 "do not use it, refit the predictor")
+            raise PredictorError(
+                f"{model_path} does not match the SHA-256 in its model card (file {digest[:12]}..., "
+                f"card {str(card.get('model_sha256'))[:12]}...): it was modified or corrupted; "
+                "do not use it, refit the predictor"
+            )
         try:
             untrusted = sio.get_untrusted_types(file=model_path)
         except Exception as exc:  # skops raises assorted errors on a malformed archive
             raise PredictorError(f"{model_path} is not a readable skops file ({exc}): refit the predictor") from None
         unexpected = [t for t in untrusted if t not in TRUSTED_TYPES]
         if unexpected:
-            raise PredictorError(f"{model_path} holds types outside the allow list ({', '.join(unexpected)}): "
-                                 "refusing to load it")
+            raise PredictorError(
+                f"{model_path} holds types outside the allow list ({', '.join(unexpected)}): refusing to load it"
+            )
         pipeline = sio.load(model_path, trusted=list(untrusted))
         n_in = getattr(pipeline, "n_features_in_", None)
         if n_in is not None and n_in != len(card["features"]["names"]):
-            raise PredictorError(f"{model_path} expects {n_in} features but its card names "
-                                 f"{len(card['features']['names'])}: refit the predictor")
+            raise PredictorError(
+                f"{model_path} expects {n_in} features but its card names "
+                f"{len(card['features']['names'])}: refit the predictor"
+            )
         return cls(pipeline, card, path)
 
 
 #: Fields a model card must have, as (path, type) pairs; nested fields are joined by dots.
 CARD_FIELDS = (
-    ("schema", int), ("target", str), ("task", dict), ("task.name", str), ("task.n_classes", int),
-    ("features", dict), ("features.names", list), ("features.min", dict), ("features.max", dict),
-    ("scores", dict), ("scores.structural", dict), ("scores.structural.r2", dict), ("model_sha256", str),
+    ("schema", int),
+    ("target", str),
+    ("task", dict),
+    ("task.name", str),
+    ("task.n_classes", int),
+    ("features", dict),
+    ("features.names", list),
+    ("features.min", dict),
+    ("features.max", dict),
+    ("scores", dict),
+    ("scores.structural", dict),
+    ("scores.structural.r2", dict),
+    ("model_sha256", str),
 )
 
 
@@ -442,17 +476,23 @@ def check_card(card: Any, where: Any) -> None:
     """
     schema = card.get("schema") if isinstance(card, dict) else None
     if schema not in READABLE_SCHEMAS:
-        raise PredictorError(f"{where} has schema version {schema!r}; this nasprior reads versions "
-                             f"{', '.join(map(str, READABLE_SCHEMAS))}: refit the predictor with 'nasprior predictor fit'")
+        raise PredictorError(
+            f"{where} has schema version {schema!r}; this nasprior reads versions "
+            f"{', '.join(map(str, READABLE_SCHEMAS))}: refit the predictor with 'nasprior predictor fit'"
+        )
     for field, kind in CARD_FIELDS:
         value: Any = card
         for part in field.split("."):
             value = value.get(part) if isinstance(value, dict) else None
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise PredictorError(f"{where}: field '{field}' is missing or not a {kind.__name__}: the card is damaged "
-                                 "or was not written by nasprior; refit the predictor with 'nasprior predictor fit'")
+            raise PredictorError(
+                f"{where}: field '{field}' is missing or not a {kind.__name__}: the card is damaged "
+                "or was not written by nasprior; refit the predictor with 'nasprior predictor fit'"
+            )
     names = card["features"]["names"]
     missing = [n for n in names if n not in card["features"]["min"] or n not in card["features"]["max"]]
     if missing or not all(isinstance(n, str) for n in names):
-        raise PredictorError(f"{where}: field 'features' lacks the training range of {', '.join(map(str, missing))}: "
-                             "refit the predictor with 'nasprior predictor fit'")
+        raise PredictorError(
+            f"{where}: field 'features' lacks the training range of {', '.join(map(str, missing))}: "
+            "refit the predictor with 'nasprior predictor fit'"
+        )

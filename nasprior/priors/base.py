@@ -12,8 +12,9 @@ a search-space TOML.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -70,12 +71,12 @@ class Prior:
 
     name: str
     genes: tuple[Gene, ...]
-    build: Callable[["Genome"], nx.Graph]
-    describe: Callable[["Genome"], str]
-    expected_edges: Callable[["Genome"], float]
-    check: Callable[["Genome"], None] | None = None
+    build: Callable[[Genome], nx.Graph]
+    describe: Callable[[Genome], str]
+    expected_edges: Callable[[Genome], float]
+    check: Callable[[Genome], None] | None = None
     repair: Callable[[dict[str, Any]], None] | None = None
-    masks: Callable[["Genome", int], list[np.ndarray]] | None = None
+    masks: Callable[[Genome, int], list[np.ndarray]] | None = None
     mappings: tuple[str, ...] | None = None
     fixed: dict[str, dict[str, Any]] | None = None
     reference: str = ""
@@ -85,7 +86,7 @@ class Prior:
         """Names of :attr:`genes`, in order."""
         return tuple(g.name for g in self.genes)
 
-    def validate(self, genome: "Genome") -> None:
+    def validate(self, genome: Genome) -> None:
         """Raise :class:`ConfigError` if the genome's parameters do not suit this prior."""
         if self.mappings is not None and genome.mapping not in self.mappings:
             raise ConfigError(
@@ -125,7 +126,7 @@ def get_prior(name: str) -> Prior:
     return PRIORS.lookup(name)
 
 
-def make_graph(genome: "Genome") -> nx.Graph:
+def make_graph(genome: Genome) -> nx.Graph:
     """Build the undirected prior graph of a genome.
 
     Parameters

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from ..errors import ConfigError
-from ..genes import N_NODES, P, SEED, Gene
+from ..genes import N_NODES, SEED, Gene, P
 from .base import Prior, register_prior
 from .random_graphs import repair_n_nodes
 
@@ -44,12 +44,14 @@ def block_sizes(n_nodes: int, n_blocks: int) -> list[int]:
         If there are more blocks than nodes.
     """
     if n_blocks > n_nodes:
-        raise ConfigError(f"genome field 'n_blocks' = {n_blocks} exceeds n_nodes = {n_nodes} for the "
-                          f"block_model prior: choose n_blocks in [1, {n_nodes}]")
+        raise ConfigError(
+            f"genome field 'n_blocks' = {n_blocks} exceeds n_nodes = {n_nodes} for the "
+            f"block_model prior: choose n_blocks in [1, {n_nodes}]"
+        )
     return [n_nodes // n_blocks + (i < n_nodes % n_blocks) for i in range(n_blocks)]
 
 
-def _build(g: "Genome") -> nx.Graph:
+def _build(g: Genome) -> nx.Graph:
     sizes = block_sizes(g.n_nodes, g.n_blocks)
     probs = [[g.p if i == j else g.p_out for j in range(len(sizes))] for i in range(len(sizes))]
     graph = nx.Graph(nx.stochastic_block_model(sizes, probs, seed=g.seed, sparse=True))
@@ -57,7 +59,7 @@ def _build(g: "Genome") -> nx.Graph:
     return graph
 
 
-def _expected_edges(g: "Genome") -> float:
+def _expected_edges(g: Genome) -> float:
     sizes = [g.n_nodes / g.n_blocks] * g.n_blocks
     inside = sum(s * (s - 1) / 2 for s in sizes)
     return g.p * inside + g.p_out * (g.n_nodes * (g.n_nodes - 1) / 2 - inside)
@@ -68,12 +70,15 @@ def _repair(values: dict[str, Any]) -> None:
     values["n_blocks"] = min(values["n_blocks"], values["n_nodes"])
 
 
-BLOCK_MODEL = register_prior(Prior(
-    "block_model", (N_NODES, N_BLOCKS, P, P_OUT, SEED),
-    build=_build,
-    describe=lambda g: f"n={g.n_nodes} blocks={g.n_blocks} p={g.p:.3f} p_out={g.p_out:.3f}",
-    expected_edges=_expected_edges,
-    check=lambda g: block_sizes(g.n_nodes, g.n_blocks) and None,
-    repair=_repair,
-    reference="Holland, Laskey & Leinhardt 1983",
-))
+BLOCK_MODEL = register_prior(
+    Prior(
+        "block_model",
+        (N_NODES, N_BLOCKS, P, P_OUT, SEED),
+        build=_build,
+        describe=lambda g: f"n={g.n_nodes} blocks={g.n_blocks} p={g.p:.3f} p_out={g.p_out:.3f}",
+        expected_edges=_expected_edges,
+        check=lambda g: block_sizes(g.n_nodes, g.n_blocks) and None,
+        repair=_repair,
+        reference="Holland, Laskey & Leinhardt 1983",
+    )
+)

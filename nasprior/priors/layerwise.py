@@ -142,8 +142,12 @@ def set_density(n_in: int, n_out: int, epsilon: float) -> float:
     """
     n_in = _positive_int(n_in, "n_in")
     n_out = _positive_int(n_out, "n_out")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(epsilon) or epsilon <= 0:
+    if (
+        isinstance(epsilon, bool)
+        or not isinstance(epsilon, (int, float, np.floating, np.integer))
+        or not math.isfinite(epsilon)
+        or epsilon <= 0
+    ):
         raise ConfigError(f"SET epsilon = {epsilon!r} is out of range: use a finite number > 0 (SET uses 20)")
     return min(1.0, float(epsilon) * (n_in + n_out) / (n_in * n_out))
 
@@ -216,7 +220,7 @@ def er_set_mask(n_in: int, n_out: int, epsilon: float, seed: Any = None) -> np.n
 LAYERED_PRIORS = ("radixnet", "expander", "er_set")
 
 
-def _layer_mask(genome: "Genome", layer: int, n_in: int) -> np.ndarray:
+def _layer_mask(genome: Genome, layer: int, n_in: int) -> np.ndarray:
     """Mask of hidden layer ``layer`` (0 = the input layer) reading ``n_in`` units; seeded per layer."""
     rng = np.random.default_rng([genome.seed, layer])
     if genome.prior == "expander":
@@ -226,7 +230,7 @@ def _layer_mask(genome: "Genome", layer: int, n_in: int) -> np.ndarray:
     raise ConfigError(f"prior {genome.prior!r} is not a layer-wise prior: use one of {', '.join(LAYERED_PRIORS)}")
 
 
-def genome_masks(genome: "Genome", n_inputs: int) -> list[np.ndarray]:
+def genome_masks(genome: Genome, n_inputs: int) -> list[np.ndarray]:
     """All sparse layer masks of a layer-wise-prior genome: ``n_inputs -> width -> ... -> width``.
 
     * ``radixnet``: :func:`radixnet_layered_masks` ``(n_inputs, width,
@@ -267,7 +271,7 @@ def genome_masks(genome: "Genome", n_inputs: int) -> list[np.ndarray]:
     return [_layer_mask(genome, layer, n_inputs if layer == 0 else genome.width) for layer in range(genome.n_layers)]
 
 
-def hidden_masks(genome: "Genome") -> list[np.ndarray]:
+def hidden_masks(genome: Genome) -> list[np.ndarray]:
     """The ``n_layers - 1`` hidden-to-hidden masks of a layer-wise-prior genome, each (width, width).
 
     Equal to ``genome_masks(genome, n_inputs)[1:]`` for any valid
@@ -282,13 +286,15 @@ def hidden_masks(genome: "Genome") -> list[np.ndarray]:
         n, k = radixnet_plan(genome.width, genome.n_layers, genome.radix)
         block = genome.width // n
         return [
-            np.kron(radix_layer(n, genome.radix, genome.radix ** (layer % k)), np.ones((block, block), dtype=bool)).astype(bool)
+            np.kron(
+                radix_layer(n, genome.radix, genome.radix ** (layer % k)), np.ones((block, block), dtype=bool)
+            ).astype(bool)
             for layer in range(1, genome.n_layers)
         ]
     return [_layer_mask(genome, layer, genome.width) for layer in range(1, genome.n_layers)]
 
 
-def hidden_graph(genome: "Genome") -> nx.Graph:
+def hidden_graph(genome: Genome) -> nx.Graph:
     """The graph of a layer-wise-prior genome: its hidden units joined by the hidden-to-hidden masks.
 
     Unit ``j`` of hidden layer ``l`` is node ``l * width + j`` (so the graph
@@ -321,7 +327,6 @@ def hidden_graph(genome: "Genome") -> nx.Graph:
     return graph
 
 
-
 # ---------------------------------------------------------------------------
 # Registration
 # ---------------------------------------------------------------------------
@@ -334,11 +339,11 @@ DEGREE = Gene("degree", "int", 16, 1, 4096, doc="expander in-degree")
 EPSILON = Gene("epsilon", "float", 20.0, 0.1, 1000.0, doc="SET epsilon")
 
 
-def _check_radixnet(g: "Genome") -> None:
+def _check_radixnet(g: Genome) -> None:
     radixnet_plan(g.width, g.n_layers, g.radix)  # raises if width is not a multiple of radix
 
 
-def _check_expander(g: "Genome") -> None:
+def _check_expander(g: Genome) -> None:
     if g.degree > g.width:
         raise ConfigError(
             f"genome field 'degree' = {g.degree} exceeds width = {g.width} for the expander prior: "
@@ -357,23 +362,47 @@ def _repair_expander(values: dict[str, Any]) -> None:
     values["degree"] = min(values["degree"], values["width"])
 
 
-def _hidden_edges(g: "Genome", per_unit: float) -> float:
+def _hidden_edges(g: Genome, per_unit: float) -> float:
     return (g.n_layers - 1) * g.width * per_unit
 
 
-register_prior(Prior(
-    "radixnet", (RADIX,), build=hidden_graph, masks=genome_masks, mappings=("layered",),
-    describe=lambda g: f"radix={g.radix}", expected_edges=lambda g: _hidden_edges(g, g.radix),
-    check=_check_radixnet, repair=_repair_radixnet, reference="Robinett & Kepner 2018; Alford et al. 2019",
-))
-register_prior(Prior(
-    "expander", (DEGREE, SEED), build=hidden_graph, masks=genome_masks, mappings=("layered",),
-    describe=lambda g: f"degree={g.degree}", expected_edges=lambda g: _hidden_edges(g, g.degree),
-    check=_check_expander, repair=_repair_expander, reference="Bourely, Boueri & Choromanski 2017",
-))
-register_prior(Prior(
-    "er_set", (EPSILON, SEED), build=hidden_graph, masks=genome_masks, mappings=("layered",),
-    describe=lambda g: f"epsilon={g.epsilon:.1f}",
-    expected_edges=lambda g: _hidden_edges(g, g.width * set_density(g.width, g.width, g.epsilon)),
-    reference="Mocanu et al. 2018",
-))
+register_prior(
+    Prior(
+        "radixnet",
+        (RADIX,),
+        build=hidden_graph,
+        masks=genome_masks,
+        mappings=("layered",),
+        describe=lambda g: f"radix={g.radix}",
+        expected_edges=lambda g: _hidden_edges(g, g.radix),
+        check=_check_radixnet,
+        repair=_repair_radixnet,
+        reference="Robinett & Kepner 2018; Alford et al. 2019",
+    )
+)
+register_prior(
+    Prior(
+        "expander",
+        (DEGREE, SEED),
+        build=hidden_graph,
+        masks=genome_masks,
+        mappings=("layered",),
+        describe=lambda g: f"degree={g.degree}",
+        expected_edges=lambda g: _hidden_edges(g, g.degree),
+        check=_check_expander,
+        repair=_repair_expander,
+        reference="Bourely, Boueri & Choromanski 2017",
+    )
+)
+register_prior(
+    Prior(
+        "er_set",
+        (EPSILON, SEED),
+        build=hidden_graph,
+        masks=genome_masks,
+        mappings=("layered",),
+        describe=lambda g: f"epsilon={g.epsilon:.1f}",
+        expected_edges=lambda g: _hidden_edges(g, g.width * set_density(g.width, g.width, g.epsilon)),
+        reference="Mocanu et al. 2018",
+    )
+)

@@ -19,7 +19,8 @@ References
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,9 @@ def check_radix_lists(radix_lists: Sequence[Sequence[int]]) -> tuple[tuple[tuple
        the last multiply to ``N``; the last one's product divides ``N``.
     """
     if isinstance(radix_lists, (str, bytes)) or not isinstance(radix_lists, Sequence) or not radix_lists:
-        raise ConfigError(f"radix lists {radix_lists!r} are invalid: give a non-empty list of lists, e.g. [[2, 2], [4]]")
+        raise ConfigError(
+            f"radix lists {radix_lists!r} are invalid: give a non-empty list of lists, e.g. [[2, 2], [4]]"
+        )
     lists = []
     for m, radices in enumerate(radix_lists):
         if isinstance(radices, (str, bytes)) or not isinstance(radices, Sequence) or not radices:

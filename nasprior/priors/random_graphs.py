@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from ..errors import ConfigError
-from ..genes import N_NODES, P, SEED, Gene
+from ..genes import N_NODES, SEED, Gene, P
 from .base import Prior, register_prior
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _repair_ba(values: dict[str, Any]) -> None:
     values["m"] = max(1, min(values["m"], values["n_nodes"] - 1))
 
 
-def _check_ws(g: "Genome") -> None:
+def _check_ws(g: Genome) -> None:
     if g.k >= g.n_nodes:
         raise ConfigError(
             f"genome field 'k' = {g.k} must be below n_nodes = {g.n_nodes} for the watts_strogatz prior: "
@@ -59,7 +59,7 @@ def _check_ws(g: "Genome") -> None:
         )
 
 
-def _check_ba(g: "Genome") -> None:
+def _check_ba(g: Genome) -> None:
     if g.m >= g.n_nodes:
         raise ConfigError(
             f"genome field 'm' = {g.m} must be below n_nodes = {g.n_nodes} for the barabasi_albert prior: "
@@ -67,40 +67,54 @@ def _check_ba(g: "Genome") -> None:
         )
 
 
-def _pairs(g: "Genome") -> float:
+def _pairs(g: Genome) -> float:
     return g.n_nodes * (g.n_nodes - 1) / 2
 
 
-GNP = register_prior(Prior(
-    "gnp", (N_NODES, P, SEED),
-    build=lambda g: nx.gnp_random_graph(g.n_nodes, g.p, seed=g.seed),
-    describe=lambda g: f"n={g.n_nodes} p={g.p:.3f}",
-    expected_edges=lambda g: g.p * _pairs(g),
-    repair=repair_n_nodes,
-    reference="Erdős & Rényi 1959; Gilbert 1959",
-))
-WATTS_STROGATZ = register_prior(Prior(
-    "watts_strogatz", (N_NODES, K, P, SEED),
-    build=lambda g: nx.watts_strogatz_graph(g.n_nodes, g.k, g.p, seed=g.seed),
-    describe=lambda g: f"n={g.n_nodes} k={g.k} p={g.p:.2f}",
-    expected_edges=lambda g: g.n_nodes * (g.k // 2),
-    check=_check_ws, repair=_repair_ws,
-    reference="Watts & Strogatz 1998",
-))
-BARABASI_ALBERT = register_prior(Prior(
-    "barabasi_albert", (N_NODES, M, SEED),
-    build=lambda g: nx.barabasi_albert_graph(g.n_nodes, g.m, seed=g.seed),
-    describe=lambda g: f"n={g.n_nodes} m={g.m}",
-    expected_edges=lambda g: (g.n_nodes - g.m) * g.m,
-    check=_check_ba, repair=_repair_ba,
-    reference="Barabási & Albert 1999",
-))
-COMPLETE = register_prior(Prior(
-    "complete", (N_NODES,),
-    build=lambda g: nx.complete_graph(g.n_nodes),
-    describe=lambda g: f"n={g.n_nodes}",
-    expected_edges=_pairs,
-    repair=repair_n_nodes,
-    fixed={"layered": {"n_nodes": 2}},  # every complete graph gives dense layers: one key per dense network
-    reference="the dense baseline",
-))
+GNP = register_prior(
+    Prior(
+        "gnp",
+        (N_NODES, P, SEED),
+        build=lambda g: nx.gnp_random_graph(g.n_nodes, g.p, seed=g.seed),
+        describe=lambda g: f"n={g.n_nodes} p={g.p:.3f}",
+        expected_edges=lambda g: g.p * _pairs(g),
+        repair=repair_n_nodes,
+        reference="Erdős & Rényi 1959; Gilbert 1959",
+    )
+)
+WATTS_STROGATZ = register_prior(
+    Prior(
+        "watts_strogatz",
+        (N_NODES, K, P, SEED),
+        build=lambda g: nx.watts_strogatz_graph(g.n_nodes, g.k, g.p, seed=g.seed),
+        describe=lambda g: f"n={g.n_nodes} k={g.k} p={g.p:.2f}",
+        expected_edges=lambda g: g.n_nodes * (g.k // 2),
+        check=_check_ws,
+        repair=_repair_ws,
+        reference="Watts & Strogatz 1998",
+    )
+)
+BARABASI_ALBERT = register_prior(
+    Prior(
+        "barabasi_albert",
+        (N_NODES, M, SEED),
+        build=lambda g: nx.barabasi_albert_graph(g.n_nodes, g.m, seed=g.seed),
+        describe=lambda g: f"n={g.n_nodes} m={g.m}",
+        expected_edges=lambda g: (g.n_nodes - g.m) * g.m,
+        check=_check_ba,
+        repair=_repair_ba,
+        reference="Barabási & Albert 1999",
+    )
+)
+COMPLETE = register_prior(
+    Prior(
+        "complete",
+        (N_NODES,),
+        build=lambda g: nx.complete_graph(g.n_nodes),
+        describe=lambda g: f"n={g.n_nodes}",
+        expected_edges=_pairs,
+        repair=repair_n_nodes,
+        fixed={"layered": {"n_nodes": 2}},  # every complete graph gives dense layers: one key per dense network
+        reference="the dense baseline",
+    )
+)

@@ -14,7 +14,21 @@ from .ga import GeneticSearch, layered_diversity, run_search
 from .operators import fitness_of, make_toolbox, make_unique, objective_values, select_pareto_tournament
 
 __all__ = [
-    "GeneticSearch", "OBJECTIVES", "STRATEGIES", "SearchConfig", "SearchResult", "check_space_search_table",
-    "final_epochs", "final_train_options", "fitness_of", "layered_diversity", "make_toolbox", "make_unique", "objective_values",
-    "run_search", "select_pareto_tournament", "survivors", "train_survivors",
+    "GeneticSearch",
+    "OBJECTIVES",
+    "STRATEGIES",
+    "SearchConfig",
+    "SearchResult",
+    "check_space_search_table",
+    "final_epochs",
+    "final_train_options",
+    "fitness_of",
+    "layered_diversity",
+    "make_toolbox",
+    "make_unique",
+    "objective_values",
+    "run_search",
+    "select_pareto_tournament",
+    "survivors",
+    "train_survivors",
 ]

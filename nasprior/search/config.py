@@ -46,7 +46,9 @@ def final_train_options(train: dict, final: dict) -> dict:
         raise ConfigError(f"final option 'top_k' = {top_k!r} is invalid: use an integer >= 0 (0: no final training)")
     minutes = final.get("minutes", 0)
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes >= 0:
-        raise ConfigError(f"final option 'minutes' = {minutes!r} is invalid: use a number of minutes >= 0 (0: no limit)")
+        raise ConfigError(
+            f"final option 'minutes' = {minutes!r} is invalid: use a number of minutes >= 0 (0: no limit)"
+        )
     options = {k: v for k, v in train.items() if k != "train_subset"}
     options.update({k: v for k, v in final.items() if k not in FINAL_KEYS})
     from_mapping(TrainConfig, options, "final training options ([final] table)")
@@ -142,9 +144,16 @@ class SearchConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} = {getattr(self, name)} is invalid: use a probability in [0, 1]")
         unknown = [o for o in self.objectives if o not in OBJECTIVES]
-        if not self.objectives or unknown or self.objectives[0] != "accuracy" or len(set(self.objectives)) < len(self.objectives):
-            raise ConfigError(f"objectives {','.join(map(str, self.objectives))} are invalid: give 'accuracy' first, then "
-                              f"any of {', '.join(o for o in OBJECTIVES if o != 'accuracy')}, each once")
+        if (
+            not self.objectives
+            or unknown
+            or self.objectives[0] != "accuracy"
+            or len(set(self.objectives)) < len(self.objectives)
+        ):
+            raise ConfigError(
+                f"objectives {','.join(map(str, self.objectives))} are invalid: give 'accuracy' first, then "
+                f"any of {', '.join(o for o in OBJECTIVES if o != 'accuracy')}, each once"
+            )
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"strategy {self.strategy!r} is unknown: use one of {', '.join(STRATEGIES)}")
         if self.screen_factor < 1:
@@ -157,8 +166,10 @@ class SearchConfig:
         if self.predictor:
             fitted_on = Predictor.load(self.predictor).task["name"]
             if fitted_on != self.task:
-                raise ConfigError(f"predictor {self.predictor} was fitted on task {fitted_on!r}, not {self.task!r}: "
-                                  f"use one fitted on {self.task} runs, or leave out --predictor")
+                raise ConfigError(
+                    f"predictor {self.predictor} was fitted on task {fitted_on!r}, not {self.task!r}: "
+                    f"use one fitted on {self.task} runs, or leave out --predictor"
+                )
 
     @property
     def weights(self) -> tuple[float, ...]:
@@ -170,7 +181,7 @@ class SearchConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict, where: str = "search config") -> "SearchConfig":
+    def from_dict(cls, data: dict, where: str = "search config") -> SearchConfig:
         """A config from a parsed ``config.json``, its keys and value types checked.
 
         Raises
@@ -193,7 +204,9 @@ def check_space_search_table(space: SearchSpace) -> None:
         if key not in SPACE_SEARCH_KEYS:
             close = difflib.get_close_matches(key, SPACE_SEARCH_KEYS, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            raise ConfigError(f"{space.name} [search]: unknown key '{key}': {hint}known keys are {', '.join(SPACE_SEARCH_KEYS)}")
+            raise ConfigError(
+                f"{space.name} [search]: unknown key '{key}': {hint}known keys are {', '.join(SPACE_SEARCH_KEYS)}"
+            )
     from_mapping(SkipRule, space.search.get("skip", {}), f"{space.name} [search.skip]")
     from_mapping(TrainConfig, space.train, f"{space.name} [train]")
     final_train_options(space.train, space.final)

@@ -24,7 +24,8 @@ The search's predictor learns from screening records only
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..evaluation import Evaluator
 from ..genome import Genome, describe
@@ -102,8 +103,9 @@ def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tu
     return max(1, min(epochs, int(budget // per_epoch))), per_epoch
 
 
-def train_survivors(search: "GeneticSearch", log: Callable[[str], None],
-                    save: Callable[..., None] | None = None) -> list[dict]:
+def train_survivors(
+    search: GeneticSearch, log: Callable[[str], None], save: Callable[..., None] | None = None
+) -> list[dict]:
     """Train a finished search's survivors at the final budget and log their records.
 
     Parameters
@@ -137,8 +139,10 @@ def train_survivors(search: "GeneticSearch", log: Callable[[str], None],
     if train_config.train_subset:
         n_images = min(n_images, train_config.train_subset)
     budget = f" (at most, within {minutes:g} minutes each)" if minutes else ""
-    log(f"final training: the {len(chosen)} best screened candidates, {train_config.epochs} epochs{budget} on "
-        f"{n_images} training images each")
+    log(
+        f"final training: the {len(chosen)} best screened candidates, {train_config.epochs} epochs{budget} on "
+        f"{n_images} training images each"
+    )
     best_val = max((r["metrics"]["val_acc"] for r in done.values() if r["status"] == "trained"), default=-1.0)
     results = []
     for rank, screen in enumerate(chosen, start=1):
@@ -149,22 +153,35 @@ def train_survivors(search: "GeneticSearch", log: Callable[[str], None],
             continue
         epochs, per_epoch = final_epochs(screen, train_config.epochs, minutes, n_images)
         if minutes:
-            log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: about {per_epoch:.0f} s per epoch by its "
-                f"screening: {epochs} epochs fit {minutes:g} minutes")
-        evaluator = Evaluator(search.data, TrainConfig(**{**options, "epochs": epochs}), config.run_id, config.seed,
-                              fidelity=FINAL_FIDELITY)
+            log(
+                f"  [final] {rank}/{len(chosen)} {describe(genome)}: about {per_epoch:.0f} s per epoch by its "
+                f"screening: {epochs} epochs fit {minutes:g} minutes"
+            )
+        evaluator = Evaluator(
+            search.data,
+            TrainConfig(**{**options, "epochs": epochs}),
+            config.run_id,
+            config.seed,
+            fidelity=FINAL_FIDELITY,
+        )
         evaluation = evaluator.train(genome, screen["features"], None)  # no generation: not part of the GA
         record = {**evaluation.record, "screen_val_acc": screen["metrics"]["val_acc"]}
         if minutes:
-            record["final_budget"] = {"minutes": minutes, "max_epochs": train_config.epochs, "epochs": epochs,
-                                      "estimated_epoch_s": round(per_epoch, 2)}
+            record["final_budget"] = {
+                "minutes": minutes,
+                "max_epochs": train_config.epochs,
+                "epochs": epochs,
+                "estimated_epoch_s": round(per_epoch, 2),
+            }
         search.record_log.append(record)
         search.records.append(record)
         results.append(record)
         if record["status"] == "trained":
             m = record["metrics"]
-            log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: val {m['val_acc']:.4f} "
-                f"(screening {screen['metrics']['val_acc']:.4f}), {record['wall_time_s']:.0f} s")
+            log(
+                f"  [final] {rank}/{len(chosen)} {describe(genome)}: val {m['val_acc']:.4f} "
+                f"(screening {screen['metrics']['val_acc']:.4f}), {record['wall_time_s']:.0f} s"
+            )
             if m["val_acc"] > best_val and save is not None:
                 best_val = m["val_acc"]
                 save(search.run_dir / "best", evaluation.network, genome, record)

@@ -48,8 +48,9 @@ import json
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from deap import algorithms, tools
@@ -66,8 +67,9 @@ from ..space import SearchSpace
 from ..tasks import TaskData, load_task
 from ..training import TrainConfig
 from .config import SearchConfig, SearchResult
-from .operators import Individual, dominates, fitness_class, make_toolbox, make_unique, objective_values
 from .final import train_survivors
+from .operators import Individual, dominates, fitness_class, make_toolbox, make_unique, objective_values
+
 
 def save_best(best_dir: Path, net: torch.nn.Module, genome: Genome, record: dict) -> None:
     """Write the best network's weights (``model.pt``), genome and record to ``best_dir``."""
@@ -76,7 +78,6 @@ def save_best(best_dir: Path, net: torch.nn.Module, genome: Genome, record: dict
     (best_dir / "model.pt.tmp").replace(best_dir / "model.pt")
     (best_dir / "genome.json").write_text(genome.to_json() + "\n", encoding="utf-8")
     (best_dir / "record.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
 
 
 def with_gene_columns(source: PredictorLike, genomes: list[Genome], rows: list[dict]) -> list[dict]:
@@ -93,6 +94,7 @@ def with_gene_columns(source: PredictorLike, genomes: list[Genome], rows: list[d
     if not isinstance(source, Predictor):
         return rows
     return [{**row, **columns} for row, columns in zip(rows, source.gene_columns(genomes))]
+
 
 class GeneticSearch:
     """One run of the GA: its record log, resume cache, skip decisions, best network and summaries.
@@ -112,8 +114,16 @@ class GeneticSearch:
         Train candidates as futures on this Dask client (:mod:`nasprior.parallel`); records stay here.
     """
 
-    def __init__(self, config: SearchConfig, run_dir: Path, data: TaskData, previous: list[dict],
-                 log: Callable[[str], None], progress: SearchProgress | None = None, client: Any = None):
+    def __init__(
+        self,
+        config: SearchConfig,
+        run_dir: Path,
+        data: TaskData,
+        previous: list[dict],
+        log: Callable[[str], None],
+        progress: SearchProgress | None = None,
+        client: Any = None,
+    ):
         self.config, self.run_dir, self.data, self.log, self.progress = config, run_dir, data, log, progress
         self.record_log = RecordLog(run_dir / RECORDS_FILE)
         self.space = SearchSpace.from_dict(config.space)
@@ -140,12 +150,26 @@ class GeneticSearch:
         ga_random = random.Random(config.seed)  # tornado's threads draw from too: give DEAP a stream of its own
         for module in (algorithms, crossover, emo, mutation, selection):  # (the same draws as the seeded global one)
             module.random = ga_random
-        self.toolbox = make_toolbox(self.space, random.Random(config.seed), config,
-                                    lambda candidate: self.evaluator.train(*candidate))
+        self.toolbox = make_toolbox(
+            self.space, random.Random(config.seed), config, lambda candidate: self.evaluator.train(*candidate)
+        )
         if client is not None:  # workers load the task once each and train; the client logs
             self.toolbox.register("map", DaskMap(client, log))
-            self.toolbox.register("evaluate", RemoteTrain(EvaluatorSpec.make(
-                config.task, config.data_dir, config.download, config.seed, config.train, config.run_id, config.seed, "screen")))
+            self.toolbox.register(
+                "evaluate",
+                RemoteTrain(
+                    EvaluatorSpec.make(
+                        config.task,
+                        config.data_dir,
+                        config.download,
+                        config.seed,
+                        config.train,
+                        config.run_id,
+                        config.seed,
+                        "screen",
+                    )
+                ),
+            )
 
     # -- predictor decisions -------------------------------------------------------
     def usable_predictor(self) -> tuple[PredictorLike | None, str]:
@@ -156,17 +180,22 @@ class GeneticSearch:
             if self.predictor.cv_r2_ >= self.rule.min_r2:
                 return self.predictor, "run"
             if self.stored is None:
-                self.log(f"  predictor: CV R2 {self.predictor.cv_r2_:.3f} < min_r2 {self.rule.min_r2}: "
-                         "not used this generation")
+                self.log(
+                    f"  predictor: CV R2 {self.predictor.cv_r2_:.3f} < min_r2 {self.rule.min_r2}: "
+                    "not used this generation"
+                )
         if self.stored is not None:
             if self.stored.cv_r2_ >= self.rule.min_r2:
                 return self.stored, self.config.predictor
-            self.log(f"  stored predictor: CV R2 {self.stored.cv_r2_:.3f} < min_r2 {self.rule.min_r2}: "
-                     "not used this generation")
+            self.log(
+                f"  stored predictor: CV R2 {self.stored.cv_r2_:.3f} < min_r2 {self.rule.min_r2}: "
+                "not used this generation"
+            )
         return None, ""
 
-    def decide_skips(self, genomes: dict[str, Genome], features: dict[str, dict], population: list[Individual] | None
-                     ) -> tuple[dict[str, float], PredictorLike | None, str]:
+    def decide_skips(
+        self, genomes: dict[str, Genome], features: dict[str, dict], population: list[Individual] | None
+    ) -> tuple[dict[str, float], PredictorLike | None, str]:
         """Keys of the new genomes to skip with their predictions, the predictor used and its name.
 
         One objective: skip below the population's ``quantile`` minus
@@ -209,8 +238,10 @@ class GeneticSearch:
                     skips[k] = float(p)
             rule = f"skip when the population dominates the {basis} + margin"
         trained_on = f"{self.predictor.n_train_} trained" if source is self.predictor else f"stored {name}"
-        self.log(f"  predictor: CV R2 {source.cv_r2_:.3f} on {trained_on}; "
-                 f"{rule}: {len(skips)} of {len(keys)} offspring skipped")
+        self.log(
+            f"  predictor: CV R2 {source.cv_r2_:.3f} on {trained_on}; "
+            f"{rule}: {len(skips)} of {len(keys)} offspring skipped"
+        )
         return skips, source, name
 
     def screen(self, offspring: list[Individual], n_keep: int) -> list[Individual]:
@@ -223,7 +254,9 @@ class GeneticSearch:
             return offspring
         source, name = self.usable_predictor()
         if source is None:
-            self.log(f"  screen: no usable predictor yet; training the first {n_keep} of {len(offspring)} bred offspring")
+            self.log(
+                f"  screen: no usable predictor yet; training the first {n_keep} of {len(offspring)} bred offspring"
+            )
             return offspring[:n_keep]
         genomes = [self.space.decode(ind) for ind in offspring]
         features = [self.evaluator.features(g) for g in genomes]
@@ -248,10 +281,18 @@ class GeneticSearch:
             order = ranked + [i for i in range(len(points)) if i not in set(ranked)]
         chosen = order[:n_keep]
         kept = [float(predicted[i]) for i in chosen]
-        self.log(f"  screen: bred {len(offspring)}, training the {n_keep} ranked best by {name} predictor "
-                 f"(CV R2 {source.cv_r2_:.3f}; predicted val {min(kept):.4f}..{max(kept):.4f})")
-        self.screened.append({"n_bred": len(offspring), "n_trained": n_keep, "predicted_kept": kept,
-                              "predicted_rejected": [float(predicted[i]) for i in order[n_keep:]]})
+        self.log(
+            f"  screen: bred {len(offspring)}, training the {n_keep} ranked best by {name} predictor "
+            f"(CV R2 {source.cv_r2_:.3f}; predicted val {min(kept):.4f}..{max(kept):.4f})"
+        )
+        self.screened.append(
+            {
+                "n_bred": len(offspring),
+                "n_trained": n_keep,
+                "predicted_kept": kept,
+                "predicted_rejected": [float(predicted[i]) for i in order[n_keep:]],
+            }
+        )
         return [offspring[i] for i in sorted(chosen)]
 
     # -- evaluation of a generation ----------------------------------------------
@@ -281,9 +322,17 @@ class GeneticSearch:
             else:
                 if key in skips:
                     record = self.evaluator.record(
-                        genome, "skipped", features[key],
-                        {"val_acc": None, "test_acc": None, "predicted_val_acc": skips[key],
-                         "predictor_cv_r2": source.cv_r2_}, generation, extra={"predictor": source_name},
+                        genome,
+                        "skipped",
+                        features[key],
+                        {
+                            "val_acc": None,
+                            "test_acc": None,
+                            "predicted_val_acc": skips[key],
+                            "predictor_cv_r2": source.cv_r2_,
+                        },
+                        generation,
+                        extra={"predictor": source_name},
                     )
                 else:
                     if self.progress is not None:
@@ -327,8 +376,10 @@ class GeneticSearch:
         self.summaries.append(summary)
         write_json(self.run_dir / "generations.json", self.summaries)
         text = f", NNSTD diversity {diversity:.3f} over {n_compared} layered" if n_compared else ""
-        self.log(f"generation {generation}: best {summary['best_val_acc']:.4f}, median {summary['median_val_acc']:.4f}, "
-                 f"trained {summary['n_trained']}, skipped {summary['n_skipped']}{text}, elapsed {summary['elapsed_s']:.0f} s")
+        self.log(
+            f"generation {generation}: best {summary['best_val_acc']:.4f}, median {summary['median_val_acc']:.4f}, "
+            f"trained {summary['n_trained']}, skipped {summary['n_skipped']}{text}, elapsed {summary['elapsed_s']:.0f} s"
+        )
 
     # -- the GA ------------------------------------------------------------------
     def offspring(self, population: list[Individual]) -> list[Individual]:
@@ -378,14 +429,18 @@ class GeneticSearch:
             self.summarise(generation, population)
         screened = [r for r in self.records if is_screening(r)]
         done = [r for r in screened if r["status"] == "trained"]
-        pareto = list({self.cache[space.decode(ind).key]["key"]: self.cache[space.decode(ind).key]
-                       for ind in front}.values())
+        pareto = list(
+            {self.cache[space.decode(ind).key]["key"]: self.cache[space.decode(ind).key] for ind in front}.values()
+        )
         write_json(self.run_dir / "pareto.json", [pareto_entry(r) for r in pareto])
         return SearchResult(
-            run_dir=self.run_dir, best=max(done, key=lambda r: r["metrics"]["val_acc"], default=None),
-            n_trained=len(done), n_skipped=sum(r["status"] == "skipped" for r in screened),
+            run_dir=self.run_dir,
+            best=max(done, key=lambda r: r["metrics"]["val_acc"], default=None),
+            n_trained=len(done),
+            n_skipped=sum(r["status"] == "skipped" for r in screened),
             n_failed=sum(r["status"] == "failed" for r in screened),
-            generations=self.summaries, hall_of_fame=[self.cache[space.decode(ind).key] for ind in hall],
+            generations=self.summaries,
+            hall_of_fame=[self.cache[space.decode(ind).key] for ind in hall],
             pareto_front=pareto,
         )
 
@@ -393,9 +448,15 @@ class GeneticSearch:
 def pareto_entry(record: dict) -> dict:
     """What ``pareto.json`` keeps of a front member: key, genome, accuracies, size."""
     f = record["features"]
-    return {"key": record["key"], "genome": record["genome"], "val_acc": record["metrics"]["val_acc"],
-            "test_acc": record["metrics"].get("test_acc"), "n_weights": f.get("n_weights"),
-            "n_flops": f.get("n_flops"), "network_density": f.get("network_density")}
+    return {
+        "key": record["key"],
+        "genome": record["genome"],
+        "val_acc": record["metrics"]["val_acc"],
+        "test_acc": record["metrics"].get("test_acc"),
+        "n_weights": f.get("n_weights"),
+        "n_flops": f.get("n_flops"),
+        "network_density": f.get("network_density"),
+    }
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -463,8 +524,10 @@ def run_search(
         write_config(run_dir, config.to_dict())
     search = GeneticSearch(config, run_dir, data, previous, log, progress, client)
     if search.stored is not None:
-        log(f"stored predictor {config.predictor}: CV R2 {search.stored.cv_r2_:.3f} "
-            f"({search.stored.card['n_train']} trained records)")
+        log(
+            f"stored predictor {config.predictor}: CV R2 {search.stored.cv_r2_:.3f} "
+            f"({search.stored.card['n_train']} trained records)"
+        )
     if resume:
         log(f"resuming {run_dir}: {len(previous)} candidates already logged")
     result = search.run()

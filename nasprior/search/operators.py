@@ -16,7 +16,8 @@ References
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from deap import base, tools
 from deap.tools import selection
@@ -84,8 +85,10 @@ def objective_values(record: dict, objectives: list[str]) -> tuple[float, ...]:
         if not features:
             values.append(float("inf"))
         elif features.get(name) is None:
-            raise ConfigError(f"objective {objective!r} needs the feature {name!r}, which candidate {record['key']} "
-                              "lacks: drop that objective for this search space")
+            raise ConfigError(
+                f"objective {objective!r} needs the feature {name!r}, which candidate {record['key']} "
+                "lacks: drop that objective for this search space"
+            )
         else:
             values.append(float(features[name]))
     return tuple(values)
@@ -130,8 +133,12 @@ def select_pareto_tournament(individuals: list, k: int) -> list:
     return chosen
 
 
-def make_toolbox(space: SearchSpace, rng: random.Random, config: SearchConfig | None = None,
-                 evaluate: Callable[[tuple[Genome, dict]], Evaluation] | None = None) -> base.Toolbox:
+def make_toolbox(
+    space: SearchSpace,
+    rng: random.Random,
+    config: SearchConfig | None = None,
+    evaluate: Callable[[tuple[Genome, dict]], Evaluation] | None = None,
+) -> base.Toolbox:
     """DEAP toolbox of a search.
 
     Registers ``individual`` and ``population`` (uniform random individuals
@@ -149,8 +156,7 @@ def make_toolbox(space: SearchSpace, rng: random.Random, config: SearchConfig | 
     toolbox.register("individual", lambda: Individual(space.random_individual(rng), fitness_cls))
     toolbox.register("population", tools.initRepeat, list, toolbox.individual)
     toolbox.register("mate", tools.cxUniform, indpb=0.5)
-    toolbox.register("mutate", tools.mutPolynomialBounded, eta=15.0, low=0.0, up=1.0,
-                     indpb=2.0 / len(space.gene_order))
+    toolbox.register("mutate", tools.mutPolynomialBounded, eta=15.0, low=0.0, up=1.0, indpb=2.0 / len(space.gene_order))
     if several:  # NSGA-II
         toolbox.register("select", select_pareto_tournament)
         toolbox.register("replace", tools.selNSGA2)
@@ -163,8 +169,13 @@ def make_toolbox(space: SearchSpace, rng: random.Random, config: SearchConfig | 
     return toolbox
 
 
-def make_unique(offspring: list[Individual], toolbox: base.Toolbox, key: Callable[[Individual], str],
-                seen: set[str], max_tries: int = 20) -> None:
+def make_unique(
+    offspring: list[Individual],
+    toolbox: base.Toolbox,
+    key: Callable[[Individual], str],
+    seen: set[str],
+    max_tries: int = 20,
+) -> None:
     """Mutate offspring that repeat a visited genome until they are new, in place.
 
     An offspring whose genome was already visited by the search (or repeats

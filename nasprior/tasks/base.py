@@ -11,9 +11,9 @@ module that calls :func:`register_task`, imported by :mod:`nasprior.tasks`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -48,7 +48,12 @@ class TaskShape:
 
     def to_dict(self) -> dict:
         """``{"name", "n_inputs", "n_classes", "vocab_size"}`` (as stored in a model card)."""
-        return {"name": self.name, "n_inputs": self.n_inputs, "n_classes": self.n_classes, "vocab_size": self.vocab_size}
+        return {
+            "name": self.name,
+            "n_inputs": self.n_inputs,
+            "n_classes": self.n_classes,
+            "vocab_size": self.vocab_size,
+        }
 
 
 @dataclass

@@ -53,8 +53,8 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -113,8 +113,7 @@ _IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned byte, 3 dimensions
 _IDX_LABELS_MAGIC = 2049  # 0x00000801: unsigned byte, 1 dimension
 
 _HOW_TO_GET = (
-    "pass --data-dir DIR (a folder holding the data), set {env}=DIR, "
-    "or use --download to fetch the official files"
+    "pass --data-dir DIR (a folder holding the data), set {env}=DIR, or use --download to fetch the official files"
 )
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -226,13 +225,9 @@ def load_image_dataset(
     """
     key = str(name).strip().lower()
     if key not in IMAGE_DATASETS:
-        raise DataError(
-            f"unknown image data set {name!r}; choose one of {', '.join(IMAGE_DATASETS)}"
-        )
+        raise DataError(f"unknown image data set {name!r}; choose one of {', '.join(IMAGE_DATASETS)}")
     root = resolve_data_dir(data_dir)
-    finder: Callable[[Path, list[str]], Arrays | None] = (
-        _find_cifar10 if key == "cifar10" else _find_mnist
-    )
+    finder: Callable[[Path, list[str]], Arrays | None] = _find_cifar10 if key == "cifar10" else _find_mnist
     tried: list[str] = []
     arrays = finder(root, tried)
     if arrays is None:
@@ -291,9 +286,7 @@ def load_digits_dataset() -> Arrays:
     images = np.asarray(digits.images, dtype=np.float64)
     x = np.rint(images * 255.0 / 16.0).clip(0, 255).astype(np.uint8)
     y = np.asarray(digits.target, dtype=np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.2, random_state=0, stratify=y
-    )
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
     return (
         np.ascontiguousarray(x_train),
         np.ascontiguousarray(y_train),
@@ -338,9 +331,7 @@ def _check_split(key: str, x: np.ndarray, y: np.ndarray, where: str) -> tuple[np
     if x.shape[0] == 0:
         raise DataError(f"{where}: holds no images; {_redownload_hint(where)}")
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise DataError(
-            f"{where}: {x.shape[0]} images but labels of shape {y.shape}; {_redownload_hint(where)}"
-        )
+        raise DataError(f"{where}: {x.shape[0]} images but labels of shape {y.shape}; {_redownload_hint(where)}")
     if not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{where}: labels have dtype {y.dtype}, expected integers; {_redownload_hint(where)}")
     n_classes = NUM_CLASSES[key]
@@ -374,8 +365,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(
-            f"{path}: cannot read this .npz archive, it is corrupt or truncated ({exc}); "
-            f"{_redownload_hint(path)}"
+            f"{path}: cannot read this .npz archive, it is corrupt or truncated ({exc}); {_redownload_hint(path)}"
         ) from exc
 
 
@@ -427,7 +417,7 @@ class _ArrayUnpickler(pickle.Unpickler):
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
         if module.startswith("numpy.core.") and hasattr(np, "_core"):
-            module = "numpy._core." + module[len("numpy.core."):]  # NumPy >= 2 name, no warning
+            module = "numpy._core." + module[len("numpy.core.") :]  # NumPy >= 2 name, no warning
         return super().find_class(module, name)
 
 
@@ -451,9 +441,7 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             f"(N, 3072) uint8; {_redownload_hint(path)}"
         )
     if labels.shape != (data.shape[0],):
-        raise DataError(
-            f"{path}: {data.shape[0]} images but {labels.shape} labels; {_redownload_hint(path)}"
-        )
+        raise DataError(f"{path}: {data.shape[0]} images but {labels.shape} labels; {_redownload_hint(path)}")
     # Rows are 1024 red, 1024 green, 1024 blue values, each plane row-major.
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return images, labels
@@ -496,16 +484,14 @@ def _extract_cifar_archive(archive: Path) -> Path:
         tar = tarfile.open(archive, "r:gz")
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise DataError(
-            f"{archive}: cannot open this archive, it is corrupt or truncated ({exc}); "
-            f"{_redownload_hint(archive)}"
+            f"{archive}: cannot open this archive, it is corrupt or truncated ({exc}); {_redownload_hint(archive)}"
         ) from exc
     with tar:
         try:
             members = tar.getmembers()  # reads the whole stream: finds truncation
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise DataError(
-                f"{archive}: cannot read this archive, it is corrupt or truncated ({exc}); "
-                f"{_redownload_hint(archive)}"
+                f"{archive}: cannot read this archive, it is corrupt or truncated ({exc}); {_redownload_hint(archive)}"
             ) from exc
         for member in members:
             why = _unsafe_member(member)
@@ -553,8 +539,7 @@ def _find_cifar10(root: Path, tried: list[str]) -> Arrays | None:
     for folder in (root / _CIFAR_DIR, root / "cifar10" / _CIFAR_DIR):
         missing = _missing_batches(folder) if folder.is_dir() else None
         note = f" (missing {', '.join(missing)})" if missing else ""
-        tried.append(f"{folder}{os.sep} with {', '.join(_CIFAR_TRAIN_BATCHES)}, "
-                     f"{_CIFAR_TEST_BATCH}{note}")
+        tried.append(f"{folder}{os.sep} with {', '.join(_CIFAR_TRAIN_BATCHES)}, {_CIFAR_TEST_BATCH}{note}")
         if missing == []:
             return _load_cifar_batches(folder)
     for archive in (root / _CIFAR_ARCHIVE, root / "cifar10" / _CIFAR_ARCHIVE):
@@ -585,8 +570,7 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(
-            f"{path}: cannot read this file, it is corrupt or truncated ({exc}); "
-            f"{_redownload_hint(path)}"
+            f"{path}: cannot read this file, it is corrupt or truncated ({exc}); {_redownload_hint(path)}"
         ) from exc
     if len(raw) < 4:
         raise DataError(f"{path}: file is truncated ({len(raw)} bytes); {_redownload_hint(path)}")
@@ -658,8 +642,7 @@ def _progress(total: int | None, desc: str):
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-                disable=None, leave=False)
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=None, leave=False)
 
 
 def _download(url: str, dest: Path, md5: str) -> None:
@@ -667,8 +650,10 @@ def _download(url: str, dest: Path, md5: str) -> None:
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"cannot create data folder {dest.parent} ({exc}); "
-                        f"pass --data-dir DIR or set {DATA_ENV}=DIR to a writable folder") from exc
+        raise DataError(
+            f"cannot create data folder {dest.parent} ({exc}); "
+            f"pass --data-dir DIR or set {DATA_ENV}=DIR to a writable folder"
+        ) from exc
     part = dest.with_name(dest.name + ".part")
     digest = hashlib.md5(usedforsecurity=False)
     done = False
@@ -721,8 +706,7 @@ def _url(base: str | None, default_base: str, filename: str) -> str:
 def _download_cifar10(root: Path, mirror: str | None, md5s: Mapping[str, str]) -> None:
     folder = root / "cifar10"
     default_base = CIFAR10_URL.rsplit("/", 1)[0]
-    _download(_url(mirror, default_base, _CIFAR_ARCHIVE), folder / _CIFAR_ARCHIVE,
-              md5s[_CIFAR_ARCHIVE])
+    _download(_url(mirror, default_base, _CIFAR_ARCHIVE), folder / _CIFAR_ARCHIVE, md5s[_CIFAR_ARCHIVE])
 
 
 def _download_mnist(root: Path, mirror: str | None, md5s: Mapping[str, str]) -> None:
@@ -732,4 +716,3 @@ def _download_mnist(root: Path, mirror: str | None, md5s: Mapping[str, str]) -> 
             continue  # fetched (and verified) by an earlier, interrupted call
         name = base + ".gz"
         _download(_url(mirror, MNIST_URL, name), folder / name, md5s[name])
-

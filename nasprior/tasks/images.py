@@ -65,16 +65,20 @@ def load_image_task(name: str, data_dir: str | Path | None = None, seed: int = 0
     )
     x_tr_t, x_val_t, x_te_t = _normalise(x_tr, x_val, x_te)
     as_long = lambda y: torch.as_tensor(np.asarray(y, dtype=np.int64))  # noqa: E731
-    return TaskData(
-        name, x_tr_t, as_long(y_tr), x_val_t, as_long(y_val), x_te_t, as_long(y_te), int(np.max(y_tr)) + 1
+    return TaskData(name, x_tr_t, as_long(y_tr), x_val_t, as_long(y_val), x_te_t, as_long(y_te), int(np.max(y_tr)) + 1)
+
+
+for _name, _image, _text in (
+    ("cifar10", (32, 32, 3), "CIFAR-10, 32x32 colour images, 10 classes"),
+    ("mnist", (28, 28, 1), "MNIST, 28x28 handwritten digits"),
+    ("digits", (8, 8, 1), "scikit-learn's bundled 8x8 digits (no download)"),
+):
+    register_task(
+        Task(
+            _name,
+            TaskShape(_name, int(np.prod(_image)), 10, image_shape=_image),
+            load=lambda data_dir, seed, download, _n=_name: load_image_task(_n, data_dir, seed, download),
+            space=_name,
+            description=_text,
+        )
     )
-
-
-for _name, _image, _text in (("cifar10", (32, 32, 3), "CIFAR-10, 32x32 colour images, 10 classes"),
-                             ("mnist", (28, 28, 1), "MNIST, 28x28 handwritten digits"),
-                             ("digits", (8, 8, 1), "scikit-learn's bundled 8x8 digits (no download)")):
-    register_task(Task(
-        _name, TaskShape(_name, int(np.prod(_image)), 10, image_shape=_image),
-        load=lambda data_dir, seed, download, _n=_name: load_image_task(_n, data_dir, seed, download),
-        space=_name, description=_text,
-    ))

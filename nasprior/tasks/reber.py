@@ -57,8 +57,8 @@ from __future__ import annotations
 import csv
 import os
 import string
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -170,9 +170,7 @@ def is_embedded_reber(s: str) -> bool:
     -------
     bool
     """
-    return (
-        len(s) >= 9 and s[0] == "B" and s[-1] == "E" and s[1] in "TP" and s[-2] == s[1] and is_reber(s[2:-2])
-    )
+    return len(s) >= 9 and s[0] == "B" and s[-1] == "E" and s[1] in "TP" and s[-2] == s[1] and is_reber(s[2:-2])
 
 
 # --------------------------------------------------------------------------- #
@@ -440,11 +438,15 @@ def read_reber_csv(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
             for line, row in enumerate(reader, start=2):
                 s, v = (row["string"] or "").strip(), (row["valid"] or "").strip()
                 if not s or v not in ("0", "1"):
-                    raise DataError(f"{path}, line {line}: expected a non-empty string and valid 0 or 1, got {s!r}, {v!r}: {fix}")
+                    raise DataError(
+                        f"{path}, line {line}: expected a non-empty string and valid 0 or 1, got {s!r}, {v!r}: {fix}"
+                    )
                 strings.append(s)
                 labels.append(int(v))
     except FileNotFoundError:
-        raise DataError(f"Reber data file {path} not found: {fix}, or pass --data-dir DIR holding reber/train.csv and reber/test.csv") from None
+        raise DataError(
+            f"Reber data file {path} not found: {fix}, or pass --data-dir DIR holding reber/train.csv and reber/test.csv"
+        ) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text ({exc}): {fix}") from None
     if not strings:
@@ -585,34 +587,51 @@ def load_reber_task(
         raise ConfigError(f"unknown Reber source {source!r}: use 'released' or 'generated'")
     groups_tr = string_groups(s_tr, y_tr)
     strata = np.select([groups_tr[g] for g in GROUPS], list(range(len(GROUPS))))
-    idx_tr, idx_val = train_test_split(np.arange(len(s_tr)), test_size=validation_size, random_state=seed, stratify=strata)
+    idx_tr, idx_val = train_test_split(
+        np.arange(len(s_tr)), test_size=validation_size, random_state=seed, stratify=strata
+    )
     max_len = max(len(s) for s in list(s_tr) + list(s_te))
     pick = lambda idx: [s_tr[i] for i in idx]  # noqa: E731
     long = lambda y: torch.as_tensor(np.asarray(y, dtype=np.int64))  # noqa: E731
     groups_te = string_groups(s_te, y_te)
     return TaskData(
         name,
-        encode(pick(idx_tr), max_len), long(y_tr[idx_tr]),
-        encode(pick(idx_val), max_len), long(y_tr[idx_val]),
-        encode(s_te, max_len), long(y_te),
+        encode(pick(idx_tr), max_len),
+        long(y_tr[idx_tr]),
+        encode(pick(idx_val), max_len),
+        long(y_tr[idx_val]),
+        encode(s_te, max_len),
+        long(y_te),
         2,
         vocab_size=VOCAB_SIZE,
         test_groups={g: torch.as_tensor(m) for g, m in groups_te.items()},
     )
 
 
-register_task(Task(
-    "reber", TaskShape("reber", 0, 2, VOCAB_SIZE), space="reber",
-    load=lambda data_dir, seed, download: load_reber_task("released", data_dir, seed=seed),
-    description="released Reber-grammar set of Stier et al. 2021 (<data-dir>/reber/)",
-))
-register_task(Task(
-    "reber_generated", TaskShape("reber_generated", 0, 2, VOCAB_SIZE), space="reber",
-    load=lambda data_dir, seed, download: load_reber_task("generated", data_dir, seed=seed),
-    description="25,000 strings generated from the Reber grammar (seeded)",
-))
-register_task(Task(
-    "reber_embedded", TaskShape("reber_embedded", 0, 2, VOCAB_SIZE), space="reber",
-    load=lambda data_dir, seed, download: load_reber_task("generated", data_dir, seed=seed, embedded=True),
-    description="25,000 strings generated from the embedded Reber grammar (seeded)",
-))
+register_task(
+    Task(
+        "reber",
+        TaskShape("reber", 0, 2, VOCAB_SIZE),
+        space="reber",
+        load=lambda data_dir, seed, download: load_reber_task("released", data_dir, seed=seed),
+        description="released Reber-grammar set of Stier et al. 2021 (<data-dir>/reber/)",
+    )
+)
+register_task(
+    Task(
+        "reber_generated",
+        TaskShape("reber_generated", 0, 2, VOCAB_SIZE),
+        space="reber",
+        load=lambda data_dir, seed, download: load_reber_task("generated", data_dir, seed=seed),
+        description="25,000 strings generated from the Reber grammar (seeded)",
+    )
+)
+register_task(
+    Task(
+        "reber_embedded",
+        TaskShape("reber_embedded", 0, 2, VOCAB_SIZE),
+        space="reber",
+        load=lambda data_dir, seed, download: load_reber_task("generated", data_dir, seed=seed, embedded=True),
+        description="25,000 strings generated from the embedded Reber grammar (seeded)",
+    )
+)
