@@ -26,7 +26,7 @@ import networkx as nx
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from .errors import CandidateError, ConfigError, CostError
 from .features import (
     FEATURE_NAMES,
     GRAPH_FEATURE_NAMES,
@@ -118,8 +118,10 @@ def check_cost(genome: Genome, shape: TaskShape) -> tuple[float, float]:
 
     Raises
     ------
-    ConfigError
-        If :func:`estimate_memory_bytes` exceeds ``$NASPRIOR_MAX_MEMORY_GB``
+    CostError
+        (a :class:`~nasprior.errors.ConfigError` and a
+        :class:`~nasprior.errors.CandidateError`: a search logs the genome as
+        ``failed``) if :func:`estimate_memory_bytes` exceeds ``$NASPRIOR_MAX_MEMORY_GB``
         (default :data:`DEFAULT_MAX_MEMORY_GB`) or the estimated feature time
         (:data:`FEATURE_S_PER_EDGE2` times the squared expected edges)
         exceeds ``$NASPRIOR_MAX_FEATURE_S`` (default
@@ -132,7 +134,7 @@ def check_cost(genome: Genome, shape: TaskShape) -> tuple[float, float]:
     max_gb = _limit("NASPRIOR_MAX_MEMORY_GB", DEFAULT_MAX_MEMORY_GB)
     max_s = _limit("NASPRIOR_MAX_FEATURE_S", DEFAULT_MAX_FEATURE_S)
     if gb > max_gb or seconds > max_s:
-        raise ConfigError(
+        raise CostError(
             f"genome {genome.to_json()} is too large: about {edges:,.0f} edges, {gb:.1f} GiB of memory and "
             f"{seconds:,.0f} s of structural features estimated (limits {max_gb:g} GiB, {max_s:g} s): choose fewer "
             "nodes or a lower density, or raise the limits with NASPRIOR_MAX_MEMORY_GB / NASPRIOR_MAX_FEATURE_S"
@@ -159,7 +161,9 @@ def candidate_features(genome: Genome, shape: TaskShape, graph: nx.Graph | None 
     Raises
     ------
     ConfigError
-        If the genome does not suit the task, or is too large (:func:`check_cost`).
+        If the genome does not suit the task.
+    CostError
+        If it is too large (:func:`check_cost`).
     """
     check_task_fits(genome, shape)
     check_cost(genome, shape)
@@ -216,6 +220,13 @@ def _ordered(features: dict[str, float], names: tuple[str, ...]) -> dict[str, fl
     return {name: features[name] for name in names}
 
 
+#: Exceptions that are a candidate's own failure, logged as a ``failed`` record (the run goes on): a
+#: :class:`~nasprior.errors.CandidateError` (a non-finite loss; :class:`~nasprior.errors.CostError`, the
+#: cost check's refusal), and torch's ``RuntimeError`` (CUDA out of memory is one) and ``MemoryError``.
+#: A user's error (any other :class:`~nasprior.errors.NaspriorError`) is not among them: it stops the run.
+CANDIDATE_FAILURES = (CandidateError, RuntimeError, MemoryError)
+
+
 @dataclass
 class Evaluation:
     """Outcome of :meth:`Evaluator.train`.
@@ -256,6 +267,8 @@ class Evaluator:
         self.shape = data.shape
         #: ``progress(epoch, epochs, val_acc)`` after each training epoch (a live display), or None.
         self.progress: Any = None
+        #: ``fit_epochs(first_epoch_s) -> epochs``: a time budget (see :func:`nasprior.training.train`), or None.
+        self.fit_epochs: Any = None
 
     def features(self, genome: Genome) -> dict[str, float]:
         """:func:`candidate_features` of a genome for this task."""
@@ -299,16 +312,35 @@ class Evaluator:
         return Evaluation(record, None)
 
     def evaluate(self, genome: Genome, generation: int | None = None) -> Evaluation:
-        """Features and training of a genome; a candidate that cannot be built is logged as failed."""
+        """Features and training of a genome; a candidate that fails on its own is logged as failed.
+
+        Raises
+        ------
+        NaspriorError
+            A user's error (e.g. a genome that does not suit the task, a bad
+            option): it stops the run. Only :data:`CANDIDATE_FAILURES`
+            become ``failed`` records.
+        """
         start = time.perf_counter()
         try:
             features = self.features(genome)
-        except (ConfigError, RuntimeError, ValueError, MemoryError) as exc:
+        except CANDIDATE_FAILURES as exc:
             return self.failed(genome, {}, generation, exc, start)
         return self.train(genome, features, generation)
 
     def train(self, genome: Genome, features: dict, generation: int | None = None) -> Evaluation:
-        """Train a candidate whose features are known; status ``trained``, or ``failed`` if training raised."""
+        """Train a candidate whose features are known; status ``trained``, or ``failed`` if it failed on its own.
+
+        Weights are initialised from ``torch.manual_seed(self.seed)``; batch
+        order comes from the training config's ``seed``.
+
+        Raises
+        ------
+        NaspriorError
+            A user's error (e.g. ``device = "cuda"`` without a GPU): it stops
+            the run. Only :data:`CANDIDATE_FAILURES` (a non-finite loss, out
+            of memory) become ``failed`` records.
+        """
         start = time.perf_counter()
         try:
             torch.manual_seed(self.seed)
@@ -324,11 +356,12 @@ class Evaluator:
                 d.x_test,
                 d.y_test,
                 progress=self.progress,
+                fit_epochs=self.fit_epochs,
             )
             metrics = {"val_acc": result.val_acc, "test_acc": result.test_acc}
             for group, mask in d.test_groups.items():  # e.g. Reber: test_acc_hard_neg, test_acc_pos, test_acc_soft_neg
                 metrics[f"test_acc_{group}"] = accuracy(net, d.x_test[mask], d.y_test[mask])
-        except (RuntimeError, ValueError, MemoryError) as exc:  # a candidate that cannot train is logged, not fatal
+        except CANDIDATE_FAILURES as exc:  # a candidate that cannot train is logged, not fatal
             return self.failed(genome, features, generation, exc, start)
         record = self.record(
             genome,

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import random_crop_flip
-from .errors import ConfigError
+from .errors import CandidateError, ConfigError
 from .set_rewiring import SETCallback
 
 OPTIMIZERS = ("adam", "sgd")
@@ -181,8 +181,7 @@ class TrainResult:
     timing : dict of str to float
         Where ``train_time_s`` went, in seconds over all epochs: ``train``
         (the training passes), ``val`` (validation scoring), ``test`` (test
-        scoring). Used to estimate the epoch time of a longer training
-        (:func:`nasprior.search.final.final_epochs`).
+        scoring).
     """
 
     val_acc: float
@@ -309,6 +308,7 @@ def train(
     y_test: torch.Tensor | None = None,
     epoch_callback: Callable[[nn.Module, int], None] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    fit_epochs: Callable[[float], int] | None = None,
 ) -> TrainResult:
     """Train a classifier with early stopping on validation accuracy.
 
@@ -330,10 +330,25 @@ def train(
     progress : callable, optional
         ``progress(epoch, epochs, val_acc)`` after each epoch's validation,
         for a live display (:mod:`nasprior.progress`).
+    fit_epochs : callable, optional
+        A time budget: ``fit_epochs(seconds)`` is called once, after the
+        first epoch, with that epoch's seconds (training and validation),
+        and returns the epochs to run in all (1 to ``config.epochs``); the
+        learning-rate schedule spans those from the second epoch on
+        (:func:`nasprior.search.final.epochs_within`). None: ``config.epochs``.
 
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    CandidateError
+        If a batch's training loss is not finite (the candidate diverged, e.g.
+        at a learning rate far too high); a search logs it as ``failed``.
+    ConfigError
+        If ``config.device`` is ``cuda`` and no GPU is available, or
+        ``bucket_by_length`` is set for inputs that are not id sequences.
     """
     start = time.perf_counter()
     device = resolve_device(config.device)
@@ -376,7 +391,10 @@ def train(
             )
         lengths = (x_train != 0).sum(dim=1)
     timing = {"train": 0.0, "val": 0.0, "test": 0.0}
+    epochs = config.epochs
     for epoch in range(1, config.epochs + 1):
+        if epoch > epochs:
+            break
         epoch_start = time.perf_counter()
         model.train()
         if config.bucket_by_length:
@@ -400,16 +418,25 @@ def train(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             apply_masks()
-            total_loss += loss.item() * len(idx)
+            batch_loss = loss.item()
+            if not math.isfinite(batch_loss):  # the candidate diverged: weights are NaN/inf from here on
+                raise CandidateError(
+                    f"training loss is {batch_loss} at epoch {epoch}, step {step + 1}: the candidate diverged "
+                    f"(learning rate {config.lr:g}; a lower one, or grad_clip, may train it)"
+                )
+            total_loss += batch_loss * len(idx)
             step += 1
         val_start = time.perf_counter()
         timing["train"] += val_start - epoch_start
         with _autocast(device, config.amp):
             val_acc = accuracy(model, x_val, y_val)
         timing["val"] += time.perf_counter() - val_start
+        if epoch == 1 and fit_epochs is not None:
+            epochs = max(1, min(config.epochs, int(fit_epochs(time.perf_counter() - epoch_start))))
+            n_steps = epochs * steps_per_epoch
         curve.append({"epoch": epoch, "train_loss": total_loss / len(x_train), "val_acc": val_acc})
         if progress is not None:
-            progress(epoch, config.epochs, val_acc)
+            progress(epoch, epochs, val_acc)
         if val_acc > best_acc:
             best_acc, best_state, since_best = val_acc, copy.deepcopy(model.state_dict()), 0
         else:

@@ -153,9 +153,9 @@ def test_encode_pads_right_with_zero_and_maps_unknowns():
     assert x[1, 1].item() == VOCAB["A"] and x[2, 1].item() == UNK_ID
     assert (x[1, 2:] == PAD_ID).all()
     assert int(x.max()) < VOCAB_SIZE and min(VOCAB.values()) > UNK_ID > PAD_ID
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(DataError, match="empty"):
         encode(["BTXSE", ""])
-    with pytest.raises(ValueError, match="max_len"):
+    with pytest.raises(DataError, match="max_len"):
         encode(["BTXSE"], max_len=3)
 
 

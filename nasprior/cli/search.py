@@ -90,8 +90,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--final-minutes",
         type=float,
-        help="time budget of each survivor's full training: its epochs are "
-        "cut to those its screening speed says fit (default: the space's [final] minutes; 0: no limit)",
+        help="time budget of each survivor's full training, in minutes: its first final epoch is timed and "
+        "the epochs that fit (at most --final-epochs) are chosen and logged (default 0: no time budget, "
+        "the [final] epochs, the same on every run)",
     )
     p.add_argument("--seed", type=int, help="seed of the GA, validation split and weights (default 0)")
     p.add_argument("--runs-dir", help="parent of run directories (default: runs)")
@@ -256,10 +257,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     if result.final:
         epochs = final[0]["train"].get("epochs") if final else "?"
         print(
-            f"\nfully trained survivors ({len(final)} of {len(result.final)} trained, {epochs} epochs; "
-            "screening rank order):"
+            f"\nfully trained survivors ({len(final)} of {len(result.final)} trained, budget {epochs} epochs, "
+            "each from a seed of its own; screening rank order). The validation accuracy is measured on the split "
+            "that selected the candidate (optimistic); the test accuracy is the unbiased estimate:"
         )
-        print(f"  {'key':16}  {'val':>6}  {'test':>6}  {'screen val':>10}  {'params':>9}  {'MFLOPs':>8}  genome")
+        print(
+            f"  {'key':16}  {'val':>6}  {'test':>6}  {'screen val':>10}  {'epochs':>6}  {'seconds':>7}  "
+            f"{'params':>9}  {'MFLOPs':>8}  genome"
+        )
         for r in result.final:
             if r["status"] != "trained":
                 print(f"  {r['key']:16}  failed")
@@ -267,6 +272,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             fm, ff = r["metrics"], r["features"]
             print(
                 f"  {r['key']:16}  {fm['val_acc']:6.4f}  {fm['test_acc']:6.4f}  {r.get('screen_val_acc', float('nan')):10.4f}  "
+                f"{r.get('epochs_run', 0):6d}  {r.get('wall_time_s', 0.0):7.1f}  "
                 f"{int(ff['n_params']):9d}  {ff.get('n_flops', float('nan')) / 1e6:8.2f}  {json.dumps(r['genome'], sort_keys=True)}"
             )
     if final:

@@ -47,6 +47,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sps
 
+from ..errors import CandidateError
 from .structural import GraphArrays, graph_arrays
 
 #: Names of the features of :func:`profile_features`, in order.
@@ -125,7 +126,7 @@ def profile_features(graph: nx.Graph | nx.DiGraph, arrays: GraphArrays | None = 
     result = {name: float(out[name]) for name in PROFILE_FEATURE_NAMES}
     bad = [name for name, value in result.items() if not math.isfinite(value)]
     if bad:  # pragma: no cover - guards against a numerical bug
-        raise ArithmeticError(f"non-finite profile feature(s) {bad} for a graph with {g.n} nodes")
+        raise CandidateError(f"non-finite profile feature(s) {bad} for a graph with {g.n} nodes (a numerical failure)")
     return result
 
 

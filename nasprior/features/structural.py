@@ -67,7 +67,7 @@ import scipy.sparse as sps
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from ..errors import ConfigError
+from ..errors import CandidateError, ConfigError
 from ..topology import layer_index
 
 try:  # optional accelerator; results are identical without it
@@ -387,7 +387,7 @@ def _structural_features(graph: nx.Graph, use_rustworkx: bool, arrays: GraphArra
     result = {name: float(out[name]) for name in FEATURE_NAMES}
     bad = [name for name, value in result.items() if not math.isfinite(value)]
     if bad:  # pragma: no cover - guards against a numerical bug
-        raise ArithmeticError(f"non-finite feature(s) {bad} for a graph with {n} nodes")
+        raise CandidateError(f"non-finite feature(s) {bad} for a graph with {n} nodes (a numerical failure)")
     return result
 
 

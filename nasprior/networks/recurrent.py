@@ -123,7 +123,7 @@ class MaskedRecurrentLayer(nn.Module):
     def __init__(self, mask: np.ndarray | torch.Tensor, cell: str = "gru", hidden_mask: bool = False):
         super().__init__()
         if cell not in CELL_GATES:
-            raise ValueError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
+            raise ConfigError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
         mask_t = torch.as_tensor(np.asarray(mask, dtype=bool))
         if mask_t.ndim != 2 or mask_t.shape[0] == 0:
             raise ValueError(f"mask must be 2-d (n_hidden >= 1, n_in), got shape {tuple(mask_t.shape)}")

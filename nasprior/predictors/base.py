@@ -15,15 +15,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import NaspriorError, RecordError
+from ..errors import PredictorError, RecordError
 from ..evaluation import CANDIDATE_FEATURES
 
 #: The metric predictors learn by default.
 TARGET = "val_acc"
-
-
-class PredictorError(NaspriorError):
-    """A predictor directory is missing, tampered with, of another schema, or does not fit the input."""
 
 
 class PredictorLike(Protocol):

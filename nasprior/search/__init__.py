@@ -9,7 +9,7 @@
 """
 
 from .config import OBJECTIVES, STRATEGIES, SearchConfig, SearchResult, check_space_search_table, final_train_options
-from .final import final_epochs, survivors, train_survivors
+from .final import epochs_within, final_seed, survivors, train_survivors
 from .ga import GeneticSearch, layered_diversity, run_search
 from .operators import fitness_of, make_toolbox, make_unique, objective_values, select_pareto_tournament
 
@@ -20,7 +20,8 @@ __all__ = [
     "SearchConfig",
     "SearchResult",
     "check_space_search_table",
-    "final_epochs",
+    "epochs_within",
+    "final_seed",
     "final_train_options",
     "fitness_of",
     "layered_diversity",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ..errors import ConfigError
 from ..predictors import Predictor, SkipRule
 from ..space import SearchSpace
 from ..tasks import check_task
-from ..training import TrainConfig
+from ..training import TrainConfig, resolve_device
 from ..validation import from_mapping
 
 #: Objectives a search may optimise, with their DEAP fitness weight (+1 maximise, -1 minimise):
@@ -33,7 +34,7 @@ def final_train_options(train: dict, final: dict) -> dict:
     survivors train on every training image unless ``final`` says
     otherwise), updated with the options in ``final`` (all but
     :data:`FINAL_KEYS`: ``top_k`` and ``minutes``, the time budget of
-    :func:`nasprior.search.final.final_epochs`).
+    :func:`nasprior.search.final.epochs_within`).
 
     Raises
     ------
@@ -45,9 +46,10 @@ def final_train_options(train: dict, final: dict) -> dict:
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise ConfigError(f"final option 'top_k' = {top_k!r} is invalid: use an integer >= 0 (0: no final training)")
     minutes = final.get("minutes", 0)
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes >= 0:
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 <= minutes < math.inf:
         raise ConfigError(
-            f"final option 'minutes' = {minutes!r} is invalid: use a number of minutes >= 0 (0: no limit)"
+            f"final option 'minutes' (--final-minutes) = {minutes!r} is invalid: use a finite number of "
+            "minutes >= 0 (0: no time budget, the [final] epochs)"
         )
     options = {k: v for k, v in train.items() if k != "train_subset"}
     options.update({k: v for k, v in final.items() if k not in FINAL_KEYS})
@@ -111,7 +113,9 @@ class SearchConfig:
     Raises
     ------
     ConfigError
-        If a value is out of range (checked before any data is loaded).
+        If a value is out of range, or a device is asked for that torch
+        does not see (``cuda`` without a GPU); checked before any data is
+        loaded or any run directory is created.
     """
 
     task: str
@@ -162,7 +166,9 @@ class SearchConfig:
         SearchSpace.from_dict(self.space)
         from_mapping(TrainConfig, self.train, "training options")
         from_mapping(SkipRule, self.skip, "skip rule")
-        final_train_options(self.train, self.final)
+        final = final_train_options(self.train, self.final)
+        for options in (self.train, final):  # a GPU asked for on a machine without one: stop before anything runs
+            resolve_device(options.get("device", "auto"))
         if self.predictor:
             fitted_on = Predictor.load(self.predictor).task["name"]
             if fitted_on != self.task:

@@ -11,12 +11,21 @@ then holds the fully trained survivor with the best validation accuracy.
 A resumed run trains only the survivors not yet logged at the final
 fidelity.
 
-A time budget (``[final] minutes``, ``--final-minutes``) cuts each
-survivor's epochs to those that fit: its seconds per epoch are estimated
-from its own screening record (training time per screened image, times the
-images of the full training), so the choice is logged, repeatable from the
-log, and a resumed run makes the same one. One-cycle and cosine schedules
-then span the epochs chosen.
+Each survivor trains from a seed of its own (:func:`final_seed`, from the
+run's seed and its key; recorded as the record's ``seed`` with
+``seed_from``): new initial weights and a new batch order, so that the final
+run is not a replay of the screening run. Its validation accuracy is still
+measured on the split that selected it (optimistic); its test accuracy is
+the unbiased estimate.
+
+The budget is a number of epochs (``[final] epochs``, ``--final-epochs``),
+so the same command gives the same records. A time budget
+(``--final-minutes``) is an option: each survivor's first final epoch is
+timed and the epochs that fit are chosen from it (:func:`epochs_within`);
+the choice is logged in the record (``final_budget``, and ``train.epochs``),
+so ``--final-epochs`` with the logged number repeats it, and a resumed run
+keeps every logged final record. One-cycle and cosine schedules span the
+epochs chosen from the second epoch on.
 
 The search's predictor learns from screening records only
 (:func:`nasprior.records.is_screening`).
@@ -24,6 +33,7 @@ The search's predictor learns from screening records only
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -62,45 +72,55 @@ def survivors(records: list[dict], top_k: int) -> list[dict]:
     return ranked[:top_k]
 
 
-def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tuple[int, float]:
-    """Epochs of a survivor's full training that fit a time budget, from its screening speed.
+#: How a survivor's final seed is derived (written into its record as ``seed_from``).
+FINAL_SEED_RULE = "sha256('nasprior-final:<run seed>:<key>'), first 4 bytes big-endian, mod 2**31"
+
+
+def final_seed(run_seed: int, key: str) -> int:
+    """The seed of a survivor's full training, derived from the run's seed and the candidate's key.
+
+    The screening trains every candidate from the run's seed; a survivor's
+    final training draws new initial weights and a new batch order from this
+    seed (:data:`FINAL_SEED_RULE`), the same for the same run seed and key on
+    every machine and every resume.
 
     Parameters
     ----------
-    screen : dict
-        The survivor's screening record: ``timing`` (seconds of training,
-        validation and test scoring; :class:`~nasprior.training.TrainResult`),
-        else ``train_time_s`` (all of them), ``epochs_run`` and
-        ``train.train_subset`` (0: every training image).
-    epochs : int
-        The most epochs (the ``[final]`` budget).
-    minutes : float
-        Time budget of the full training, in minutes (0: none).
-    n_images : int
-        Training images of the full training.
+    run_seed : int
+        The search's ``seed`` (>= 0).
+    key : str
+        The candidate's genome key (:attr:`nasprior.genome.Genome.key`).
 
     Returns
     -------
-    epochs : int
-        ``min(epochs, floor((60 * minutes - test_s) / seconds_per_epoch))``, at least 1.
-    seconds_per_epoch : float
-        The estimate: the screening's training seconds per image times
-        ``n_images``, plus its validation scoring per epoch (the validation
-        split is the same). A record without ``timing`` (older versions)
-        counts all of ``train_time_s`` as training, which errs long (fewer
-        epochs). 0.0 when there is no budget or no timing.
+    int
+        In ``[0, 2**31)``.
     """
-    time_s, run = float(screen.get("train_time_s") or 0.0), int(screen.get("epochs_run") or 0)
-    if minutes <= 0 or time_s <= 0 or run <= 0:
-        return epochs, 0.0
-    screened = min(int((screen.get("train") or {}).get("train_subset") or 0) or n_images, n_images)
-    timing = screen.get("timing") or {}
-    if timing.get("train"):
-        per_epoch = timing["train"] / run * n_images / screened + float(timing.get("val", 0.0)) / run
-        budget = 60.0 * minutes - float(timing.get("test", 0.0))
-    else:
-        per_epoch, budget = time_s / run * n_images / screened, 60.0 * minutes
-    return max(1, min(epochs, int(budget // per_epoch))), per_epoch
+    digest = hashlib.sha256(f"nasprior-final:{run_seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2**31
+
+
+def epochs_within(epoch_s: float, max_epochs: int, minutes: float) -> int:
+    """Epochs of a survivor's full training that fit a time budget, from its own first final epoch.
+
+    Parameters
+    ----------
+    epoch_s : float
+        Seconds of the survivor's first final epoch (training and validation).
+    max_epochs : int
+        The most epochs (the ``[final]`` budget).
+    minutes : float
+        Time budget of the whole final training, in minutes (> 0).
+
+    Returns
+    -------
+    int
+        ``min(max_epochs, floor(60 * minutes / epoch_s))``, at least 1 (the
+        first epoch has run). The test scoring at the end is not counted.
+    """
+    if epoch_s <= 0:
+        return max_epochs
+    return max(1, min(max_epochs, int(60.0 * minutes // epoch_s)))
 
 
 def train_survivors(
@@ -138,10 +158,11 @@ def train_survivors(
     n_images = len(search.data.x_train)
     if train_config.train_subset:
         n_images = min(n_images, train_config.train_subset)
-    budget = f" (at most, within {minutes:g} minutes each)" if minutes else ""
+    budget = f" (at most: as many as fit {minutes:g} minutes, timed on its first epoch)" if minutes else ""
+    patience = f", patience {train_config.patience}" if train_config.patience else ""
     log(
-        f"final training: the {len(chosen)} best screened candidates, {train_config.epochs} epochs{budget} on "
-        f"{n_images} training images each"
+        f"final training: the {len(chosen)} best screened candidates from new weights and batch order "
+        f"(a seed of their own), {train_config.epochs} epochs{budget}{patience} on {n_images} training images each"
     )
     best_val = max((r["metrics"]["val_acc"] for r in done.values() if r["status"] == "trained"), default=-1.0)
     results = []
@@ -151,28 +172,32 @@ def train_survivors(
             results.append(done[screen["key"]])
             log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: already trained (logged)")
             continue
-        epochs, per_epoch = final_epochs(screen, train_config.epochs, minutes, n_images)
-        if minutes:
-            log(
-                f"  [final] {rank}/{len(chosen)} {describe(genome)}: about {per_epoch:.0f} s per epoch by its "
-                f"screening: {epochs} epochs fit {minutes:g} minutes"
-            )
+        seed = final_seed(config.seed, screen["key"])
         evaluator = Evaluator(
-            search.data,
-            TrainConfig(**{**options, "epochs": epochs}),
-            config.run_id,
-            config.seed,
-            fidelity=FINAL_FIDELITY,
+            search.data, TrainConfig(**{**options, "seed": seed}), config.run_id, seed, fidelity=FINAL_FIDELITY
         )
+        first: list[float] = []
+        if minutes:  # the epochs that fit, from the survivor's own first final epoch
+            evaluator.fit_epochs = lambda s: first.append(s) or epochs_within(s, train_config.epochs, minutes)
         evaluation = evaluator.train(genome, screen["features"], None)  # no generation: not part of the GA
-        record = {**evaluation.record, "screen_val_acc": screen["metrics"]["val_acc"]}
-        if minutes:
+        record = {
+            **evaluation.record,
+            "screen_val_acc": screen["metrics"]["val_acc"],
+            "seed_from": {"run_seed": config.seed, "key": screen["key"], "rule": FINAL_SEED_RULE},
+        }
+        if minutes and first:
+            epochs = epochs_within(first[0], train_config.epochs, minutes)
             record["final_budget"] = {
                 "minutes": minutes,
                 "max_epochs": train_config.epochs,
                 "epochs": epochs,
-                "estimated_epoch_s": round(per_epoch, 2),
+                "first_epoch_s": round(first[0], 2),
             }
+            record["train"] = {**record["train"], "epochs": epochs}  # rerun with --final-epochs N for the same run
+            log(
+                f"  [final] {rank}/{len(chosen)} {describe(genome)}: first epoch {first[0]:.1f} s: "
+                f"{epochs} epochs fit {minutes:g} minutes"
+            )
         search.record_log.append(record)
         search.records.append(record)
         results.append(record)
@@ -180,7 +205,8 @@ def train_survivors(
             m = record["metrics"]
             log(
                 f"  [final] {rank}/{len(chosen)} {describe(genome)}: val {m['val_acc']:.4f} "
-                f"(screening {screen['metrics']['val_acc']:.4f}), {record['wall_time_s']:.0f} s"
+                f"(screening {screen['metrics']['val_acc']:.4f}), test {m['test_acc']:.4f}, "
+                f"{record['epochs_run']} epochs run, {record['wall_time_s']:.1f} s (seed {seed})"
             )
             if m["val_acc"] > best_val and save is not None:
                 best_val = m["val_acc"]

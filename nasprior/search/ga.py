@@ -56,7 +56,7 @@ import torch
 from deap import algorithms, tools
 from deap.tools import crossover, emo, mutation, selection
 
-from ..evaluation import CANDIDATE_FEATURES, Evaluator
+from ..evaluation import CANDIDATE_FAILURES, CANDIDATE_FEATURES, Evaluator
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
 from ..parallel import DaskMap, EvaluatorSpec, RemoteTrain
@@ -258,8 +258,21 @@ class GeneticSearch:
                 f"  screen: no usable predictor yet; training the first {n_keep} of {len(offspring)} bred offspring"
             )
             return offspring[:n_keep]
-        genomes = [self.space.decode(ind) for ind in offspring]
-        features = [self.evaluator.features(g) for g in genomes]
+        genomes, features, ok = (
+            [],
+            [],
+            [],
+        )  # offspring whose features fail (cost check...) rank last: evaluate() logs them
+        for i, ind in enumerate(offspring):
+            try:
+                features.append(self.evaluator.features(self.space.decode(ind)))
+                genomes.append(self.space.decode(ind))
+                ok.append(i)
+            except CANDIDATE_FAILURES:
+                pass
+        offspring = [offspring[i] for i in ok] + [ind for i, ind in enumerate(offspring) if i not in set(ok)]
+        if not features:
+            return offspring[:n_keep]
         try:
             features = with_gene_columns(source, genomes, features)
         except PredictorError as exc:
@@ -268,7 +281,7 @@ class GeneticSearch:
         predicted = source.predict(features)
         objectives = self.config.objectives
         if len(objectives) == 1:
-            order = sorted(range(len(offspring)), key=lambda i: -predicted[i])
+            order = sorted(range(len(features)), key=lambda i: -predicted[i])
         else:  # NSGA-II ranking of the predicted points
             points = []
             for i, (genome, f) in enumerate(zip(genomes, features)):
@@ -279,8 +292,9 @@ class GeneticSearch:
             position = {id(p): i for i, p in enumerate(points)}
             ranked = [position[id(p)] for p in tools.selNSGA2(points, n_keep)]
             order = ranked + [i for i in range(len(points)) if i not in set(ranked)]
+        order += list(range(len(features), len(offspring)))  # the refused, last
         chosen = order[:n_keep]
-        kept = [float(predicted[i]) for i in chosen]
+        kept = [float(predicted[i]) for i in chosen if i < len(features)]
         self.log(
             f"  screen: bred {len(offspring)}, training the {n_keep} ranked best by {name} predictor "
             f"(CV R2 {source.cv_r2_:.3f}; predicted val {min(kept):.4f}..{max(kept):.4f})"
@@ -290,7 +304,7 @@ class GeneticSearch:
                 "n_bred": len(offspring),
                 "n_trained": n_keep,
                 "predicted_kept": kept,
-                "predicted_rejected": [float(predicted[i]) for i in order[n_keep:]],
+                "predicted_rejected": [float(predicted[i]) for i in order[n_keep:] if i < len(features)],
             }
         )
         return [offspring[i] for i in sorted(chosen)]
@@ -311,16 +325,23 @@ class GeneticSearch:
             if genome.key not in self.known and genome.key not in batch:
                 batch[genome.key] = genome
         new = {key: g for key, g in batch.items() if key not in self.cache}
-        features = {key: self.evaluator.features(g) for key, g in new.items()}
+        features, refused = {}, {}  # refused: failed records of genomes whose features failed (cost check...)
+        for key, g in new.items():
+            try:
+                features[key] = self.evaluator.features(g)
+            except CANDIDATE_FAILURES as exc:
+                refused[key] = self.evaluator.failed(g, {}, generation, exc, time.perf_counter()).record
         skips, source, source_name = self.decide_skips(new, features, population)
-        to_train = [(g, features[k]) for k, g in new.items() if k not in skips]
+        to_train = [(g, features[k]) for k, g in new.items() if k not in skips and k not in refused]
         trained = iter(self.toolbox.map(self.toolbox.evaluate, to_train))
         done = 0
         for key, genome in batch.items():
             if key in self.cache:  # logged before an interruption
                 record = self.cache[key]
             else:
-                if key in skips:
+                if key in refused:
+                    record = refused[key]
+                elif key in skips:
                     record = self.evaluator.record(
                         genome,
                         "skipped",
@@ -339,8 +360,9 @@ class GeneticSearch:
                         self.progress.candidate(describe(genome), self.evaluator.train_config.epochs)
                     evaluation = next(trained)
                     record = {**evaluation.record, "generation": generation}
+                self.record_log.append(record)  # logged first: best/ holds only a logged candidate
+                if record["status"] == "trained":
                     self.keep_if_best(genome, record, evaluation.network)
-                self.record_log.append(record)
                 self.cache[key] = record
                 done += 1
                 self.log(f"  [gen {generation}] {done}/{len(new)} {describe(genome)}: {status_text(record)}")

@@ -512,15 +512,15 @@ def encode(strings: Sequence[str], max_len: int | None = None) -> torch.Tensor:
 
     Raises
     ------
-    ValueError
+    DataError
         If a string is empty or longer than ``max_len``.
     """
     lengths = [len(s) for s in strings]
     if any(length == 0 for length in lengths):
-        raise ValueError("cannot encode an empty string: every example needs at least one character")
+        raise DataError("cannot encode an empty string: every example needs at least one character")
     max_len = max(lengths, default=0) if max_len is None else max_len
     if any(length > max_len for length in lengths):
-        raise ValueError(f"a string is longer than max_len = {max_len}: raise max_len")
+        raise DataError(f"a string is longer than max_len = {max_len}: raise max_len")
     out = np.full((len(strings), max_len), PAD_ID, dtype=np.int64)
     for i, s in enumerate(strings):
         out[i, : len(s)] = [VOCAB.get(ch, UNK_ID) for ch in s]
