@@ -40,7 +40,7 @@ from .evaluation import CANDIDATE_FEATURES
 from .genome import Genome
 from .predictors import feature_matrix, select_feature_names
 from .priors import make_graph
-from .records import RECORDS_FILE, RecordLog, read_config
+from .records import FINAL_FIDELITY, RECORDS_FILE, RecordLog, is_screening, read_config
 from .topology import layer_index, to_dag
 
 #: Largest graph drawn node by node; bigger ones are drawn as their first nodes only.
@@ -234,11 +234,20 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     Raises
     ------
     RecordError
-        If ``run_dir`` is not a run directory or holds no trained candidate.
+        If ``run_dir`` is not a run directory or holds no trained screening candidate.
+
+    Notes
+    -----
+    One fidelity at a time: the summary counts, the figures and the
+    out-of-fold R² come from the screening records only
+    (:func:`nasprior.records.is_screening`); the final records of the
+    survivors are listed in a table of their own.
     """
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    records = RecordLog(run_dir / RECORDS_FILE).read()
+    logged = RecordLog(run_dir / RECORDS_FILE).read()
+    records = [r for r in logged if is_screening(r)]  # one fidelity at a time: counts and figures from screening
+    finals = [r for r in logged if r.get("fidelity") == FINAL_FIDELITY]
     trained = _trained(records)
     if not trained:
         raise RecordError(f"{run_dir} holds no trained candidate: run or resume the search first")
@@ -261,7 +270,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         for name, fig in figures.items()
     )
     summary = {
-        "candidates": len(records),
+        "screened candidates": len(records),
         "trained": len(trained),
         "skipped": sum(r["status"] == "skipped" for r in records),
         "failed": sum(r["status"] == "failed" for r in records),
@@ -269,13 +278,29 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         "best val_acc": best["metrics"]["val_acc"],
         "best test_acc": best["metrics"].get("test_acc"),
         "best non-zero weights": best["features"].get("n_weights"),
+        "fully trained survivors": len(_trained(finals)),
+    }
+    final_rows = {
+        r["key"]: (
+            {
+                "val_acc (selection split)": r["metrics"]["val_acc"],
+                "test_acc (unbiased)": r["metrics"]["test_acc"],
+                "screening val_acc": r.get("screen_val_acc"),
+                "epochs_run": r.get("epochs_run"),
+                "seed": r.get("seed"),
+            }
+            if r["status"] == "trained"
+            else {"status": r["status"]}
+        )
+        for r in finals
     }
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>nasprior run {html.escape(run_dir.name)}</title>
 <style>body{{font-family:sans-serif;max-width:960px;margin:auto}} table{{border-collapse:collapse;font-size:12px}}
 th,td{{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}} img{{max-width:100%}}</style></head>
 <body><h1>nasprior run <code>{html.escape(run_dir.name)}</code></h1>
-<h2>Summary</h2>{_table(summary)}
+<h2>Summary (screening records)</h2>{_table(summary)}
+<h2>Fully trained survivors (final records, not in the figures)</h2>{_table(final_rows) if final_rows else "<p>none</p>"}
 <h2>Figures</h2>{images}
 <h2>Config</h2>{_table(config)}
 <h2>Versions</h2>{_table(best.get("versions", {}))}

@@ -184,6 +184,7 @@ def train_survivors(
             **evaluation.record,
             "screen_val_acc": screen["metrics"]["val_acc"],
             "seed_from": {"run_seed": config.seed, "key": screen["key"], "rule": FINAL_SEED_RULE},
+            "n_train_images": n_images,
         }
         if minutes and first:
             epochs = epochs_within(first[0], train_config.epochs, minutes)
