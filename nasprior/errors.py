@@ -24,3 +24,7 @@ class DataError(NaspriorError):
 
 class RecordError(NaspriorError):
     """A run directory or record log cannot be read or does not match."""
+
+
+class RunDirError(RecordError):
+    """A command may not create or write an output there: a user's folder, another kind of run, a run in use."""
