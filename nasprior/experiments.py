@@ -214,7 +214,7 @@ def run_prune_experiment(
     check_run_dir(run_dir, PRUNE_KIND)  # a new, absent or empty directory: an experiment does not resume
     create_run_dir(run_dir)
     with RunLock(run_dir, PRUNE_KIND):
-        check_run_dir(run_dir, PRUNE_KIND)  # another process may have written it since the first check
+        check_run_dir(run_dir, PRUNE_KIND, locked=True)  # another process may have written it since the first check
         return _prune(data, config, run_dir, run_id, structural, log, start)
 
 

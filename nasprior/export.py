@@ -103,7 +103,7 @@ def export_onnx(
             f"{run_dir} has no saved best network (best/model.pt, best/genome.json): "
             "give a run made by 'nasprior search' that trained a candidate"
         )
-    out = check_output_file(out if out is not None else best / "model.onnx", is_onnx_export, "ONNX export")
+    out = check_output_file(out if out is not None else best / "model.onnx", is_onnx_export, "an ONNX export")
     best_genome = genome = Genome.from_json((best / "genome.json").read_text(encoding="utf-8"))
     config = SearchConfig.from_dict(read_config(run_dir), str(run_dir / "config.json"))
     if key is not None and key != genome.key:

@@ -72,7 +72,7 @@ def _contents(path: Path) -> list[str]:
     return sorted(p.name for p in path.iterdir() if p.name not in HOUSEKEEPING_FILES)
 
 
-def _check_writable(path: Path, what: str, option: str) -> None:
+def _check_writable(path: Path, subject: str, option: str) -> None:
     """Refuse ``path`` (a directory to be created or written) unless its nearest existing ancestor is writable."""
     existing = path
     while not existing.exists():
@@ -80,12 +80,12 @@ def _check_writable(path: Path, what: str, option: str) -> None:
             break
         existing = existing.parent
     if not existing.is_dir():
-        raise RunDirError(f"cannot write {what} {path}: {existing} is not a directory; choose another {option}")
+        raise RunDirError(f"cannot write {subject}: {existing} is not a directory; choose another {option}")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise RunDirError(f"cannot write {what} {path}: {existing} is not writable; choose a writable {option}")
+        raise RunDirError(f"cannot write {subject}: {existing} is not writable; choose a writable {option}")
 
 
-def check_run_dir(run_dir: str | os.PathLike, kind: str, *, resume: bool = False) -> str | None:
+def check_run_dir(run_dir: str | os.PathLike, kind: str, *, resume: bool = False, locked: bool = False) -> str | None:
     """Refuse a run directory this command may not create or continue; create nothing.
 
     Parameters
@@ -96,6 +96,9 @@ def check_run_dir(run_dir: str | os.PathLike, kind: str, *, resume: bool = False
     resume : bool
         Whether an existing run of the same kind may be continued (``sample``
         reruns); a new search or experiment needs an absent or empty directory.
+    locked : bool
+        Whether the caller holds the run's lock (:class:`RunLock`) already;
+        otherwise a run locked by another process is refused, naming it.
 
     Returns
     -------
@@ -107,11 +110,16 @@ def check_run_dir(run_dir: str | os.PathLike, kind: str, *, resume: bool = False
     RunDirError
         If the path is a file, holds files that are not a run of this kind (a
         user's folder, another kind of run, a run that may not be continued),
-        or cannot be created or written; nothing is written.
+        or cannot be created or written, or another process holds its lock;
+        nothing is written.
     """
     path = Path(run_dir)
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path} is a file, not a run directory: nothing was written; choose another --run-id")
+    if (
+        not locked and (path / LOCK_FILE).is_file()
+    ):  # a run being written: name its holder, whatever this command would do
+        RunLock(path, kind).probe()
     if path.is_dir() and _contents(path):
         found = run_kind(path)
         if found is None:
@@ -126,9 +134,9 @@ def check_run_dir(run_dir: str | os.PathLike, kind: str, *, resume: bool = False
         if not resume:
             advice = f"resume it with --resume {path}" if kind == "search" else "remove it"
             raise RunDirError(f"{path} holds a {found} run: nothing was written; choose another --run-id, or {advice}")
-        _check_writable(path, "run directory", "--runs-dir")
+        _check_writable(path, f"run directory {path}", "--runs-dir")
         return found
-    _check_writable(path, "run directory", "--runs-dir")
+    _check_writable(path, f"run directory {path}", "--runs-dir")
     return None
 
 
@@ -191,9 +199,20 @@ class RunLock:
         except (OSError, ValueError, KeyError, TypeError):
             return "another process"
 
-    def __enter__(self) -> RunLock:
+    def probe(self) -> None:
+        """Raise :class:`RunDirError` naming the holder if another process holds the lock; take nothing.
+
+        Raises
+        ------
+        RunDirError
+            If the lock is held.
+        """
+        with self._acquired():
+            pass
+
+    def _acquired(self) -> Any:
         try:
-            self._lock.acquire()
+            return self._lock.acquire()
         except filelock.Timeout:
             raise RunDirError(
                 f"{self.run_dir} is in use by {self.holder()}: wait until it finishes (or stop it), "
@@ -203,6 +222,9 @@ class RunLock:
             raise RunDirError(
                 f"cannot lock run directory {self.run_dir} ({exc.strerror or exc}): choose a writable --runs-dir"
             ) from None
+
+    def __enter__(self) -> RunLock:
+        self._acquired()
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -236,7 +258,7 @@ def check_output_file(path: str | os.PathLike, owned: Callable[[Path], bool], wh
         wrote for this purpose (e.g. carries the report's marker), so it may
         be replaced.
     what : str
-        What the file is (``"report"``, ``"ONNX export"``), for the message.
+        What the file is, with its article (``"a report"``, ``"an ONNX export"``), for the message.
 
     Returns
     -------
@@ -250,13 +272,13 @@ def check_output_file(path: str | os.PathLike, owned: Callable[[Path], bool], wh
     """
     path = Path(path)
     if path.is_dir():
-        raise RunDirError(f"--out {path} is a directory: give a file name for the {what}")
+        raise RunDirError(f"--out {path} is a directory: give a file name")
     if path.exists() and not owned(path):
         raise RunDirError(
-            f"--out {path} exists and is not a {what} written by nasprior: it was left unchanged; "
+            f"--out {path} exists and is not {what} written by nasprior: it was left unchanged; "
             "give another --out, or remove the file first"
         )
-    _check_writable(path.parent, f"the {what} in", "--out")
+    _check_writable(path.parent, str(path), "--out")
     return path
 
 
@@ -312,5 +334,5 @@ def check_output_dir(path: str | os.PathLike, owned: Callable[[Path], bool], wha
             )
         if not replace:
             raise RunDirError(f"{path} already holds a {what}: choose another --name, or pass --force to replace it")
-    _check_writable(path, f"{what} directory", "--out")
+    _check_writable(path, f"{what} directory {path}", "--out")
     return path

@@ -245,7 +245,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         is a directory, or cannot be written; nothing is changed.
     """
     run_dir = Path(run_dir)
-    out = check_output_file(Path(out) if out is not None else run_dir / "report.html", is_report, "report")
+    out = check_output_file(Path(out) if out is not None else run_dir / "report.html", is_report, "a report")
     config = read_config(run_dir)
     records = RecordLog(run_dir / RECORDS_FILE).read()
     trained = _trained(records)

@@ -324,7 +324,9 @@ def run_sample(
     if existing is None:
         create_run_dir(run_dir)
     with RunLock(run_dir, "sample"):
-        check_run_dir(run_dir, "sample", resume=True)  # another process may have written it since the first check
+        check_run_dir(
+            run_dir, "sample", resume=True, locked=True
+        )  # another process may have written it since the first check
         return _sample(config, run_dir, data, workers, scheduler, client, log, start)
 
 

@@ -544,7 +544,7 @@ def run_search(
             previous = RecordLog(run_dir / RECORDS_FILE).read()
             search = _validated_search(config, run_dir, data, previous, log, progress, client)
         else:
-            check_run_dir(run_dir, "search")  # another process may have written it since the first check
+            check_run_dir(run_dir, "search", locked=True)  # another process may have written it since the first check
             write_config(run_dir, config.to_dict())
         if search.stored is not None:
             log(
