@@ -50,3 +50,7 @@ class CostError(CandidateError, ConfigError):
     goes on) and a :class:`ConfigError` (a genome a user gave, e.g. to
     ``nasprior predict``, is a user error).
     """
+
+
+class RunDirError(RecordError):
+    """A command may not create or write an output there: a user's folder, another kind of run, a run in use."""

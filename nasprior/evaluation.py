@@ -92,6 +92,22 @@ def _limit(variable: str, default: float) -> float:
     return value
 
 
+def check_limits() -> tuple[float, float]:
+    """The limits of :func:`check_cost` from the environment: memory in GiB and feature time in s.
+
+    Called before a run is created, so that a bad ``$NASPRIOR_MAX_MEMORY_GB``
+    or ``$NASPRIOR_MAX_FEATURE_S`` stops the command before it writes anything.
+
+    Raises
+    ------
+    ConfigError
+        If either variable is set but not a positive number.
+    """
+    return _limit("NASPRIOR_MAX_MEMORY_GB", DEFAULT_MAX_MEMORY_GB), _limit(
+        "NASPRIOR_MAX_FEATURE_S", DEFAULT_MAX_FEATURE_S
+    )
+
+
 def estimate_memory_bytes(genome: Genome, shape: TaskShape) -> float:
     """Rough upper estimate of the memory one evaluation of ``genome`` takes, in bytes.
 

@@ -55,10 +55,14 @@ from .errors import ConfigError
 from .features import graph_features, size_features
 from .genome import Genome
 from .networks import SparseNetwork, build_network
+from .outputs import RunLock, check_run_dir, create_run_dir
 from .pruning import SCHEMES, compression_schedule, iterative_prune, masks_to_graph, network_masks, save_masks
 from .records import RECORDS_FILE, RecordLog, make_record, write_config
 from .tasks import TaskData
 from .training import TrainConfig, accuracy, train
+
+#: Kind of the pruning experiment's runs (``config.json`` marker, :func:`nasprior.outputs.run_kind`).
+PRUNE_KIND = "prune-mnist"
 
 
 @dataclass
@@ -192,6 +196,13 @@ def run_prune_experiment(
     -------
     PruneExperimentResult
 
+    Raises
+    ------
+    RunDirError
+        If ``run_dir`` exists and is not empty (another run, someone's
+        files: an experiment never writes into them), cannot be written, or
+        is locked by another process.
+
     References
     ----------
     Stier et al. 2021 (experiment); Han et al. 2015 (iterative pruning);
@@ -200,11 +211,29 @@ def run_prune_experiment(
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_id = run_id or run_dir.name
+    check_run_dir(run_dir, PRUNE_KIND)  # a new, absent or empty directory: an experiment does not resume
+    create_run_dir(run_dir)
+    with RunLock(run_dir, PRUNE_KIND):
+        check_run_dir(run_dir, PRUNE_KIND, locked=True)  # another process may have written it since the first check
+        return _prune(data, config, run_dir, run_id, structural, log, start)
+
+
+def _prune(
+    data: TaskData,
+    config: PruneExperimentConfig,
+    run_dir: Path,
+    run_id: str,
+    structural: bool,
+    log: Callable[[str], None],
+    start: float,
+) -> PruneExperimentResult:
+    """The pruning experiment in a checked, locked run directory."""
     # The task's shape, as a sample's config holds it: 'nasprior predictor fit' reads it instead of the data set.
     write_config(
         run_dir,
         {
-            "experiment": "prune-mnist",
+            "kind": PRUNE_KIND,
+            "experiment": PRUNE_KIND,
             "task": data.name,
             "n_inputs": int(data.n_inputs),
             "n_classes": int(data.n_classes),

@@ -14,6 +14,7 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime
 import torch
 from torch import nn
@@ -22,6 +23,7 @@ from .errors import ConfigError, RecordError
 from .evaluation import Evaluator
 from .genome import Genome
 from .networks import MaskedLinear, build_network
+from .outputs import check_output_file, write_output
 from .records import RECORDS_FILE, RecordLog, read_config
 from .search import SearchConfig
 from .tasks import get_task, load_task
@@ -29,6 +31,17 @@ from .training import TrainConfig
 
 #: Largest absolute difference allowed between onnxruntime's and torch's logits.
 TOLERANCE = 1e-4
+#: Metadata key of the ONNX models nasprior exports (value: the candidate's key); only such a file is replaced.
+EXPORT_MARKER = "nasprior_export"
+
+
+def is_onnx_export(path: Path) -> bool:
+    """Whether ``path`` is an ONNX model nasprior exported (metadata :data:`EXPORT_MARKER`), so it may be replaced."""
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - any file onnx cannot read is not an export of ours
+        return False
+    return any(prop.key == EXPORT_MARKER for prop in model.metadata_props)
 
 
 def fold_masks(network: nn.Module) -> nn.Module:
@@ -52,7 +65,10 @@ def export_onnx(
     run_dir : path-like
         A run made by ``nasprior search`` (``best/model.pt``, ``best/genome.json``).
     out : path-like, optional
-        The ``.onnx`` file (default ``<run_dir>/best/model.onnx``).
+        The ``.onnx`` file (default ``<run_dir>/best/model.onnx``). An
+        existing file is replaced only if nasprior exported it
+        (:func:`is_onnx_export`); checked before any work, written atomically
+        once it matches torch.
     key : str, optional
         Export this trained candidate (e.g. a member of ``pareto.json``)
         instead of the best one. Only the best network's weights are saved,
@@ -73,6 +89,9 @@ def export_onnx(
     RecordError
         If the run has no saved best network, or ``key`` names no trained
         candidate of the run.
+    RunDirError
+        If ``out`` exists and is not a nasprior export (e.g. the run's
+        ``config.json``), is a directory, or cannot be written; nothing is changed.
     ConfigError
         If the network's mapping cannot be exported (recurrent networks), or
         the export differs from torch by more than :data:`TOLERANCE`.
@@ -84,6 +103,7 @@ def export_onnx(
             f"{run_dir} has no saved best network (best/model.pt, best/genome.json): "
             "give a run made by 'nasprior search' that trained a candidate"
         )
+    out = check_output_file(out if out is not None else best / "model.onnx", is_onnx_export, "an ONNX export")
     best_genome = genome = Genome.from_json((best / "genome.json").read_text(encoding="utf-8"))
     config = SearchConfig.from_dict(read_config(run_dir), str(run_dir / "config.json"))
     if key is not None and key != genome.key:
@@ -108,24 +128,33 @@ def export_onnx(
         net = evaluation.network.cpu()
     folded = fold_masks(net)
     x = torch.randn(batch_size, shape.n_inputs, generator=torch.Generator().manual_seed(0))
-    out = Path(out) if out is not None else best / "model.onnx"
-    torch.onnx.export(
-        folded,
-        (x,),
-        str(out),
-        input_names=["x"],
-        output_names=["logits"],
-        dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
-        verbose=False,
-    )
-    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"x": x.numpy()})[0]
-    with torch.no_grad():
-        want = net.eval()(x).numpy()
-    diff = float(np.max(np.abs(got - want)))
-    if diff > TOLERANCE:
-        raise ConfigError(
-            f"the ONNX export of {genome.key} differs from torch by {diff:.2e} (> {TOLERANCE:g}): "
-            "report this with the run directory"
+    diff = float("nan")
+
+    def write(tmp: Path) -> None:  # the export, marked as nasprior's and checked in onnxruntime before it replaces out
+        nonlocal diff
+        torch.onnx.export(
+            folded,
+            (x,),
+            str(tmp),
+            input_names=["x"],
+            output_names=["logits"],
+            dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+            verbose=False,
         )
+        model = onnx.load(str(tmp))
+        entry = model.metadata_props.add()
+        entry.key, entry.value = EXPORT_MARKER, genome.key
+        onnx.save(model, str(tmp))
+        session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"x": x.numpy()})[0]
+        with torch.no_grad():
+            want = net.eval()(x).numpy()
+        diff = float(np.max(np.abs(got - want)))
+        if diff > TOLERANCE:
+            raise ConfigError(
+                f"the ONNX export of {genome.key} differs from torch by {diff:.2e} (> {TOLERANCE:g}): "
+                "nothing was written; report this with the run directory"
+            )
+
+    write_output(out, write)
     return out, diff

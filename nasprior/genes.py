@@ -5,7 +5,7 @@ Priors (:mod:`nasprior.priors`) and mappings (:mod:`nasprior.networks`)
 declare the genes they read; a :class:`~nasprior.genome.Genome` holds exactly
 those. Genes shared by several priors (``n_nodes``, ``p``, ``seed``) are
 defined once here so that every prior reads them with the same range.
-Search spaces (``search_spaces/*.toml``) narrow the ranges per task.
+Search spaces (``nasprior/spaces/*.toml``) narrow the ranges per task.
 """
 
 from __future__ import annotations

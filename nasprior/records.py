@@ -9,7 +9,10 @@ A run directory ``runs/<run-id>/`` holds
 
 * ``config.json``: everything needed to resume the run;
 * ``records.jsonl``: one line per evaluated candidate (see :func:`make_record`);
-* ``best/``: the best network's weights (``model.pt``), genome and record.
+* ``best/``: the best network's weights (``model.pt``), genome and record;
+* ``.lock``, ``.lock.holder``: the lock of the process writing the run (:class:`nasprior.outputs.RunLock`).
+
+Run directories are created and locked through :mod:`nasprior.outputs` only.
 
 Every later step (predictors, reports, resume) reads these files and nothing
 else. Lines are only ever appended, each with one ``write`` followed by
@@ -38,9 +41,9 @@ import torch
 from ._version import __version__
 from .errors import NaspriorError, RecordError
 from .genome import Genome
+from .outputs import CONFIG_FILE
 
 RECORDS_FILE = "records.jsonl"
-CONFIG_FILE = "config.json"
 #: Record statuses: trained fully, skipped by the predictor, or failed.
 STATUSES = ("trained", "skipped", "failed")
 SCHEMA_VERSION = 1
@@ -278,47 +281,6 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise RecordError(f"{path} is not valid JSON ({exc}): restore it or start a new run") from None
-
-
-def _is_run(path: Path) -> bool:
-    """Whether ``path`` holds a nasprior run (a ``config.json`` object naming a task)."""
-    try:
-        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and "task" in config
-
-
-def create_run_dir(run_dir: str | os.PathLike) -> Path:
-    """Create a new run directory, refusing one that already holds anything.
-
-    A run never writes into a directory it did not create: an existing,
-    non-empty directory (another run, or someone's files) is refused, and
-    so is a directory that cannot be written.
-
-    Raises
-    ------
-    RecordError
-        If ``run_dir`` exists and is not empty (resume a run with
-        ``--resume``), or cannot be created or written.
-    """
-    path = Path(run_dir)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        if _is_run(path):
-            raise RecordError(f"{path} holds a run: choose another --run-id, or resume it with --resume {path}")
-        raise RecordError(
-            f"{path} exists and is not an empty nasprior run directory: nothing was written; choose another --run-id"
-        )
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as exc:
-        raise RecordError(
-            f"cannot write to run directory {path} ({exc.strerror or exc}): choose a writable --runs-dir"
-        ) from None
-    return path
 
 
 def write_config(run_dir: str | os.PathLike, config: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from .errors import RecordError
 from .evaluation import CANDIDATE_FEATURES
 from .genome import Genome
+from .outputs import check_output_file, write_output
 from .predictors import feature_matrix, select_feature_names
 from .priors import make_graph
 from .records import FINAL_FIDELITY, RECORDS_FILE, RecordLog, is_screening, read_config
@@ -45,6 +46,8 @@ from .topology import layer_index, to_dag
 
 #: Largest graph drawn node by node; bigger ones are drawn as their first nodes only.
 MAX_DRAWN_NODES = 300
+#: Marks a report as nasprior's: only a file carrying it is replaced (older reports: their ``<title>``).
+REPORT_MARKER = '<meta name="generator" content="nasprior report">'
 #: Figures of a report, in order (the ``id`` of each ``<img>``).
 FIGURES = ("progress", "pareto", "predicted", "decisions", "topology", "importance")
 
@@ -224,7 +227,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     run_dir : path-like
         A run made by ``nasprior search``.
     out : path-like, optional
-        Where to write (default ``<run_dir>/report.html``).
+        Where to write (default ``<run_dir>/report.html``). An existing file
+        is replaced only if it is a report (:func:`is_report`); checked
+        before the figures are drawn, and written atomically.
 
     Returns
     -------
@@ -235,6 +240,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     ------
     RecordError
         If ``run_dir`` is not a run directory or holds no trained screening candidate.
+    RunDirError
+        If ``out`` exists and is not a report (e.g. the run's ``records.jsonl``),
+        is a directory, or cannot be written; nothing is changed.
 
     Notes
     -----
@@ -244,6 +252,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     survivors are listed in a table of their own.
     """
     run_dir = Path(run_dir)
+    out = check_output_file(Path(out) if out is not None else run_dir / "report.html", is_report, "a report")
     config = read_config(run_dir)
     logged = RecordLog(run_dir / RECORDS_FILE).read()
     records = [r for r in logged if is_screening(r)]  # one fidelity at a time: counts and figures from screening
@@ -295,7 +304,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         for r in finals
     }
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>nasprior run {html.escape(run_dir.name)}</title>
+<html lang="en"><head><meta charset="utf-8">{REPORT_MARKER}<title>nasprior run {html.escape(run_dir.name)}</title>
 <style>body{{font-family:sans-serif;max-width:960px;margin:auto}} table{{border-collapse:collapse;font-size:12px}}
 th,td{{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}} img{{max-width:100%}}</style></head>
 <body><h1>nasprior run <code>{html.escape(run_dir.name)}</code></h1>
@@ -306,6 +315,14 @@ th,td{{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
 <h2>Versions</h2>{_table(best.get("versions", {}))}
 </body></html>
 """
-    out = Path(out) if out is not None else run_dir / "report.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+    return write_output(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` is a report nasprior wrote (it carries :data:`REPORT_MARKER`), so it may be replaced."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return head.startswith("<!DOCTYPE html>") and (REPORT_MARKER in head or "<title>nasprior run " in head)

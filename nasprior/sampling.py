@@ -48,9 +48,10 @@ from typing import Any
 import torch
 
 from .errors import ConfigError, RecordError
-from .evaluation import Evaluator
+from .evaluation import Evaluator, check_limits
 from .genome import Genome, describe
 from .networks import CELLS
+from .outputs import RunLock, check_run_dir, create_run_dir
 from .parallel import DaskMap, EvaluatorSpec, RemoteEvaluate, available_cores, close_client, start_client
 from .priors import PRIORS
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, status_text, write_config
@@ -240,16 +241,6 @@ def draw_genomes(
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(
-    task: str, data_dir: str | None, seed: int, download: bool, train: dict, run_id: str, n_threads: int | None = 1
-) -> None:
-    """Load the task once per process and build its evaluator."""
-    if n_threads is not None:
-        torch.set_num_threads(n_threads)
-    data = load_task(task, data_dir, seed=seed, download=download)
-    _WORKER["evaluator"] = Evaluator(data, TrainConfig(**train), run_id, seed, fidelity="sample")
-
-
 def _evaluate(job: tuple[int, str, dict]) -> tuple[int, dict]:
     """Features and training of one genome in a worker; returns ``(index, record)``."""
     index, stratum, genome_dict = job
@@ -308,7 +299,12 @@ def run_sample(
     Raises
     ------
     RecordError
-        If ``run_dir`` holds another run (a different config), or its log is unreadable.
+        If ``run_dir`` holds another run (a different config, another kind of
+        run, a user's files), or its log is unreadable; checked, with the data
+        set, the limits and the space's mappings, before the run directory is
+        created.
+    RunDirError
+        If another process holds the run's lock (the sample is running); the message names it.
     ConfigError
         If ``workers`` < 1.
     DataError
@@ -321,11 +317,33 @@ def run_sample(
     workers = n_available_cores() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"workers = {workers} is invalid: use 1 or more processes")
+    existing = check_run_dir(run_dir, "sample", resume=True)  # refuses a user's folder or another kind of run
+    check_limits()  # everything is validated before the run directory is created
+    data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
+    SearchSpace.from_dict(config.space).check_task(data.shape)
+    if existing is None:
+        create_run_dir(run_dir)
+    with RunLock(run_dir, "sample"):
+        check_run_dir(
+            run_dir, "sample", resume=True, locked=True
+        )  # another process may have written it since the first check
+        return _sample(config, run_dir, data, workers, scheduler, client, log, start)
+
+
+def _sample(
+    config: SampleConfig,
+    run_dir: Path,
+    data: Any,
+    workers: int,
+    scheduler: str | None,
+    client: Any,
+    log: Callable[[str], None],
+    start: float,
+) -> SampleResult:
+    """Draw, train and log the sample in a checked, locked run directory."""
     record_log = RecordLog(run_dir / RECORDS_FILE)
     if (run_dir / CONFIG_FILE).exists():
         stored = read_config(run_dir)
-        if stored.get("kind") != "sample":
-            raise RecordError(f"{run_dir} holds a search, not a sample: choose another --run-id")
         differ = config.same_sample(stored)
         if differ:
             raise RecordError(
@@ -334,8 +352,6 @@ def run_sample(
             )
         config.n_inputs, config.n_classes = stored.get("n_inputs"), stored.get("n_classes")
         config.vocab_size = stored.get("vocab_size")
-    elif (run_dir / RECORDS_FILE).exists():
-        raise RecordError(f"{run_dir} holds records but no {CONFIG_FILE}: choose another --run-id")
     # Keys of migrated records (RecordLog.read): records logged before genomes were trimmed to the genes
     # their prior and mapping read still count as the same candidates.
     previous = {r["key"]: r for r in record_log.read()}
@@ -352,7 +368,6 @@ def run_sample(
     write_config(run_dir, config.to_dict())
 
     results = dict(previous)
-    init_args = (config.task, config.data_dir, config.seed, config.download, config.train, config.run_id)
 
     def handle(done: int, index: int, record: dict) -> None:
         record_log.append(record)
@@ -363,7 +378,10 @@ def run_sample(
     if todo and workers == 1 and scheduler is None and client is None:
         threads = torch.get_num_threads()
         try:  # one thread, as in the workers: the same arithmetic, and no oversubscription of shared cores
-            _init_worker(*init_args, n_threads=1)
+            torch.set_num_threads(1)
+            _WORKER["evaluator"] = Evaluator(
+                data, TrainConfig(**config.train), config.run_id, config.seed, fidelity="sample"
+            )
             for done, job in enumerate(todo, start=1):
                 handle(done, *_evaluate(job))
         finally:

@@ -1,6 +1,7 @@
 """Search spaces: which genomes a search may visit, and their encoding for the GA.
 
-A search space is a TOML file (``search_spaces/<task>.toml``) with a
+A search space is a TOML file (shipped as package data, ``nasprior/spaces/<task>.toml``,
+read with :mod:`importlib.resources`; or any file given with ``--space FILE``) with a
 ``[genes]`` table giving, per genome field, either a list of choices
 (``prior = ["gnp", "watts_strogatz"]``) or an inclusive ``[low, high]`` range
 (``n_nodes = [16, 128]``), and optional ``[train]``, ``[search]`` and ``[final]`` tables
@@ -35,6 +36,7 @@ from .errors import ConfigError
 from .genes import GENES
 from .genome import Genome
 from .networks import MAPPINGS
+from .networks.registry import task_input_kinds
 from .priors import PRIORS
 
 #: Order of the first genes of an encoded individual. Genes registered later (by
@@ -137,7 +139,7 @@ class SearchSpace:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(
-                f"search space file {path} not found: give a TOML file like search_spaces/cifar10.toml"
+                f"search space file {path} not found: give a TOML file, or a shipped space: {', '.join(shipped_spaces())}"
             ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"search space {path} is not valid TOML: {exc}") from None
@@ -214,16 +216,64 @@ class SearchSpace:
             prior.repair(values)
         return Genome.from_dict(values)
 
+    def check_task(self, shape: Any) -> None:
+        """Refuse a space whose genomes may get a mapping the task cannot take (checked before a run is created).
+
+        The mappings a decoded genome may get are the space's ``mapping``
+        choices (default ``graph``) and, for a prior limited to some mappings,
+        the first of those (:meth:`decode`'s repair).
+
+        Parameters
+        ----------
+        shape : TaskShape
+            The task's inputs (:func:`nasprior.networks.registry.task_input_kinds`).
+
+        Raises
+        ------
+        ConfigError
+            Naming the space, the mapping and the mappings that fit the task.
+        """
+        kinds = task_input_kinds(shape)
+        reachable = set()
+        for name in self.genes["prior"]:
+            allowed = PRIORS[name].mappings
+            for mapping in self.genes.get("mapping", ["graph"]):
+                reachable.add(mapping if allowed is None or mapping in allowed else allowed[0])
+        bad = sorted(m for m in reachable if MAPPINGS[m].inputs not in kinds)
+        if bad:
+            fitting = [m.name for m in MAPPINGS.values() if m.inputs in kinds]
+            raise ConfigError(
+                f"{self.name}: mapping {', '.join(repr(m) for m in bad)} takes "
+                f"{' or '.join(sorted({MAPPINGS[m].inputs for m in bad}))} inputs but task "
+                f"{getattr(shape, 'name', '?')!r} has {' or '.join(kinds)} inputs: set mapping in [genes] to "
+                f"{' or '.join(repr(m) for m in fitting)}, or give the task's own space"
+            )
+
     def random_individual(self, rng: random.Random) -> list[float]:
         """A uniformly random encoded individual drawn from ``rng``."""
         return [rng.random() for _ in self.gene_order]
 
 
-def default_space_path(task: str) -> Path:
-    """Path of the search space shipped for ``task`` (``search_spaces/<task>.toml``).
+#: Folder of the shipped search spaces inside the package (package data).
+SPACES_PACKAGE_DIR = "spaces"
+#: Name of the folder that held the shipped spaces in a source checkout before they became package data.
+LEGACY_SPACES_DIR = "search_spaces"
 
-    Looks next to the package (a source checkout) first, then in the
-    installed package data.
+
+def shipped_spaces() -> list[str]:
+    """Names of the search spaces shipped with the package (``nasprior/spaces/<name>.toml``), sorted."""
+    folder = resources.files("nasprior") / SPACES_PACKAGE_DIR
+    return sorted(entry.name[: -len(".toml")] for entry in folder.iterdir() if entry.name.endswith(".toml"))
+
+
+def shipped_space_path(name: str) -> Path | None:
+    """Path of the shipped search space ``name`` (e.g. ``"cifar10_mlp"``), or None if none is shipped by that name."""
+    entry = resources.files("nasprior") / SPACES_PACKAGE_DIR / f"{name}.toml"
+    return Path(str(entry)) if entry.is_file() else None
+
+
+def default_space_path(task: str) -> Path:
+    """Path of the search space shipped for ``task`` (package data ``nasprior/spaces/<task>.toml``).
 
     Raises
     ------
@@ -231,9 +281,37 @@ def default_space_path(task: str) -> Path:
         If no space is shipped for the task.
     """
     name = "reber" if task.startswith("reber") else task  # the generated Reber sets share the released set's space
-    candidates = [Path(__file__).resolve().parent.parent / "search_spaces" / f"{name}.toml"]
-    candidates.append(Path(str(resources.files("nasprior") / "search_spaces" / f"{name}.toml")))
-    for path in candidates:
-        if path.exists():
-            return path
-    raise ConfigError(f"no search space shipped for task {task!r}: pass --space FILE.toml")
+    path = shipped_space_path(name)
+    if path is None:
+        raise ConfigError(f"no search space shipped for task {task!r}: pass --space FILE.toml")
+    return path
+
+
+def space_path(spec: str) -> Path:
+    """The file of a ``--space`` argument: a TOML file, or the name of a shipped space.
+
+    An existing file is read as given. Otherwise a plain name (``cifar10_mlp``
+    or ``cifar10_mlp.toml``), or a path into the former top-level
+    ``search_spaces/`` folder of a checkout (``search_spaces/cifar10_mlp.toml``),
+    names a shipped space.
+
+    Raises
+    ------
+    ConfigError
+        If ``spec`` is neither an existing file nor a shipped space; the
+        message lists the shipped spaces.
+    """
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if path.parent in (Path("."), Path(LEGACY_SPACES_DIR)):
+        name = path.name[: -len(".toml")] if path.name.endswith(".toml") else path.name
+        shipped = shipped_space_path(name)
+        if shipped is not None:
+            return shipped
+    if path.exists():
+        raise ConfigError(f"--space {spec}: is not a file: give a TOML file, or a shipped space")
+    raise ConfigError(
+        f"--space {spec}: no such file and no shipped space of that name: give a TOML file, "
+        f"or one of the shipped spaces {', '.join(shipped_spaces())}"
+    )

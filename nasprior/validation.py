@@ -72,7 +72,7 @@ def from_mapping(cls: type[T], data: Any, where: str) -> T:
         Field values; fields left out take their defaults.
     where : str
         What ``data`` came from, for messages (``"runs/x/config.json"``,
-        ``"search_spaces/digits.toml [train]"``).
+        ``"digits.toml [train]"``).
 
     Returns
     -------

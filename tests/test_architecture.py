@@ -14,6 +14,7 @@ LAYERS = [
     {
         "nasprior._version",
         "nasprior.errors",
+        "nasprior.outputs",
         "nasprior.genes",
         "nasprior.topology",
         "nasprior.validation",

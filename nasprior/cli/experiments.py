@@ -14,10 +14,11 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..experiments import PruneExperimentConfig, format_prune_table, run_prune_experiment
+from ..experiments import PRUNE_KIND, PruneExperimentConfig, format_prune_table, run_prune_experiment
 from ..genome import Genome
 from ..networks import build_network
 from ..nnstd import nnstd_layers
+from ..outputs import check_run_dir
 from ..pruning import SCHEMES, load_masks, network_masks
 from ..records import RECORDS_FILE
 from ..tasks import TASKS, TaskShape, get_task, load_task
@@ -91,9 +92,10 @@ def cmd_prune_mnist(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         seeds=tuple(range(args.seeds)),
     )
-    data = load_task("mnist", args.data_dir, seed=0, download=args.download)
     run_id = check_name(args.run_id, "--run-id") if args.run_id else f"prune-mnist-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(args.runs_dir) / run_id
+    check_run_dir(run_dir, PRUNE_KIND)  # before the data set loads; the experiment checks again
+    data = load_task("mnist", args.data_dir, seed=0, download=args.download)
     print(f"run directory: {run_dir}", flush=True)
     result = run_prune_experiment(
         data,

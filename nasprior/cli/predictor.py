@@ -29,9 +29,10 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..genome import Genome
 from ..graph_io import graph_files, read_graph
-from ..predictors import Predictor, PredictorError, fit_predictor, fit_predictor_from_graphs, format_scores
+from ..outputs import check_output_dir
+from ..predictors import CARD_FILE, Predictor, PredictorError, fit_predictor, fit_predictor_from_graphs, format_scores
 from ..sampling import SampleConfig, run_sample
-from ..space import SearchSpace, default_space_path
+from ..space import SearchSpace, default_space_path, space_path
 from ..tasks import get_task
 from .base import add_cluster_options, check_name, command, common_options, set_threads
 
@@ -46,7 +47,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "the records as a run. Rerunning with the same --run-id resumes: logged genomes are not trained again.",
     )
     p.add_argument("--task", required=True, help="task to train on (digits, mnist, cifar10, ...)")
-    p.add_argument("--space", help="search space TOML file (default: search_spaces/<task>.toml)")
+    p.add_argument(
+        "--space",
+        help="search space: a TOML file, or a shipped space by name, e.g. cifar10_mlp (default: the task's shipped space)",
+    )
     p.add_argument(
         "--n", type=int, required=True, help="genomes to draw: in all, or per prior (and cell) when stratified"
     )
@@ -161,7 +165,9 @@ def _parse_genomes(text: str) -> list:
 def cmd_sample(args: argparse.Namespace) -> int:
     """Draw and train a sample; print one line per candidate and a summary."""
     set_threads(args)
-    space = SearchSpace.from_toml(args.space or default_space_path(get_task(args.task).space))
+    space = SearchSpace.from_toml(
+        space_path(args.space) if args.space else default_space_path(get_task(args.task).space)
+    )
     train = dict(space.train)
     for option in ("epochs", "batch_size", "lr"):
         if getattr(args, option) is not None:
@@ -214,8 +220,8 @@ def cmd_predictor(args: argparse.Namespace) -> int:
     if args.predictor_command != "fit":  # pragma: no cover - argparse allows only 'fit'
         raise ConfigError(f"unknown predictor subcommand {args.predictor_command!r}: use fit")
     out = Path(args.out) / check_name(args.name, "--name")
-    if (out / "model_card.json").exists() and not args.force:
-        raise PredictorError(f"{out} already holds a predictor: choose another --name, or pass --force to replace it")
+    # a user's folder is never written, an existing predictor only with --force; checked writable before the fit
+    check_output_dir(out, lambda path: (path / CARD_FILE).is_file(), "predictor", replace=args.force)
     options = dict(
         n_trials=args.n_trials,
         folds=args.folds,

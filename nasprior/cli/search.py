@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 from ..errors import NaspriorError
+from ..outputs import check_run_dir
 from ..parallel import close_client, start_client
 from ..progress import SearchProgress
-from ..records import RECORDS_FILE, quarantine_bad_tail, read_config
+from ..records import read_config
 from ..search import OBJECTIVES, STRATEGIES, SearchConfig, check_space_search_table, run_search
-from ..space import SearchSpace, default_space_path
+from ..space import SearchSpace, default_space_path, space_path
 from ..tasks import TASKS, get_task
 from .base import add_cluster_options, check_name, command, common_options, set_threads
 
@@ -54,7 +54,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         parents=[common_options()],
         help="genetic search over sparse graph-prior networks",
         description="Genetic search over sparse graph-prior networks. Defaults come from the task's "
-        "search space (search_spaces/<task>.toml); options given here override them. A resumed run "
+        "shipped search space (nasprior/spaces/<task>.toml); options given here override them. A resumed run "
         "(--resume) takes every setting from its config.json; only --data-dir, --threads, --workers, "
         "--scheduler and --drop-bad-tail go with it.",
     )
@@ -63,7 +63,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--download", action="store_true", default=None, help="fetch a missing data set from its official source"
     )
-    p.add_argument("--space", help="search space TOML file (default: search_spaces/<task>.toml)")
+    p.add_argument(
+        "--space",
+        help="search space: a TOML file, or a shipped space by name, e.g. cifar10_mlp (default: the task's shipped space)",
+    )
     p.add_argument("--population", type=int, help="individuals per generation")
     p.add_argument("--generations", type=int, help="generations after the initial one")
     p.add_argument("--epochs", type=int, help="training budget per candidate, in epochs")
@@ -147,13 +150,10 @@ def resumed_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
             "change it: leave them out (only --data-dir, --threads, --workers, --scheduler and --drop-bad-tail go with --resume)"
         )
     run_dir = Path(args.resume)
+    check_run_dir(run_dir, "search", resume=True)  # a sample's or experiment's run is named as such
     stored = read_config(run_dir)
     if args.data_dir:
         stored["data_dir"] = str(Path(args.data_dir).resolve())
-    if args.drop_bad_tail:
-        moved = quarantine_bad_tail(run_dir / RECORDS_FILE)
-        if moved:
-            print(f"moved {moved} unreadable line(s) to {run_dir / (RECORDS_FILE + '.bad')}", file=sys.stderr)
     return SearchConfig.from_dict(stored, str(run_dir / "config.json")), run_dir
 
 
@@ -162,7 +162,7 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
     if not args.task:
         raise NaspriorError(f"give --task (one of {', '.join(TASKS)}), or --resume RUN_DIR")
     task = get_task(args.task)
-    space = SearchSpace.from_toml(args.space or default_space_path(task.space))
+    space = SearchSpace.from_toml(space_path(args.space) if args.space else default_space_path(task.space))
     check_space_search_table(space)
     seed = 0 if args.seed is None else args.seed
     train = dict(space.train)
@@ -222,6 +222,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Run or resume a search and print the best candidate."""
     set_threads(args)
     config, run_dir = resumed_config(args) if args.resume else new_config(args)
+    check_run_dir(run_dir, "search", resume=bool(args.resume))  # before a Dask cluster starts; run_search checks again
     print(f"run directory: {run_dir}", flush=True)
     start = time.perf_counter()
     client = None
@@ -231,7 +232,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     try:
         with SearchProgress(config.population * (config.generations + 1)) as progress:
             result = run_search(
-                config, run_dir, resume=bool(args.resume), log=progress.log, progress=progress, client=client
+                config,
+                run_dir,
+                resume=bool(args.resume),
+                log=progress.log,
+                progress=progress,
+                client=client,
+                drop_bad_tail=bool(args.drop_bad_tail),
             )
     finally:
         if client is not None:

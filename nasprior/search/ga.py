@@ -56,13 +56,14 @@ import torch
 from deap import algorithms, tools
 from deap.tools import crossover, emo, mutation, selection
 
-from ..evaluation import CANDIDATE_FAILURES, CANDIDATE_FEATURES, Evaluator
+from ..evaluation import CANDIDATE_FAILURES, CANDIDATE_FEATURES, Evaluator, check_limits
 from ..genome import Genome, describe
 from ..nnstd import population_diversity
+from ..outputs import RunDirError, RunLock, check_run_dir, create_run_dir
 from ..parallel import DaskMap, EvaluatorSpec, RemoteTrain
 from ..predictors import Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
 from ..progress import SearchProgress
-from ..records import RECORDS_FILE, RecordLog, create_run_dir, is_screening, status_text, write_config
+from ..records import CONFIG_FILE, RECORDS_FILE, RecordLog, is_screening, quarantine_bad_tail, status_text, write_config
 from ..space import SearchSpace
 from ..tasks import TaskData, load_task
 from ..training import TrainConfig
@@ -497,6 +498,7 @@ def run_search(
     log: Callable[[str], None] = print,
     progress: SearchProgress | None = None,
     client: Any = None,
+    drop_bad_tail: bool = False,
 ) -> SearchResult:
     """Run (or resume) a genetic search and log every candidate.
 
@@ -518,6 +520,15 @@ def run_search(
     client : distributed.Client, optional
         Evaluate candidates on this Dask client (:func:`nasprior.parallel.start_client`);
         the records equal a single-process run with one torch thread.
+    drop_bad_tail : bool
+        With ``resume``: move an unreadable end of the record log to
+        ``records.jsonl.bad`` (:func:`nasprior.records.quarantine_bad_tail`) first.
+
+    The data set, the limits of ``$NASPRIOR_MAX_MEMORY_GB`` /
+    ``$NASPRIOR_MAX_FEATURE_S``, the space's mappings against the task and a
+    stored predictor are checked before a new run directory is created; the
+    run directory is locked (:class:`nasprior.outputs.RunLock`) while the
+    search runs.
 
     Returns
     -------
@@ -529,32 +540,54 @@ def run_search(
     Raises
     ------
     RecordError
-        If ``run_dir`` already holds files and ``resume`` is False, cannot be
-        written, or its record log is unreadable.
+        If ``run_dir`` already holds files and ``resume`` is False, holds no
+        search and ``resume`` is True, cannot be written, or its record log is
+        unreadable.
+    RunDirError
+        If another process holds the run's lock (the message names it).
+    ConfigError
+        If a limit variable is invalid, or the space gives a mapping the task cannot take.
     DataError
         If the task's data set is missing or corrupt.
     """
     run_dir = Path(run_dir)
-    if resume:
-        previous = RecordLog(run_dir / RECORDS_FILE).read()
-    else:
-        create_run_dir(run_dir)  # refuses a non-empty directory before any data is loaded
-        previous = []
+    if check_run_dir(run_dir, "search", resume=resume) is None and resume:
+        raise RunDirError(
+            f"{run_dir} holds no search to resume (no {CONFIG_FILE}): give a run made by 'nasprior search'"
+        )
+    if not resume:  # everything is validated before the run directory is created
+        search = _validated_search(config, run_dir, data, [], log, progress, client)
+        create_run_dir(run_dir)
+    with RunLock(run_dir, "search --resume" if resume else "search"):
+        if resume:
+            moved = quarantine_bad_tail(run_dir / RECORDS_FILE) if drop_bad_tail else 0
+            if moved:
+                log(f"moved {moved} unreadable line(s) to {run_dir / (RECORDS_FILE + '.bad')}")
+            previous = RecordLog(run_dir / RECORDS_FILE).read()
+            search = _validated_search(config, run_dir, data, previous, log, progress, client)
+        else:
+            check_run_dir(run_dir, "search", locked=True)  # another process may have written it since the first check
+            write_config(run_dir, config.to_dict())
+        if search.stored is not None:
+            log(
+                f"stored predictor {config.predictor}: CV R2 {search.stored.cv_r2_:.3f} "
+                f"({search.stored.card['n_train']} trained records)"
+            )
+        if resume:
+            log(f"resuming {run_dir}: {len(previous)} candidates already logged")
+        result = search.run()
+        result.final = train_survivors(search, log, save_best)  # second stage: survivors trained fully
+        return result
+
+
+def _validated_search(config: SearchConfig, run_dir: Path, data: TaskData | None, *args: Any) -> GeneticSearch:
+    """The search of a run (``args``: those of :class:`GeneticSearch` after ``data``), once the limits, the
+    data set, the space's mappings against the task and the stored predictor check out."""
+    check_limits()
     if data is None:
         data = load_task(config.task, config.data_dir, seed=config.seed, download=config.download)
-    if not resume:
-        write_config(run_dir, config.to_dict())
-    search = GeneticSearch(config, run_dir, data, previous, log, progress, client)
-    if search.stored is not None:
-        log(
-            f"stored predictor {config.predictor}: CV R2 {search.stored.cv_r2_:.3f} "
-            f"({search.stored.card['n_train']} trained records)"
-        )
-    if resume:
-        log(f"resuming {run_dir}: {len(previous)} candidates already logged")
-    result = search.run()
-    result.final = train_survivors(search, log, save_best)  # second stage: survivors trained fully
-    return result
+    SearchSpace.from_dict(config.space).check_task(data.shape)
+    return GeneticSearch(config, run_dir, data, *args)
 
 
 def layered_diversity(genomes: list[Genome], evaluator: Evaluator, max_networks: int = 8) -> tuple[float | None, int]:

@@ -112,7 +112,7 @@ class Task:
     load : callable
         ``load(data_dir, seed, download) -> TaskData``.
     space : str
-        Stem of the default search space, ``search_spaces/<space>.toml``.
+        Stem of the default search space, the shipped ``nasprior/spaces/<space>.toml``.
     description : str
         One line for ``--help``.
     """
