@@ -51,7 +51,15 @@ from .errors import ConfigError, RecordError
 from .evaluation import Evaluator
 from .genome import Genome, describe
 from .networks import CELLS
-from .parallel import DaskMap, EvaluatorSpec, RemoteEvaluate, available_cores, close_client, start_client
+from .parallel import (
+    DaskMap,
+    EvaluatorSpec,
+    RemoteEvaluate,
+    available_cores,
+    check_scheduler_address,
+    close_client,
+    start_client,
+)
 from .priors import PRIORS
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, status_text, write_config
 from .space import SearchSpace
@@ -318,6 +326,8 @@ def run_sample(
     run_dir = Path(run_dir)
     if workers is not None and scheduler is not None:
         raise ConfigError("give workers or a scheduler, not both: the workers of a running cluster are its own")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     workers = n_available_cores() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"workers = {workers} is invalid: use 1 or more processes")

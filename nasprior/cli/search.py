@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..errors import NaspriorError
-from ..parallel import close_client, start_client
+from ..parallel import check_scheduler_address, close_client, start_client
 from ..progress import SearchProgress
 from ..records import RECORDS_FILE, quarantine_bad_tail, read_config
 from ..search import OBJECTIVES, STRATEGIES, SearchConfig, check_space_search_table, run_search
@@ -221,6 +221,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Run or resume a search and print the best candidate."""
     set_threads(args)
     config, run_dir = resumed_config(args) if args.resume else new_config(args)
+    if args.scheduler:
+        check_scheduler_address(args.scheduler)
     print(f"run directory: {run_dir}", flush=True)
     start = time.perf_counter()
     client = None

@@ -40,8 +40,7 @@ import skops
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from ..evaluation import candidate_features, graph_candidate_features
-from ..priors import make_graph
+from ..evaluation import candidate_features, checked_graph, graph_candidate_features
 from ..records import versions as run_versions
 from ..tasks import TaskShape
 from .base import PredictorError, gene_columns, gene_value
@@ -277,7 +276,7 @@ class Predictor:
         (:func:`nasprior.evaluation.graph_candidate_features` without a task).
         """
         if self.source == "graphs":
-            return [graph_candidate_features(make_graph(g)) for g in genomes]
+            return [graph_candidate_features(checked_graph(g)) for g in genomes]
         columns = self.gene_columns(genomes)
         return [{**f, **c} for f, c in zip(genome_features(genomes, self.task), columns)]
 
