@@ -47,6 +47,7 @@ from typing import Any
 
 import torch
 
+from .cost import check_population
 from .errors import ConfigError, RecordError
 from .evaluation import Evaluator
 from .genome import Genome, describe
@@ -121,6 +122,8 @@ class SampleConfig:
         check_task(self.task)
         if self.n < 1:
             raise ConfigError(f"n = {self.n} is invalid: sample at least 1 genome")
+        strata = max(len(self.priors or []), 1) * max(len(self.cells or []), 1)
+        check_population(f"a sample of {self.n} genomes x {strata} strata", self.n * strata, "choose a smaller --n")
         bad = [p for p in self.priors or [] if p not in PRIORS]
         if bad:
             raise ConfigError(f"unknown prior(s) {', '.join(bad)}: use some of {', '.join(PRIORS)}")

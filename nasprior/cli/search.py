@@ -147,6 +147,10 @@ def resumed_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
         )
     run_dir = Path(args.resume)
     stored = read_config(run_dir)
+    if stored.get("kind") == "sample" or "experiment" in stored:
+        what = "a sample run" if stored.get("kind") == "sample" else f"a {stored['experiment']} run"
+        again = "rerun its 'nasprior sample' command (same --run-id)" if "kind" in stored else "start a new search"
+        raise NaspriorError(f"{run_dir} is {what}, not a search: 'search --resume' cannot continue it; {again}")
     if args.data_dir:
         stored["data_dir"] = str(Path(args.data_dir).resolve())
     if args.drop_bad_tail:
