@@ -17,6 +17,7 @@ LAYERS = [
         "nasprior.genes",
         "nasprior.topology",
         "nasprior.validation",
+        "nasprior.cost",
         "nasprior.nnstd",
         "nasprior.progress",
         "nasprior.registry",
