@@ -7,8 +7,8 @@ predictors all call it. Features need only a :class:`~nasprior.tasks.TaskShape`
 
 Before a genome is built, :func:`check_cost` estimates the memory its graph,
 features and network will take and the time its exact structural features
-take, and refuses genomes above a limit (:data:`DEFAULT_MAX_MEMORY_GB` or
-``$NASPRIOR_MAX_MEMORY_GB``; :data:`DEFAULT_MAX_FEATURE_S` or
+take, and refuses genomes above a limit (:data:`~nasprior.cost.DEFAULT_MAX_MEMORY_GB` or
+``$NASPRIOR_MAX_MEMORY_GB``; :data:`~nasprior.cost.DEFAULT_MAX_FEATURE_S` or
 ``$NASPRIOR_MAX_FEATURE_S``), so that a genome such as ``gnp(n=4096, p=1)``
 (8.4 million edges) fails at once with the estimate instead of filling the
 machine's memory for hours.
@@ -72,10 +72,10 @@ GRAPH_CANDIDATE_FEATURES = tuple(GRAPH_FEATURE_NAMES) + SIZE_FEATURE_NAMES
 def estimate_memory_bytes(genome: Genome, shape: TaskShape, batch_size: int = DEFAULT_BATCH) -> float:
     """Rough upper estimate of the memory one evaluation of ``genome`` takes, in bytes.
 
-    The prior graph and its features cost :data:`GRAPH_BYTES_PER_EDGE` per
+    The prior graph and its features cost :data:`~nasprior.cost.GRAPH_BYTES_PER_EDGE` per
     expected edge (:attr:`nasprior.priors.Prior.expected_edges`) plus the
     dense distance matrix (:func:`nasprior.cost.graph_bytes`); the
-    network's masked layers cost :data:`BYTES_PER_WEIGHT` per *possible*
+    network's masked layers cost :data:`~nasprior.cost.BYTES_PER_WEIGHT` per *possible*
     weight (masks are dense): for the graph-as-network and recurrent
     mappings about ``n_nodes**2 / 2`` hidden weights plus the input layer,
     for the layered mapping ``width * n_inputs + (n_layers - 1) * width**2``;
@@ -105,10 +105,10 @@ def check_cost(genome: Genome, shape: TaskShape, batch_size: int = DEFAULT_BATCH
     ------
     ConfigError
         If :func:`estimate_memory_bytes` exceeds ``$NASPRIOR_MAX_MEMORY_GB``
-        (default :data:`DEFAULT_MAX_MEMORY_GB`) or the estimated feature time
-        (:data:`FEATURE_S_PER_EDGE2` times the squared expected edges)
+        (default :data:`~nasprior.cost.DEFAULT_MAX_MEMORY_GB`) or the estimated feature time
+        (:data:`~nasprior.cost.FEATURE_S_PER_EDGE2` times the squared expected edges)
         exceeds ``$NASPRIOR_MAX_FEATURE_S`` (default
-        :data:`DEFAULT_MAX_FEATURE_S`); the message gives both estimates and
+        :data:`~nasprior.cost.DEFAULT_MAX_FEATURE_S`); the message gives both estimates and
         how to raise the limits.
     """
     edges = float(get_prior(genome.prior).expected_edges(genome))
