@@ -7,8 +7,8 @@ predictors all call it. Features need only a :class:`~nasprior.tasks.TaskShape`
 
 Before a genome is built, :func:`check_cost` estimates the memory its graph,
 features and network will take and the time its exact structural features
-take, and refuses genomes above a limit (:data:`DEFAULT_MAX_MEMORY_GB` or
-``$NASPRIOR_MAX_MEMORY_GB``; :data:`DEFAULT_MAX_FEATURE_S` or
+take, and refuses genomes above a limit (:data:`~nasprior.cost.DEFAULT_MAX_MEMORY_GB` or
+``$NASPRIOR_MAX_MEMORY_GB``; :data:`~nasprior.cost.DEFAULT_MAX_FEATURE_S` or
 ``$NASPRIOR_MAX_FEATURE_S``), so that a genome such as ``gnp(n=4096, p=1)``
 (8.4 million edges) fails at once with the estimate instead of filling the
 machine's memory for hours.
@@ -16,7 +16,6 @@ machine's memory for hours.
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -26,6 +25,16 @@ import networkx as nx
 import torch
 from torch import nn
 
+from .cost import (
+    BYTES_PER_WEIGHT,
+    DEFAULT_BATCH,
+    check_estimate,
+    check_graph,
+    conv_bytes,
+    feature_seconds,
+    graph_bytes,
+    limits,
+)
 from .errors import CandidateError, ConfigError, CostError
 from .features import (
     FEATURE_NAMES,
@@ -42,6 +51,7 @@ from .features import (
 )
 from .genome import Genome
 from .networks import GraphNetwork, build_network
+from .networks.convolutional import image_shape
 from .networks.registry import check_task_fits
 from .priors import get_prior, make_graph
 from .records import make_record
@@ -58,79 +68,54 @@ CANDIDATE_FEATURES = (
 )
 #: Feature columns of a graph without a task (:func:`graph_candidate_features` with ``shape=None``).
 GRAPH_CANDIDATE_FEATURES = tuple(GRAPH_FEATURE_NAMES) + SIZE_FEATURE_NAMES
-#: Default memory limit of :func:`check_cost`, in GiB (override with ``$NASPRIOR_MAX_MEMORY_GB``).
-DEFAULT_MAX_MEMORY_GB = 8.0
-#: Default limit of the estimated feature time of :func:`check_cost`, in s (``$NASPRIOR_MAX_FEATURE_S``).
-DEFAULT_MAX_FEATURE_S = 600.0
-#: Bytes per edge of a networkx graph plus the feature computations on it (measured: 570 at
-#: gnp(1000, 0.5), 250,000 edges; rounded up).
-GRAPH_BYTES_PER_EDGE = 600
-#: Seconds per squared edge of the exact structural features (measured on 2 cores: 29 s at
-#: 250,000 edges; quadratic in the edges through the betweenness).
-FEATURE_S_PER_EDGE2 = 4.6e-10
-#: Bytes per possible weight of a masked layer in training: weight, gradient, two Adam moments, mask.
-BYTES_PER_WEIGHT = 17
-
-
-def _limit(variable: str, default: float) -> float:
-    """A positive limit from the environment variable ``variable``, else ``default``.
-
-    Raises
-    ------
-    ConfigError
-        If the variable is set but not a positive number.
-    """
-    text = os.environ.get(variable)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise ConfigError(f"{variable} = {text!r} is invalid: give a positive number")
-    return value
 
 
 def check_limits() -> tuple[float, float]:
     """The limits of :func:`check_cost` from the environment: memory in GiB and feature time in s.
 
     Called before a run is created, so that a bad ``$NASPRIOR_MAX_MEMORY_GB``
-    or ``$NASPRIOR_MAX_FEATURE_S`` stops the command before it writes anything.
+    or ``$NASPRIOR_MAX_FEATURE_S`` stops the command before it writes anything
+    (:func:`nasprior.cost.limits`).
 
     Raises
     ------
     ConfigError
         If either variable is set but not a positive number.
     """
-    return _limit("NASPRIOR_MAX_MEMORY_GB", DEFAULT_MAX_MEMORY_GB), _limit(
-        "NASPRIOR_MAX_FEATURE_S", DEFAULT_MAX_FEATURE_S
-    )
+    return limits()
 
 
-def estimate_memory_bytes(genome: Genome, shape: TaskShape) -> float:
+def estimate_memory_bytes(genome: Genome, shape: TaskShape, batch_size: int = DEFAULT_BATCH) -> float:
     """Rough upper estimate of the memory one evaluation of ``genome`` takes, in bytes.
 
-    The prior graph and its features cost :data:`GRAPH_BYTES_PER_EDGE` per
-    expected edge (:attr:`nasprior.priors.Prior.expected_edges`); the
-    network's masked layers cost :data:`BYTES_PER_WEIGHT` per *possible*
+    The prior graph and its features cost :data:`~nasprior.cost.GRAPH_BYTES_PER_EDGE` per
+    expected edge (:attr:`nasprior.priors.Prior.expected_edges`) plus the
+    dense distance matrix (:func:`nasprior.cost.graph_bytes`); the
+    network's masked layers cost :data:`~nasprior.cost.BYTES_PER_WEIGHT` per *possible*
     weight (masks are dense): for the graph-as-network and recurrent
     mappings about ``n_nodes**2 / 2`` hidden weights plus the input layer,
-    for the layered mapping ``width * n_inputs + (n_layers - 1) * width**2``.
+    for the layered mapping ``width * n_inputs + (n_layers - 1) * width**2``;
+    the convolutional mapping's activations and weights for a batch of
+    ``batch_size`` images (:func:`nasprior.cost.conv_bytes`).
     """
     prior = get_prior(genome.prior)
     edges = float(prior.expected_edges(genome))
     inputs = max(shape.n_inputs, 1)
+    n = genome.get("n_nodes", 0)
+    if genome.mapping == "convolutional":
+        return graph_bytes(n, edges) + conv_bytes(n, genome.n_stages, genome.channels, image_shape(shape), batch_size)
     if genome.mapping == "layered":
         possible = genome.width * inputs + (genome.n_layers - 1) * genome.width**2 + genome.width * shape.n_classes
     else:
-        n = genome.get("n_nodes", 0)
         possible = n * n / 2 + n * (inputs + shape.n_classes) * 4
-    return GRAPH_BYTES_PER_EDGE * (edges + genome.get("n_nodes", 0)) + BYTES_PER_WEIGHT * possible
+    return graph_bytes(n, edges) + BYTES_PER_WEIGHT * possible
 
 
-def check_cost(genome: Genome, shape: TaskShape) -> tuple[float, float]:
+def check_cost(genome: Genome, shape: TaskShape, batch_size: int = DEFAULT_BATCH) -> tuple[float, float]:
     """Refuse a genome too large to build; return its estimated memory (GiB) and feature time (s).
+
+    The one cost estimate of a genome (:func:`estimate_memory_bytes`; graph
+    files, populations and masks are estimated in :mod:`nasprior.cost`).
 
     Raises
     ------
@@ -138,24 +123,33 @@ def check_cost(genome: Genome, shape: TaskShape) -> tuple[float, float]:
         (a :class:`~nasprior.errors.ConfigError` and a
         :class:`~nasprior.errors.CandidateError`: a search logs the genome as
         ``failed``) if :func:`estimate_memory_bytes` exceeds ``$NASPRIOR_MAX_MEMORY_GB``
-        (default :data:`DEFAULT_MAX_MEMORY_GB`) or the estimated feature time
-        (:data:`FEATURE_S_PER_EDGE2` times the squared expected edges)
+        (default :data:`~nasprior.cost.DEFAULT_MAX_MEMORY_GB`) or the estimated feature time
+        (:data:`~nasprior.cost.FEATURE_S_PER_EDGE2` times the squared expected edges)
         exceeds ``$NASPRIOR_MAX_FEATURE_S`` (default
-        :data:`DEFAULT_MAX_FEATURE_S`); the message gives both estimates and
+        :data:`~nasprior.cost.DEFAULT_MAX_FEATURE_S`); the message gives both estimates and
         how to raise the limits.
     """
     edges = float(get_prior(genome.prior).expected_edges(genome))
-    gb = estimate_memory_bytes(genome, shape) / 2**30
-    seconds = FEATURE_S_PER_EDGE2 * edges**2
-    max_gb = _limit("NASPRIOR_MAX_MEMORY_GB", DEFAULT_MAX_MEMORY_GB)
-    max_s = _limit("NASPRIOR_MAX_FEATURE_S", DEFAULT_MAX_FEATURE_S)
-    if gb > max_gb or seconds > max_s:
-        raise CostError(
-            f"genome {genome.to_json()} is too large: about {edges:,.0f} edges, {gb:.1f} GiB of memory and "
-            f"{seconds:,.0f} s of structural features estimated (limits {max_gb:g} GiB, {max_s:g} s): choose fewer "
-            "nodes or a lower density, or raise the limits with NASPRIOR_MAX_MEMORY_GB / NASPRIOR_MAX_FEATURE_S"
-        )
-    return gb, seconds
+    gb = estimate_memory_bytes(genome, shape, batch_size) / 2**30
+    fix = "choose fewer nodes, channels or a lower density"
+    return check_estimate(f"genome {genome.to_json()} (about {edges:,.0f} edges)", gb, feature_seconds(edges), fix)
+
+
+def checked_graph(genome: Genome) -> nx.Graph:
+    """The prior graph of ``genome``, built only after its cost is checked (graph and features, no network).
+
+    For paths that need a genome's graph alone: a predictor fitted on graph
+    files, the report's drawing of the best genome.
+
+    Raises
+    ------
+    ConfigError
+        If the graph and its structural features are estimated too large
+        (:func:`nasprior.cost.check_graph`).
+    """
+    edges = float(get_prior(genome.prior).expected_edges(genome))
+    check_graph(f"the prior graph of genome {genome.to_json()}", genome.get("n_nodes", 0), round(edges))
+    return make_graph(genome)
 
 
 def candidate_features(genome: Genome, shape: TaskShape, graph: nx.Graph | None = None) -> dict[str, float]:
@@ -217,6 +211,9 @@ def graph_candidate_features(graph: nx.Graph | nx.DiGraph, shape: TaskShape | No
         or ``shape`` is a sequence task (a recurrent network needs its
         genome's cell type: predict from the genome instead).
     """
+    n_nodes, n_edges = graph.number_of_nodes(), graph.number_of_edges()
+    inputs = max(shape.n_inputs, 1) + shape.n_classes if shape is not None else 0
+    check_graph("graph", n_nodes, n_edges, n_nodes * n_nodes / 2 + n_nodes * inputs * 4 if shape else 0.0)
     arrays = graph_arrays(graph)
     features = graph_features(graph)
     if shape is None:

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError, RecordError
-from .evaluation import Evaluator
+from .evaluation import Evaluator, check_cost
 from .genome import Genome
 from .networks import MaskedLinear, build_network
 from .outputs import check_output_file, write_output
@@ -28,6 +28,7 @@ from .records import RECORDS_FILE, RecordLog, read_config
 from .search import SearchConfig
 from .tasks import get_task, load_task
 from .training import TrainConfig
+from .validation import read_text
 
 #: Largest absolute difference allowed between onnxruntime's and torch's logits.
 TOLERANCE = 1e-4
@@ -53,6 +54,29 @@ def fold_masks(network: nn.Module) -> nn.Module:
                 layer.weight.mul_(layer.mask)
             layer.folded = True
     return folded
+
+
+def _load_weights(net: nn.Module, path: Path, fix: str) -> None:
+    """Load a saved state dict into ``net``, or refuse a damaged or mismatched file with one message.
+
+    Raises
+    ------
+    RecordError
+        If ``path`` cannot be read as a torch state dict, or its tensors do
+        not fit ``net`` (a genome that no longer matches the weights).
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises assorted errors (pickle, zip, EOF, OS) on a damaged file
+        raise RecordError(f"{path} is not a readable torch state dict ({type(exc).__name__}): {fix}") from None
+    if not isinstance(state, dict):
+        raise RecordError(f"{path} holds a {type(state).__name__}, not a state dict: {fix}")
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0] if first else type(exc).__name__
+        raise RecordError(f"{path} does not fit the network of best/genome.json ({detail:.200}): {fix}") from None
 
 
 def export_onnx(
@@ -104,7 +128,11 @@ def export_onnx(
             "give a run made by 'nasprior search' that trained a candidate"
         )
     out = check_output_file(out if out is not None else best / "model.onnx", is_onnx_export, "an ONNX export")
-    best_genome = genome = Genome.from_json((best / "genome.json").read_text(encoding="utf-8"))
+    fix = "the saved best network is damaged: restore best/ from a copy, or rerun the search"
+    try:
+        best_genome = genome = Genome.from_json(read_text(best / "genome.json", "best genome", fix, RecordError))
+    except ConfigError as exc:
+        raise RecordError(f"{best / 'genome.json'}: {exc}; {fix}") from None
     config = SearchConfig.from_dict(read_config(run_dir), str(run_dir / "config.json"))
     if key is not None and key != genome.key:
         records = {r["key"]: r for r in RecordLog(run_dir / RECORDS_FILE).read() if r["status"] == "trained"}
@@ -118,8 +146,9 @@ def export_onnx(
         )
     shape = get_task(config.task).shape
     if genome == best_genome:
+        check_cost(genome, shape)
         net = build_network(genome, shape)
-        net.load_state_dict(torch.load(best / "model.pt", map_location="cpu", weights_only=True))
+        _load_weights(net, best / "model.pt", fix)
     else:
         data = load_task(config.task, config.data_dir, seed=config.seed)
         evaluation = Evaluator(data, TrainConfig(**config.train), config.run_id, config.seed).evaluate(genome)

@@ -25,6 +25,7 @@ from .errors import ConfigError
 from .genes import GENES
 from .networks import MAPPINGS, get_mapping
 from .priors import PRIORS, get_prior
+from .validation import parse_json
 
 #: Fields of a genome that are not genes.
 HEAD_FIELDS = ("prior", "mapping")
@@ -76,12 +77,12 @@ class Genome:
     __slots__ = ("prior", "mapping", "genes")
 
     def __init__(self, prior: str = "gnp", mapping: str | None = None, **genes: Any):
-        if prior not in PRIORS:
+        if not isinstance(prior, str) or prior not in PRIORS:
             raise ConfigError(f"genome field 'prior' = {prior!r} is unknown: use one of {', '.join(PRIORS)}")
         prior_def = get_prior(prior)
         if mapping is None:
             mapping = default_mapping(prior, genes)
-        if mapping not in MAPPINGS:
+        if not isinstance(mapping, str) or mapping not in MAPPINGS:
             raise ConfigError(f"genome field 'mapping' = {mapping!r} is unknown: use one of {', '.join(MAPPINGS)}")
         mapping_def = get_mapping(mapping)
         unknown = sorted(set(genes) - set(GENES))
@@ -173,10 +174,7 @@ class Genome:
         ConfigError
             If the text is not valid JSON or the genome is invalid.
         """
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f'genome is not valid JSON ({exc}): give an object like {{"prior": "gnp"}}') from exc
+        data = parse_json(text, "genome", 'give an object like {"prior": "gnp"}')
         return cls.from_dict(data)
 
     @property

@@ -44,6 +44,7 @@ from typing import Any
 import dask
 import torch
 from distributed import Client, LocalCluster, as_completed, get_worker
+from distributed.comm.addressing import parse_address, parse_host_port
 
 from .errors import ConfigError
 from .evaluation import Evaluation, Evaluator
@@ -65,6 +66,34 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def check_scheduler_address(address: str) -> str:
+    """Return ``address`` if it reads as a Dask scheduler address (``tcp://HOST:PORT``, ``tls://...``).
+
+    Only the form is checked; whether a scheduler listens there is found
+    when connecting (:func:`start_client`).
+
+    Raises
+    ------
+    ConfigError
+        If the address has no host or port, a port outside 1-65535, or an
+        unknown scheme.
+    """
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss", "ucx"):
+            host, port = parse_host_port(location)
+            if not host or not 0 < int(port) < 65536:
+                raise ValueError("a host and a port in 1-65535 are needed")
+        elif scheme != "inproc":
+            raise ValueError(f"unknown scheme {scheme!r}")
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"--scheduler {address!r} is not a Dask scheduler address ({exc}): give the address the "
+            "scheduler prints, like tcp://10.0.0.5:8786"
+        ) from None
+    return address
 
 
 def start_client(workers: int | None = None, scheduler: str | None = None, fast_malloc: bool = True) -> Client:
@@ -95,9 +124,10 @@ def start_client(workers: int | None = None, scheduler: str | None = None, fast_
     if workers is not None and scheduler is not None:
         raise ConfigError("give --workers or --scheduler, not both: the workers of a running cluster are its own")
     if scheduler is not None:
+        check_scheduler_address(scheduler)
         try:
             return Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise ConfigError(
                 f"cannot reach the Dask scheduler at {scheduler} ({exc}): start one "
                 "('dask scheduler' and 'dask worker ADDRESS') or check the address"

@@ -25,6 +25,7 @@ to a side file).
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -42,6 +43,7 @@ from ._version import __version__
 from .errors import NaspriorError, RecordError
 from .genome import Genome
 from .outputs import CONFIG_FILE
+from .validation import read_json
 
 RECORDS_FILE = "records.jsonl"
 #: Record statuses: trained fully, skipped by the predictor, or failed.
@@ -211,8 +213,14 @@ class RecordLog:
         if not self.path.exists():
             return []
         records = []
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            lines = f.readlines()
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as f:
+                lines = f.readlines()
+        except OSError as exc:  # a directory, or no permission
+            raise RecordError(
+                f"cannot read the record log {self.path} ({exc.strerror or exc}): it must be the file of "
+                "JSON lines nasprior wrote; restore it, or start a new run"
+            ) from None
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -220,11 +228,12 @@ class RecordLog:
                 record = json.loads(line)
                 if not isinstance(record, dict) or "key" not in record or "status" not in record:
                     raise ValueError("not a record object")
-            except ValueError as exc:  # a torn or garbled line: most likely the tail of an interrupted write
+            except (ValueError, RecursionError) as exc:  # a torn or garbled line: most likely an interrupted write
                 where = "last line" if number == len(lines) else f"line {number} of {len(lines)}"
                 raise RecordError(
                     f"{self.path}: the {where} is unreadable ({exc}); the {len(records)} records before it are intact. "
-                    "It is most likely a write cut off by an interrupted run. Resume with --drop-bad-tail to move "
+                    "It is most likely a write cut off by an interrupted run. Rerun the command with --drop-bad-tail "
+                    "(a search: --resume RUN_DIR --drop-bad-tail) to move "
                     f"line {number} onwards to {self.path.name}.bad and keep everything else."
                 ) from None
             records.append(Record.check(record, f"{self.path}, line {number}"))
@@ -253,7 +262,7 @@ def quarantine_bad_tail(path: str | os.PathLike) -> int:
             record = json.loads(line)
             if isinstance(record, dict) and "key" in record and "status" in record:
                 continue
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         with open(path.with_name(path.name + ".bad"), "a", encoding="utf-8") as bad:
             bad.writelines(lines[i:])
@@ -277,10 +286,7 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
         raise RecordError(
             f"{run_dir} is not a run directory (no {CONFIG_FILE}): give a folder under runs/ made by 'nasprior search'"
         )
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise RecordError(f"{path} is not valid JSON ({exc}): restore it or start a new run") from None
+    return read_json(path, "run config", "restore it or start a new run", RecordError)
 
 
 def write_config(run_dir: str | os.PathLike, config: dict[str, Any]) -> None:
@@ -300,7 +306,8 @@ _SEQUENCE_TASKS = ("reber", "reber_generated", "reber_embedded")
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Whether ``value`` is a finite int or float (not a bool, NaN or infinity)."""
+    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and math.isfinite(value)
 
 
 class Record:
@@ -365,13 +372,13 @@ class Record:
         for table in ("metrics", "features"):
             for name, value in data[table].items():
                 if value is not None and not _is_number(value):
-                    raise bad(f"{table}.{name}", f"must be a number or null, got {value!r:.60}")
+                    raise bad(f"{table}.{name}", f"must be a finite number or null, got {value!r:.60}")
         if data.get("generation") is not None and not isinstance(data["generation"], int):
             raise bad("generation", f"must be an integer or null, got {data['generation']!r:.60}")
         if data["status"] == "trained" and not _is_number(data["metrics"].get("val_acc")):
-            raise bad("metrics.val_acc", "must be a number for a trained record")
+            raise bad("metrics.val_acc", "must be a finite number for a trained record")
         if data["status"] == "skipped" and not _is_number(data["metrics"].get("predicted_val_acc")):
-            raise bad("metrics.predicted_val_acc", "must be a number for a skipped record")
+            raise bad("metrics.predicted_val_acc", "must be a finite number for a skipped record")
         genome_data = dict(data["genome"])
         if data["task"] in _SEQUENCE_TASKS and genome_data.get("mapping", "graph") == "graph":
             genome_data["mapping"] = "recurrent"  # before mappings had a registry, recurrent nets were 'graph'

@@ -36,13 +36,13 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 
 from .errors import RecordError
-from .evaluation import CANDIDATE_FEATURES
+from .evaluation import CANDIDATE_FEATURES, checked_graph
 from .genome import Genome
 from .outputs import check_output_file, write_output
 from .predictors import feature_matrix, select_feature_names
-from .priors import make_graph
 from .records import FINAL_FIDELITY, RECORDS_FILE, RecordLog, is_screening, read_config
 from .topology import layer_index, to_dag
+from .validation import read_json
 
 #: Largest graph drawn node by node; bigger ones are drawn as their first nodes only.
 MAX_DRAWN_NODES = 300
@@ -177,7 +177,7 @@ def decisions_figure(records: list[dict], generations: list[dict]) -> Figure:
 
 def topology_figure(genome: Genome) -> Figure:
     """The genome's prior graph drawn as a layered DAG (node index order, layers by longest path)."""
-    graph = make_graph(genome)
+    graph = checked_graph(genome)
     if graph.number_of_nodes() > MAX_DRAWN_NODES:
         graph = graph.subgraph(sorted(graph.nodes)[:MAX_DRAWN_NODES]).copy()
     dag = to_dag(graph)
@@ -260,10 +260,11 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     trained = _trained(records)
     if not trained:
         raise RecordError(f"{run_dir} holds no trained candidate: run or resume the search first")
-    generations = (
-        json.loads((run_dir / "generations.json").read_text()) if (run_dir / "generations.json").exists() else []
-    )
-    front = json.loads((run_dir / "pareto.json").read_text()) if (run_dir / "pareto.json").exists() else []
+    fix, side = "restore it, or delete it (the report then leaves its figure empty)", {}
+    for name in ("generations.json", "pareto.json"):
+        path = run_dir / name
+        side[name] = read_json(path, "run file", fix, RecordError, list) if path.exists() else []
+    generations, front = side["generations.json"], side["pareto.json"]
     best = max(trained, key=lambda r: r["metrics"]["val_acc"])
     actual, predicted, names, importances = oof_predictions(records, seed=int(config.get("seed", 0)))
     figures = {

@@ -47,12 +47,21 @@ from typing import Any
 
 import torch
 
+from .cost import check_population
 from .errors import ConfigError, RecordError
 from .evaluation import Evaluator, check_limits
 from .genome import Genome, describe
 from .networks import CELLS
 from .outputs import RunLock, check_run_dir, create_run_dir
-from .parallel import DaskMap, EvaluatorSpec, RemoteEvaluate, available_cores, close_client, start_client
+from .parallel import (
+    DaskMap,
+    EvaluatorSpec,
+    RemoteEvaluate,
+    available_cores,
+    check_scheduler_address,
+    close_client,
+    start_client,
+)
 from .priors import PRIORS
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, status_text, write_config
 from .space import SearchSpace
@@ -114,6 +123,8 @@ class SampleConfig:
         check_task(self.task)
         if self.n < 1:
             raise ConfigError(f"n = {self.n} is invalid: sample at least 1 genome")
+        strata = max(len(self.priors or []), 1) * max(len(self.cells or []), 1)
+        check_population(f"a sample of {self.n} genomes x {strata} strata", self.n * strata, "choose a smaller --n")
         bad = [p for p in self.priors or [] if p not in PRIORS]
         if bad:
             raise ConfigError(f"unknown prior(s) {', '.join(bad)}: use some of {', '.join(PRIORS)}")
@@ -314,6 +325,8 @@ def run_sample(
     run_dir = Path(run_dir)
     if workers is not None and scheduler is not None:
         raise ConfigError("give workers or a scheduler, not both: the workers of a running cluster are its own")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     workers = n_available_cores() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"workers = {workers} is invalid: use 1 or more processes")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import random
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,6 +37,7 @@ from .genome import Genome
 from .networks import MAPPINGS
 from .networks.registry import task_input_kinds
 from .priors import PRIORS
+from .validation import check_table, read_toml
 
 #: Order of the first genes of an encoded individual. Genes registered later (by
 #: priors or mappings added since) follow, when the space's priors or mappings read them.
@@ -101,8 +101,8 @@ class SearchSpace:
                 raise ConfigError(f"{self.name}: unknown gene {gene_name!r} in [genes]: use some of {', '.join(known)}")
             if gene_name in REGISTRY_GENES or GENES[gene_name].kind == "choice":
                 allowed = tuple(REGISTRY_GENES[gene_name]) if gene_name in REGISTRY_GENES else GENES[gene_name].choices
-                choices = [spec] if isinstance(spec, str) else list(spec)
-                bad = [c for c in choices if c not in allowed]
+                choices = [spec] if isinstance(spec, str) else list(spec) if isinstance(spec, (list, tuple)) else [spec]
+                bad = [c for c in choices if not isinstance(c, str) or c not in allowed]
                 if not choices or bad:
                     raise ConfigError(
                         f"{self.name}: gene {gene_name!r} lists {bad or 'nothing'}: choose from {', '.join(allowed)}"
@@ -135,19 +135,13 @@ class SearchSpace:
             If the file is missing or malformed, or a gene is invalid.
         """
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(
-                f"search space file {path} not found: give a TOML file, or a shipped space: {', '.join(shipped_spaces())}"
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"search space {path} is not valid TOML: {exc}") from None
+        data = read_toml(path, "search space", f"give a TOML file, or a shipped space: {', '.join(shipped_spaces())}")
         return cls.from_dict(data, name=str(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], name: str = "<inline>") -> SearchSpace:
         """Build a search space from the parsed TOML tables."""
+        data = check_table(data, name, "give the tables [genes], [train], [search] and [final]")
         unknown = set(data) - {"genes", "train", "search", "final"}
         if unknown:
             raise ConfigError(
@@ -155,13 +149,9 @@ class SearchSpace:
             )
         if "genes" not in data:
             raise ConfigError(f"{name}: a search space needs a [genes] table")
-        return cls(
-            dict(data["genes"]),
-            dict(data.get("train", {})),
-            dict(data.get("search", {})),
-            name,
-            dict(data.get("final", {})),
-        )
+        fix = "write it as a [table] of name = value lines, as in search_spaces/digits.toml"
+        tables = {t: check_table(data.get(t, {}), f"{name}: [{t}]", fix) for t in ("genes", "train", "search", "final")}
+        return cls(tables["genes"], tables["train"], tables["search"], name, tables["final"])
 
     def to_dict(self) -> dict[str, Any]:
         """The space as TOML-shaped tables (stored in a run's config; ``final`` only when set)."""

@@ -18,6 +18,7 @@ LAYERS = [
         "nasprior.genes",
         "nasprior.topology",
         "nasprior.validation",
+        "nasprior.cost",
         "nasprior.nnstd",
         "nasprior.progress",
         "nasprior.registry",

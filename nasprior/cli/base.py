@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RecordError
+from ..genome import Genome
+from ..records import CONFIG_FILE, RECORDS_FILE, quarantine_bad_tail, read_config
+from ..validation import parse_json, read_text
 
 #: Subcommand handlers by name (filled by :func:`command`).
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 #: A run or predictor name: a plain directory name.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 
 
 def command(name: str):
@@ -94,10 +98,68 @@ def check_name(value: str, option: str) -> str:
         If it contains a path separator, starts with a dot, or is empty; the
         message says which option sets the parent directory.
     """
-    if not NAME_PATTERN.match(value or "") or Path(value).name != value:
+    if not NAME_PATTERN.fullmatch(value or "") or Path(value).name != value:
         parent = "--out" if option == "--name" else "--runs-dir"
         raise ConfigError(
             f"{option} {value!r} is not a plain name: use letters, digits and . _ + - only "
             f"(no '/', no leading '.'); choose the parent directory with {parent}"
         )
     return value
+
+
+def genomes_argument(text: str, option: str) -> list[Genome]:
+    """Genomes given on the command line: a JSON file or inline JSON, one genome object or a non-empty list.
+
+    Raises
+    ------
+    ConfigError
+        If the text is neither an existing file nor JSON, the file cannot be
+        read, the JSON is malformed or nested too deeply, the list is empty,
+        or a genome is invalid; the message names ``option``.
+    """
+    example = '\'{"prior": "gnp", "n_nodes": 32}\''
+    if not text.lstrip().startswith(("{", "[")):
+        if not Path(text).exists():
+            raise ConfigError(
+                f"{option} {text!r} is neither a file nor a JSON object: give a path or inline JSON like {example}"
+            )
+        text = read_text(text, f"{option} file", f"give a JSON file holding a genome like {example}")
+    data = parse_json(text, option, f"give one genome object like {example}, or a list of them")
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise ConfigError(f"{option} holds an empty list: give at least one genome, like {example}")
+    return [Genome.from_dict(item) for item in items]
+
+
+def add_drop_bad_tail_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--drop-bad-tail`` (:func:`drop_bad_tails`) to a subcommand that reads record logs."""
+    parser.add_argument(
+        "--drop-bad-tail",
+        action="store_true",
+        help=f"{what}: move an unreadable end of records.jsonl to records.jsonl.bad and go on",
+    )
+
+
+def drop_bad_tails(run_dirs: list[str | os.PathLike], enabled: bool) -> None:
+    """With ``--drop-bad-tail``, move the unreadable tail of each run's record log to ``records.jsonl.bad``.
+
+    The search's mechanism (:func:`nasprior.records.quarantine_bad_tail`),
+    shared by every command that reads record logs. Only folders holding a
+    nasprior run (a readable ``config.json``) are touched; nothing is lost.
+
+    Raises
+    ------
+    RecordError
+        If a folder holding a record log is not a nasprior run.
+    """
+    if not enabled:
+        return
+    for run_dir in map(Path, run_dirs):
+        if not (run_dir / RECORDS_FILE).is_file():
+            continue
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise RecordError(f"{run_dir} holds {RECORDS_FILE} but no {CONFIG_FILE}: it is not a nasprior run")
+        read_config(run_dir)
+        moved = quarantine_bad_tail(run_dir / RECORDS_FILE)
+        if moved:
+            print(f"moved {moved} unreadable line(s) to {run_dir / (RECORDS_FILE + '.bad')}", file=sys.stderr)

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cost import check_masks
 from ..errors import ConfigError
+from ..evaluation import check_cost
 from ..experiments import PRUNE_KIND, PruneExperimentConfig, format_prune_table, run_prune_experiment
 from ..genome import Genome
 from ..networks import build_network
@@ -22,7 +24,7 @@ from ..outputs import check_run_dir
 from ..pruning import SCHEMES, load_masks, network_masks
 from ..records import RECORDS_FILE
 from ..tasks import TASKS, TaskShape, get_task, load_task
-from .base import check_name, command
+from .base import check_name, command, genomes_argument
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -120,8 +122,17 @@ def _masks_from_argument(text: str, n_inputs: int | None, n_outputs: int) -> lis
     """All masks (output layer last) of a genome (file or inline JSON) or a mask archive."""
     path = Path(text)
     if text.endswith(".npz"):
-        return load_masks(path)
-    genome = Genome.from_json(path.read_text(encoding="utf-8") if path.is_file() else text)
+        masks = load_masks(path)
+        check_masks(f"the masks of {path}", [m.shape for m in masks if m.ndim == 2])
+        return masks
+    if path.is_dir():
+        raise ConfigError(
+            f"{text} is a directory: give a genome JSON file, inline genome JSON, or an .npz mask archive"
+        )
+    genomes = genomes_argument(text, "genome")
+    if len(genomes) != 1:
+        raise ConfigError(f"{text!r} holds {len(genomes)} genomes: NNSTD compares one network with one other")
+    genome = genomes[0]
     if n_inputs is None:
         raise ConfigError("networks built from genomes need an input size: give --n-inputs N or --task NAME")
     if genome.mapping != "layered":
@@ -129,7 +140,9 @@ def _masks_from_argument(text: str, n_inputs: int | None, n_outputs: int) -> lis
             f"genome {text!r} uses mapping {genome.mapping!r} (layers of varying width with skip connections): "
             "NNSTD compares layered networks, use mapping 'layered'"
         )
-    return network_masks(build_network(genome, TaskShape("nnstd", n_inputs, n_outputs)))
+    shape = TaskShape("nnstd", n_inputs, n_outputs)
+    check_cost(genome, shape)
+    return network_masks(build_network(genome, shape))
 
 
 @command("nnstd")

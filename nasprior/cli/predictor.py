@@ -21,20 +21,27 @@ References
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..genome import Genome
 from ..graph_io import graph_files, read_graph
 from ..outputs import check_output_dir
 from ..predictors import CARD_FILE, Predictor, PredictorError, fit_predictor, fit_predictor_from_graphs, format_scores
 from ..sampling import SampleConfig, run_sample
 from ..space import SearchSpace, default_space_path, space_path
 from ..tasks import get_task
-from .base import add_cluster_options, check_name, command, common_options, set_threads
+from .base import (
+    add_cluster_options,
+    add_drop_bad_tail_option,
+    check_name,
+    command,
+    common_options,
+    drop_bad_tails,
+    genomes_argument,
+    set_threads,
+)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -67,6 +74,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--download", action="store_true", help="fetch a missing data set from its official source")
     p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
     p.add_argument("--run-id", help="name of the run directory (default: <task>-sample-<time>-s<seed>)")
+    add_drop_bad_tail_option(p, "resuming a sample (same --run-id)")
 
     p = subparsers.add_parser(
         "predictor",
@@ -126,6 +134,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--repeats", type=int, default=3, help="repetitions of the outer CV (default 3)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--force", action="store_true", help="replace an existing predictor of that name")
+    add_drop_bad_tail_option(f, "with RUN_DIRs")
 
     p = subparsers.add_parser(
         "predict",
@@ -142,23 +151,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--graph", metavar="FILE", help="one graph file (GraphML, GML, edge list, node-link JSON)")
     what.add_argument("--graphs", metavar="DIR", help="every graph file of a folder; prints CSV")
     p.add_argument("--task", help="task (default: the one in the model card; must match it)")
-
-
-def _parse_genomes(text: str) -> list:
-    path = Path(text)
-    if not text.lstrip().startswith(("{", "[")):
-        if not path.exists():
-            raise ConfigError(
-                f"--genome {text!r} is neither a file nor a JSON object: give a path or inline JSON like "
-                '\'{"prior": "gnp", "n_nodes": 32}\''
-            )
-        text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f'--genome is not valid JSON ({exc}): give an object like {{"prior": "gnp"}}') from None
-    items = data if isinstance(data, list) else [data]
-    return [Genome.from_dict(item) for item in items]
 
 
 @command("sample")
@@ -192,6 +184,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         run_id=run_id,
     )
     run_dir = Path(args.runs_dir) / run_id
+    drop_bad_tails([run_dir], args.drop_bad_tail)
     print(f"run directory: {run_dir}", flush=True)
     try:
         result = run_sample(
@@ -252,6 +245,7 @@ def cmd_predictor(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--where {item!r} is not GENE=VALUE: write e.g. --where cell=gru")
             where[gene.strip()] = value.strip()
         genes = [g.strip() for g in (args.gene_features or "").split(",") if g.strip()]
+        drop_bad_tails(args.run_dirs, args.drop_bad_tail)
         predictor = fit_predictor(
             args.run_dirs,
             args.name,
@@ -338,7 +332,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         names = [Path(args.graph).name]
         features = predictor.graph_features([read_graph(args.graph)])
     else:
-        genomes = _parse_genomes(args.genome)
+        genomes = genomes_argument(args.genome, "--genome")
         names = [g.key for g in genomes]
         features = predictor.genome_features(genomes)
     predicted = predictor.predict(features)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..export import TOLERANCE, export_onnx
 from ..report import write_report
-from .base import command
+from .base import add_drop_bad_tail_option, command, drop_bad_tails
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +21,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'nasprior search'")
     p.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
+    add_drop_bad_tail_option(p, "before reading the run")
     p = sub.add_parser(
         "export",
         help="export a run's network to ONNX (masks folded into the weights)",
@@ -31,11 +32,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("onnx",), default="onnx", help="export format (onnx)")
     p.add_argument("--key", help="candidate to export, e.g. a Pareto member (default: the best)")
     p.add_argument("--out", help="file to write (default: RUN_DIR/best/model.onnx)")
+    add_drop_bad_tail_option(p, "with --key, before reading the run")
 
 
 @command("report")
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the report and print its path."""
+    drop_bad_tails([args.run_dir], args.drop_bad_tail)
     print(f"report written: {write_report(Path(args.run_dir), args.out)}")
     return 0
 
@@ -43,6 +46,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 @command("export")
 def cmd_export(args: argparse.Namespace) -> int:
     """Export to ONNX and print the path and the check against torch."""
+    drop_bad_tails([args.run_dir], args.drop_bad_tail)
     path, diff = export_onnx(args.run_dir, args.out, key=args.key)
     print(f"exported {path}; onnxruntime matches torch to {diff:.1e} (tolerance {TOLERANCE:g}) on a check batch")
     return 0

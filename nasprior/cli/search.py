@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import NaspriorError
 from ..outputs import check_run_dir
-from ..parallel import close_client, start_client
+from ..parallel import check_scheduler_address, close_client, start_client
 from ..progress import SearchProgress
 from ..records import read_config
 from ..search import OBJECTIVES, STRATEGIES, SearchConfig, check_space_search_table, run_search
@@ -152,6 +152,10 @@ def resumed_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
     run_dir = Path(args.resume)
     check_run_dir(run_dir, "search", resume=True)  # a sample's or experiment's run is named as such
     stored = read_config(run_dir)
+    if stored.get("kind") == "sample" or "experiment" in stored:
+        what = "a sample run" if stored.get("kind") == "sample" else f"a {stored['experiment']} run"
+        again = "rerun its 'nasprior sample' command (same --run-id)" if "kind" in stored else "start a new search"
+        raise NaspriorError(f"{run_dir} is {what}, not a search: 'search --resume' cannot continue it; {again}")
     if args.data_dir:
         stored["data_dir"] = str(Path(args.data_dir).resolve())
     return SearchConfig.from_dict(stored, str(run_dir / "config.json")), run_dir
@@ -222,6 +226,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Run or resume a search and print the best candidate."""
     set_threads(args)
     config, run_dir = resumed_config(args) if args.resume else new_config(args)
+    if args.scheduler:
+        check_scheduler_address(args.scheduler)
     check_run_dir(run_dir, "search", resume=bool(args.resume))  # before a Dask cluster starts; run_search checks again
     print(f"run directory: {run_dir}", flush=True)
     start = time.perf_counter()

@@ -84,6 +84,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, RecordError
 from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
+from ..genes import GENES
 from ..graph_io import read_graph
 from ..records import CONFIG_FILE, RECORDS_FILE, SCREEN_FIDELITY, RecordLog
 from ..tasks import get_task
@@ -199,10 +200,16 @@ def read_graph_table(
         raise DataError(
             f"--targets {targets} does not exist: give a CSV file with a '{graph_column}' column and a target column"
         )
-    with open(targets, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        columns = list(reader.fieldnames or [])
-        rows = list(reader)
+    try:
+        with open(targets, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            columns = list(reader.fieldnames or [])
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(
+            f"--targets {targets} is not a readable UTF-8 CSV file ({exc}): give a CSV file with a "
+            f"'{graph_column}' column and a target column"
+        ) from None
     if graph_column not in columns:
         raise DataError(
             f"{targets} has no column {graph_column!r} (columns: {', '.join(columns) or 'none'}): "
@@ -313,6 +320,14 @@ def fit_predictor(
         If an option is out of range, or a ``where`` / ``gene_features`` gene is absent from every record.
     """
     _check_options(n_trials, folds, inner_folds, repeats)
+    categorical = ["prior", "mapping", *sorted(n for n, g in GENES.items() if g.kind == "choice")]
+    numeric = [g for g in gene_features if g not in categorical]
+    if numeric:
+        raise ConfigError(
+            f"--gene-features {','.join(numeric)}: one-hot columns are for categorical genes, and "
+            f"{', '.join(numeric)} {'is' if len(numeric) == 1 else 'are'} not (a numeric gene's effect is in the "
+            f"structural and size features already): choose among {', '.join(categorical)}"
+        )
     log = log or (lambda line: None)
     start = time.perf_counter()
     records, runs = read_runs(run_dirs)

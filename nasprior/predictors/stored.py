@@ -40,10 +40,12 @@ import skops
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from ..evaluation import candidate_features, graph_candidate_features
-from ..priors import make_graph
+from ..errors import ConfigError
+from ..evaluation import candidate_features, checked_graph, graph_candidate_features
+from ..networks.registry import check_task_fits
 from ..records import versions as run_versions
 from ..tasks import TaskShape
+from ..validation import read_json
 from .base import PredictorError, gene_columns, gene_value
 from .intervals import level_key
 
@@ -277,7 +279,22 @@ class Predictor:
         (:func:`nasprior.evaluation.graph_candidate_features` without a task).
         """
         if self.source == "graphs":
-            return [graph_candidate_features(make_graph(g)) for g in genomes]
+            return [graph_candidate_features(checked_graph(g)) for g in genomes]
+        shape = TaskShape(
+            str(self.task["name"]),
+            int(self.task.get("n_inputs") or 0),
+            int(self.task["n_classes"]),
+            int(self.task.get("vocab_size") or 0),
+        )
+        for genome in genomes:  # the task first: a genome of another task gets that answer, not a gene mismatch
+            try:
+                check_task_fits(genome, shape)
+            except ConfigError as exc:
+                raise PredictorError(
+                    f"predictor {self.card.get('name', '')!r} is for task {shape.name!r}, and genome "
+                    f"{genome.key} does not fit it ({exc}): give a genome of a {shape.name} search space, or "
+                    "use a predictor fitted on your genome's task"
+                ) from None
         columns = self.gene_columns(genomes)
         return [{**f, **c} for f, c in zip(genome_features(genomes, self.task), columns)]
 
@@ -385,10 +402,7 @@ class Predictor:
                 f"{path} is not a predictor directory (no {CARD_FILE}): give a folder made by "
                 "'nasprior predictor fit', e.g. predictors/<name>"
             )
-        try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise PredictorError(f"{card_path} is not valid JSON ({exc}): refit the predictor") from None
+        card = read_json(card_path, "model card", "refit the predictor", PredictorError)
         check_card(card, card_path)
         card = migrate_card(card)
         model_path = path / card.get("model_file", MODEL_FILE)
@@ -410,7 +424,15 @@ class Predictor:
             raise PredictorError(
                 f"{model_path} holds types outside the allow list ({', '.join(unexpected)}): refusing to load it"
             )
-        pipeline = sio.load(model_path, trusted=list(untrusted))
+        try:
+            pipeline = sio.load(model_path, trusted=list(untrusted))
+        except Exception as exc:  # skops raises assorted errors on a malformed archive
+            raise PredictorError(f"{model_path} is not a readable skops file ({exc}): refit the predictor") from None
+        if not isinstance(pipeline, Pipeline):
+            raise PredictorError(
+                f"{model_path} holds a {type(pipeline).__name__}, not a fitted scikit-learn pipeline: "
+                "it was not written by 'nasprior predictor fit'; refit the predictor"
+            )
         n_in = getattr(pipeline, "n_features_in_", None)
         if n_in is not None and n_in != len(card["features"]["names"]):
             raise PredictorError(
@@ -496,3 +518,67 @@ def check_card(card: Any, where: Any) -> None:
             f"{where}: field 'features' lacks the training range of {', '.join(map(str, missing))}: "
             "refit the predictor with 'nasprior predictor fit'"
         )
+    _check_card_values(card, where)
+
+
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_card_values(card: dict, where: Any) -> None:
+    """Refuse a card whose optional fields or values have the wrong type (every field a predictor reads).
+
+    Raises
+    ------
+    PredictorError
+        Naming the card file and the field.
+    """
+
+    def bad(field: str, why: str) -> PredictorError:
+        return PredictorError(
+            f"{where}: field '{field}' {why}: the card is damaged or was not written by nasprior; "
+            "refit the predictor with 'nasprior predictor fit'"
+        )
+
+    features = card["features"]
+    for table in ("min", "max"):
+        for name in features["names"]:
+            if not _is_finite(features[table][name]):
+                raise bad(f"features.{table}.{name}", f"= {features[table][name]!r:.40} is not a finite number")
+    genes = features.get("genes")
+    if genes is not None and not (
+        isinstance(genes, dict)
+        and all(isinstance(c, list) and all(isinstance(x, str) for x in c) for c in genes.values())
+    ):
+        raise bad("features.genes", "must map each gene to a list of its categories")
+    model_file = card.get("model_file", MODEL_FILE)
+    if not isinstance(model_file, str) or Path(model_file).name != model_file or model_file.startswith("."):
+        raise bad("model_file", f"= {model_file!r:.40} is not a file name in the predictor directory")
+    where_genes = card.get("where")
+    if where_genes is not None and not (
+        isinstance(where_genes, dict) and all(isinstance(v, str) for v in where_genes.values())
+    ):
+        raise bad("where", "must map genes to values (text)")
+    if card.get("source", "runs") not in ("runs", "graphs"):
+        raise bad("source", f"= {card.get('source')!r:.40} is not 'runs' or 'graphs'")
+    if not isinstance(card.get("name", ""), str):
+        raise bad("name", "must be text")
+    for field in ("n_inputs", "vocab_size"):
+        value = card["task"].get(field)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise bad(f"task.{field}", f"= {value!r:.40} is not a count")
+    mean = card["scores"]["structural"]["r2"].get("mean")
+    if mean is not None and not _is_finite(mean):
+        raise bad("scores.structural.r2.mean", f"= {mean!r:.40} is not a number")
+    intervals = card.get("intervals")
+    if intervals is not None:
+        half = intervals.get("half_width") if isinstance(intervals, dict) else None
+        if not isinstance(half, dict) or not all(_is_level(k) and _is_finite(v) and v >= 0 for k, v in half.items()):
+            raise bad("intervals", "must be a table whose 'half_width' maps levels like '0.9' to widths >= 0")
+
+
+def _is_level(text: str) -> bool:
+    try:
+        return 0 < float(text) < 1
+    except ValueError:
+        return False

@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..cost import check_population
 from ..errors import ConfigError
 from ..predictors import Predictor, SkipRule
 from ..space import SearchSpace
@@ -162,6 +163,16 @@ class SearchConfig:
             raise ConfigError(f"strategy {self.strategy!r} is unknown: use one of {', '.join(STRATEGIES)}")
         if self.screen_factor < 1:
             raise ConfigError(f"screen_factor = {self.screen_factor} is invalid: use 1 or more")
+        bred = self.population * (self.screen_factor if self.strategy == "ga-screen" else 1)
+        check_population(
+            f"a generation of population {self.population} x screen_factor {self.screen_factor}"
+            if self.strategy == "ga-screen"
+            else f"a population of {self.population}",
+            bred * (self.generations + 1)
+            if self.strategy != "ga-screen"
+            else bred + self.population * self.generations,
+            "choose a smaller population or screen_factor",
+        )
         # Validate eagerly so a bad option fails before any data is loaded.
         SearchSpace.from_dict(self.space)
         from_mapping(TrainConfig, self.train, "training options")

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 
+from ..errors import DataError
 from ..registry import Registry
 
 
@@ -190,3 +192,43 @@ def load_task(name: str, data_dir: str | Path | None = None, *, seed: int = 0, d
         Missing or corrupt data set.
     """
     return get_task(name).load(data_dir, seed, download)
+
+
+def split_validation(
+    labels: np.ndarray, validation_size: float | int, seed: int, where: str, stratify: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a seeded, stratified train/validation split, or one message when the data cannot be split.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray, shape (n,)
+        Labels of the training examples.
+    validation_size : float or int
+        Fraction (float) or number (int) of examples held out for validation.
+    seed : int
+    where : str
+        The data set, for messages (``"MNIST in data/mnist"``).
+    stratify : numpy.ndarray, shape (n,), optional
+        Strata to keep in proportion (default: ``labels``).
+
+    Returns
+    -------
+    train, validation : numpy.ndarray of int64
+
+    Raises
+    ------
+    DataError
+        If the examples are too few for the split (fewer than the
+        validation size, or a class with fewer than two examples); the
+        message gives their number and says to use the full data set.
+    """
+    n = len(labels)
+    strata = labels if stratify is None else stratify
+    try:
+        train, val = train_test_split(np.arange(n), test_size=validation_size, random_state=seed, stratify=strata)
+    except ValueError as exc:  # scikit-learn's message: too few examples, or a class with one member
+        raise DataError(
+            f"{where} has {n} training examples, too few for its stratified validation split of "
+            f"{validation_size} ({exc}): use the complete data set"
+        ) from None
+    return train, val

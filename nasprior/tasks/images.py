@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
-from .base import Task, TaskData, TaskShape, register_task
+from .base import Task, TaskData, TaskShape, register_task, split_validation
 from .image_files import load_digits_dataset, load_image_dataset
 
 #: Validation split per task: a count of images, or a fraction of the training set.
@@ -60,9 +59,8 @@ def load_image_task(name: str, data_dir: str | Path | None = None, seed: int = 0
         x_tr, y_tr, x_te, y_te = load_digits_dataset()
     else:
         x_tr, y_tr, x_te, y_te = load_image_dataset(name, data_dir, download=download)
-    x_tr, x_val, y_tr, y_val = train_test_split(
-        x_tr, y_tr, test_size=VALIDATION_SIZE[name], random_state=seed, stratify=y_tr
-    )
+    idx_tr, idx_val = split_validation(y_tr, VALIDATION_SIZE[name], seed, f"the {name} data set")
+    x_tr, x_val, y_tr, y_val = x_tr[idx_tr], x_tr[idx_val], y_tr[idx_tr], y_tr[idx_val]
     x_tr_t, x_val_t, x_te_t = _normalise(x_tr, x_val, x_te)
     as_long = lambda y: torch.as_tensor(np.asarray(y, dtype=np.int64))  # noqa: E731
     return TaskData(name, x_tr_t, as_long(y_tr), x_val_t, as_long(y_val), x_te_t, as_long(y_te), int(np.max(y_tr)) + 1)

@@ -62,10 +62,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from ..errors import ConfigError, DataError
-from .base import Task, TaskData, TaskShape, register_task
+from .base import Task, TaskData, TaskShape, register_task, split_validation
 from .image_files import resolve_data_dir
 
 __all__ = [
@@ -115,6 +114,9 @@ VOCAB: dict[str, int] = {c: i + 2 for i, c in enumerate(string.ascii_uppercase)}
 #: Number of token ids (padding and unknown included).
 VOCAB_SIZE = len(VOCAB) + 2
 
+#: Longest string read from a Reber CSV file (the released set's longest is 53 characters; every
+#: sequence of a batch is padded to the longest, so one huge string would multiply the memory of all).
+MAX_STRING_LENGTH = 1000
 #: Test-example groups reported separately: grammatical strings, hard negatives
 #: (Reber letters only), soft negatives (some letter outside the alphabet).
 GROUPS = ("pos", "hard_neg", "soft_neg")
@@ -437,6 +439,11 @@ def read_reber_csv(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
             strings, labels = [], []
             for line, row in enumerate(reader, start=2):
                 s, v = (row["string"] or "").strip(), (row["valid"] or "").strip()
+                if len(s) > MAX_STRING_LENGTH:
+                    raise DataError(
+                        f"{path}, line {line}: a string of {len(s):,} characters, longer than the "
+                        f"{MAX_STRING_LENGTH:,} nasprior pads every sequence of a batch to: {fix}"
+                    )
                 if not s or v not in ("0", "1"):
                     raise DataError(
                         f"{path}, line {line}: expected a non-empty string and valid 0 or 1, got {s!r}, {v!r}: {fix}"
@@ -449,6 +456,10 @@ def read_reber_csv(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
         ) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text ({exc}): {fix}") from None
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise DataError(f"{path} is not a readable CSV file ({exc}): {fix}") from None
+    except OSError as exc:  # a directory, no permission
+        raise DataError(f"cannot read {path} ({exc.strerror or exc}): {fix}") from None
     if not strings:
         raise DataError(f"{path} holds no rows: {fix}")
     return strings, np.array(labels, dtype=np.int64)
@@ -587,9 +598,7 @@ def load_reber_task(
         raise ConfigError(f"unknown Reber source {source!r}: use 'released' or 'generated'")
     groups_tr = string_groups(s_tr, y_tr)
     strata = np.select([groups_tr[g] for g in GROUPS], list(range(len(GROUPS))))
-    idx_tr, idx_val = train_test_split(
-        np.arange(len(s_tr)), test_size=validation_size, random_state=seed, stratify=strata
-    )
+    idx_tr, idx_val = split_validation(np.asarray(y_tr), validation_size, seed, f"the {name} set", strata)
     max_len = max(len(s) for s in list(s_tr) + list(s_te))
     pick = lambda idx: [s_tr[i] for i in idx]  # noqa: E731
     long = lambda y: torch.as_tensor(np.asarray(y, dtype=np.int64))  # noqa: E731
