@@ -35,7 +35,7 @@ from .cost import (
     graph_bytes,
     limits,
 )
-from .errors import CandidateError, ConfigError, CostError
+from .errors import CandidateError, ConfigError
 from .features import (
     FEATURE_NAMES,
     GRAPH_FEATURE_NAMES,

@@ -132,6 +132,7 @@ LINE_BUDGETS = {
     "nasprior.networks.recurrent": (900, "the recurrent graph network with its layered and fused forward paths"),
     "nasprior.networks.wavefront": (720, "the fused BPTT recurrence: forward and backward time loops of four cells"),
     "nasprior.predictors.fitting": (750, "repeated nested cross-validation, size-only baselines and model cards"),
+    "nasprior.search.ga": (660, "the DEAP GA: toolbox, strategies, skipping and screening, resumable run loop"),
     "nasprior.tasks.image_files": (800, "readers of the official CIFAR-10 and MNIST distributions and their checks"),
     "nasprior.tasks.reber": (700, "the Reber grammar, its CSV reader with checks, and the hard-negative groups"),
 }

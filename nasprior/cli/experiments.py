@@ -17,7 +17,6 @@ from ..cost import check_masks
 from ..errors import ConfigError
 from ..evaluation import check_cost
 from ..experiments import PRUNE_KIND, PruneExperimentConfig, format_prune_table, run_prune_experiment
-from ..genome import Genome
 from ..networks import build_network
 from ..nnstd import nnstd_layers
 from ..outputs import check_run_dir
