@@ -47,6 +47,8 @@ from .features import (
     graph_features,
     graph_size_features,
     network_topology_scores,
+    proxy_batch,
+    proxy_features,
     size_features,
 )
 from .genome import Genome
@@ -282,10 +284,38 @@ class Evaluator:
         self.progress: Any = None
         #: ``fit_epochs(first_epoch_s) -> epochs``: a time budget (see :func:`nasprior.training.train`), or None.
         self.fit_epochs: Any = None
+        #: Whether :meth:`features` adds the zero-cost proxies (:meth:`proxies`).
+        self.with_proxies = True
 
     def features(self, genome: Genome) -> dict[str, float]:
-        """:func:`candidate_features` of a genome for this task."""
-        return candidate_features(genome, self.shape)
+        """:func:`candidate_features` of a genome for this task, then its zero-cost proxies (:meth:`proxies`)."""
+        return {**candidate_features(genome, self.shape), **self.proxies(genome)}
+
+    def proxies(self, genome: Genome) -> dict[str, float | None]:
+        """Zero-cost proxies of the genome's network exactly as :meth:`train` initialises it.
+
+        The network is built from :attr:`seed`, as :meth:`train` builds it,
+        inside :func:`torch.random.fork_rng`, and scored on the minibatch
+        :func:`~nasprior.features.proxy_batch` draws from the training split
+        with the same seed (the same for every candidate of a run); training
+        is bit-identical with and without them.
+
+        Returns
+        -------
+        dict of str to float or None
+            Keys :data:`~nasprior.features.PROXY_FEATURE_NAMES`
+            (:func:`~nasprior.features.proxy_features`); empty for sequence
+            tasks (recurrent networks of token ids: no input Jacobian, no
+            all-ones input, gated cells without ReLU codes) or when
+            :attr:`with_proxies` is False.
+        """
+        if self.shape.vocab_size or not self.with_proxies:
+            return {}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            net = self.build(genome)
+        x, y = proxy_batch(self.data.x_train, self.data.y_train, self.seed)
+        return proxy_features(net, x, y)
 
     def build(self, genome: Genome) -> nn.Module:
         """The genome's untrained network for this task."""

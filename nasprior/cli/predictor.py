@@ -127,6 +127,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="fit on the records of this fidelity only (screen, final, sample; default: the "
         "runs' one fidelity, or 'screen' where a search also logged final trainings)",
     )
+    f.add_argument(
+        "--feature-groups",
+        metavar="GROUPS",
+        help="comma-separated feature groups of the columns: structural, size, topology, profile, wl, proxies, or "
+        "all (default: all but proxies); the size-only baseline is scored whatever the groups",
+    )
     f.add_argument("--out", default="predictors", help="parent directory of predictors (default: predictors)")
     f.add_argument("--n-trials", type=int, default=20, help="optuna trials per tuning (default 20)")
     f.add_argument("--folds", type=int, default=5, help="outer CV folds (default 5)")
@@ -224,8 +230,10 @@ def cmd_predictor(args: argparse.Namespace) -> int:
         log=lambda line: print(line, flush=True),
     )
     if args.graphs or args.targets:
-        if args.where or args.gene_features or args.fidelity:
-            raise ConfigError("--where, --gene-features and --fidelity select run records: graph files have none")
+        if args.where or args.gene_features or args.fidelity or args.feature_groups:
+            raise ConfigError(
+                "--where, --gene-features, --fidelity and --feature-groups select run records: graph files have none"
+            )
         if not (args.graphs and args.targets) or args.run_dirs:
             raise ConfigError("give either RUN_DIRs, or --graphs DIR with --targets FILE.csv (not both)")
         predictor = fit_predictor_from_graphs(
@@ -253,6 +261,7 @@ def cmd_predictor(args: argparse.Namespace) -> int:
             where=where,
             gene_features=genes,
             fidelity=args.fidelity,
+            feature_groups=args.feature_groups,
             **options,
         )
     else:

@@ -14,9 +14,12 @@ with its model card.
 
 Features
 --------
-Run records: the columns of :data:`nasprior.evaluation.CANDIDATE_FEATURES`
-(structural, size, topology, profile and Weisfeiler-Lehman features), in
-that order; graph files: :data:`nasprior.evaluation.GRAPH_CANDIDATE_FEATURES`
+Run records: the columns of the chosen feature groups
+(:data:`nasprior.features.FEATURE_GROUPS`, ``feature_groups``); by default
+:data:`nasprior.features.DEFAULT_FEATURE_GROUPS`, the columns of
+:data:`nasprior.evaluation.CANDIDATE_FEATURES` (structural, size, topology,
+profile and Weisfeiler-Lehman features), in that order, and the zero-cost
+proxies (group ``proxies``) only when named; graph files: :data:`nasprior.evaluation.GRAPH_CANDIDATE_FEATURES`
 (:func:`nasprior.evaluation.graph_candidate_features` without a task).
 Feature selection is recorded in the card: columns missing or non-finite in
 some row are dropped (``features.dropped``; records of older nasprior
@@ -84,6 +87,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, RecordError
 from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
+from ..features import FEATURE_GROUPS, group_feature_names, parse_feature_groups
 from ..genes import GENES
 from ..graph_io import read_graph
 from ..records import CONFIG_FILE, RECORDS_FILE, SCREEN_FIDELITY, RecordLog
@@ -271,6 +275,7 @@ def fit_predictor(
     where: Mapping[str, str] | None = None,
     gene_features: Sequence[str] = (),
     fidelity: str | None = None,
+    feature_groups: str | Sequence[str] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Predictor:
     """Fit, score and describe a predictor from the trained records of runs (not saved).
@@ -304,6 +309,11 @@ def fit_predictor(
         Default: the runs' one fidelity; where they hold several (a search's
         screening and its final training), the screening records, and the
         others are named in the log and the card, never mixed in.
+    feature_groups : str or sequence of str, optional
+        Feature groups of the columns (:data:`nasprior.features.FEATURE_GROUPS`),
+        e.g. ``"size,structural,proxies"``; default
+        :data:`nasprior.features.DEFAULT_FEATURE_GROUPS`. Stored in the card.
+        The size-only baseline uses :data:`SIZE_ONLY_FEATURES` whatever the groups.
     log : callable, optional
         Receives progress lines.
 
@@ -315,9 +325,12 @@ def fit_predictor(
     Raises
     ------
     RecordError
-        If the runs are unreadable, mix tasks, or hold fewer than 10 trained records (after ``where``).
+        If the runs are unreadable, mix tasks, or hold fewer than 10 trained records (after ``where``),
+        or no column of a chosen group is present with a finite value in every record (e.g. proxies in
+        records of older versions or of sequence tasks).
     ConfigError
-        If an option is out of range, or a ``where`` / ``gene_features`` gene is absent from every record.
+        If an option is out of range, a feature group is unknown, or a ``where`` / ``gene_features`` gene
+        is absent from every record.
     """
     _check_options(n_trials, folds, inner_folds, repeats)
     categorical = ["prior", "mapping", *sorted(n for n, g in GENES.items() if g.kind == "choice")]
@@ -328,6 +341,7 @@ def fit_predictor(
             f"{', '.join(numeric)} {'is' if len(numeric) == 1 else 'are'} not (a numeric gene's effect is in the "
             f"structural and size features already): choose among {', '.join(categorical)}"
         )
+    groups = parse_feature_groups(feature_groups)
     log = log or (lambda line: None)
     start = time.perf_counter()
     records, runs = read_runs(run_dirs)
@@ -361,8 +375,16 @@ def fit_predictor(
             f"{len(trained)} trained record(s){selection} with metric {target!r} in {len(runs)} run(s): a "
             "predictor needs at least 10; sample more candidates (nasprior sample --n ...)"
         )
-    names, dropped = select_feature_names(trained)
+    names, dropped = select_feature_names(trained, group_feature_names(groups))
+    empty = [g for g in groups if not set(FEATURE_GROUPS[g]) & set(names)]
+    if empty:
+        raise RecordError(
+            f"no feature of group(s) {', '.join(empty)} has a finite value in every trained record (records of "
+            "older nasprior versions and of sequence tasks carry no proxies): choose other --feature-groups"
+        )
     X, y = feature_matrix(trained, names, target)
+    size_names = select_feature_names(trained, SIZE_ONLY_FEATURES)[0] if set(SIZE_ONLY_FEATURES) - set(names) else []
+    size_only = (feature_matrix(trained, size_names, target)[0], size_names) if size_names else None
     genes = {g: sorted({str(gene_value(r.get("genome", {}), g)) for r in trained}) for g in gene_features}
     if genes:
         columns = [gene_columns(r.get("genome", {}), genes) for r in trained]
@@ -405,8 +427,10 @@ def fit_predictor(
         dropped=dropped,
         genes=genes,
         where=where,
-        rule="nasprior.evaluation.CANDIDATE_FEATURES present with a finite value in every trained record"
-        + (f", then one-hot columns of the genes {', '.join(genes)}" if genes else ""),
+        rule=f"features of the groups {', '.join(groups)} (nasprior.features.FEATURE_GROUPS) present with a finite "
+        "value in every trained record" + (f", then one-hot columns of the genes {', '.join(genes)}" if genes else ""),
+        feature_groups=groups,
+        size_only=size_only,
         n_trials=n_trials,
         folds=folds,
         inner_folds=inner_folds,
@@ -541,6 +565,8 @@ def fit_table(
     seed: int = 0,
     log: Callable[[str], None] | None = None,
     start: float | None = None,
+    feature_groups: Sequence[str] | None = None,
+    size_only: tuple[np.ndarray, Sequence[str]] | None = None,
 ) -> Predictor:
     """Select columns, score, tune, fit and calibrate a predictor on a feature table; write its card.
 
@@ -576,6 +602,11 @@ def fit_table(
     log : callable, optional
     start : float, optional
         ``time.perf_counter()`` at the start of the fit (for ``fit_time_s``).
+    feature_groups : sequence of str, optional
+        The feature groups of ``names`` (stored in the card as ``features.groups``).
+    size_only : (numpy.ndarray of shape (n_samples, k), sequence of str), optional
+        The size-only baseline's columns and names where ``X`` lacks some of
+        :data:`SIZE_ONLY_FEATURES`; default: those columns of ``X``.
 
     Returns
     -------
@@ -598,10 +629,17 @@ def fit_table(
     gene_names = [f"{g}={c}" for g, categories in genes.items() for c in categories]
     if any(n in constant for n in gene_names):  # one category only: the predictor reads the gene's columns all the same
         raise RecordError(f"a gene feature has one value in all rows ({genes}): drop it from the gene features")
-    size_names = [n for n in SIZE_ONLY_FEATURES if n in names]
+    if size_only is None:
+        size_names = [n for n in SIZE_ONLY_FEATURES if n in names]
+        Xs = X[:, [names.index(n) for n in size_names]]
+    else:
+        varying = [i for i in range(len(size_only[1])) if np.ptp(size_only[0][:, i]) > 0]
+        size_names, Xs = [size_only[1][i] for i in varying], size_only[0][:, varying]
     if not size_names:
         raise RecordError(f"none of the size-only features {', '.join(SIZE_ONLY_FEATURES)} is in the rows")
-    size_names += [n for n in gene_names if n in names]
+    size_genes = [n for n in gene_names if n in names]
+    size_names += size_genes
+    Xs = np.hstack([Xs, X[:, [names.index(n) for n in size_genes]]])
     log(
         f"{len(y)} rows, {len(names)} features ({len(dropped)} missing somewhere and {len(constant)} constant dropped); "
         f"scoring by nested CV ({repeats} x {folds}-fold, {n_trials} optuna trials per tuning)"
@@ -609,7 +647,8 @@ def fit_table(
     scores = nested_cv_scores(
         X,
         y,
-        [names.index(n) for n in size_names],
+        (),
+        size_X=Xs,
         n_trials=n_trials,
         folds=folds,
         inner_folds=inner_folds,
@@ -643,6 +682,7 @@ def fit_table(
             "dropped": list(dropped),
             "dropped_constant": constant,
             "size_only": size_names,
+            "groups": list(feature_groups or ()),
             "genes": genes,
             "rule": rule,
             "selection": "columns missing or non-finite in some row ('dropped') and columns constant over all rows "

@@ -129,6 +129,7 @@ def nested_cv_scores(
     names: Sequence[str] | None = None,
     importance_repeats: int = 5,
     log: Callable[[str], None] | None = None,
+    size_X: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Honest (nested) repeated k-fold scores of the tuned structural model and the size-only baseline.
 
@@ -157,6 +158,9 @@ def nested_cv_scores(
         Shuffles per column of the permutation importance (0 skips it).
     log : callable, optional
         Receives one progress line per outer fold.
+    size_X : numpy.ndarray of shape (n_samples, n_size), optional
+        The baseline's own columns, used instead of ``X[:, size_columns]``
+        (when the size features are not among the model's columns).
 
     Returns
     -------
@@ -178,7 +182,7 @@ def nested_cv_scores(
     importances: list[np.ndarray] = []
     chosen: dict[str, int] = {}
     chosen_size: dict[str, int] = {}
-    Xs = X[:, list(size_columns)]
+    Xs = X[:, list(size_columns)] if size_X is None else size_X
     n_splits = 0
     for r in range(repeats):
         pred = np.empty_like(y)

@@ -208,6 +208,12 @@ class Predictor:
         rows = []
         for f in features:
             missing = [n for n in self.feature_names if n not in f]
+            if missing and all(n.startswith("proxy_") for n in missing):
+                raise PredictorError(
+                    f"features lack {', '.join(missing)}: this predictor uses zero-cost proxies, which need the "
+                    "task's data; use it in a search (nasprior search --predictor), or refit it without the "
+                    "proxies group (predictor fit --feature-groups)"
+                )
             if missing:
                 raise PredictorError(
                     f"features lack {', '.join(missing)}: the predictor was fitted by another nasprior "
