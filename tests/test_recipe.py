@@ -12,6 +12,7 @@ from nasprior.genome import Genome
 from nasprior.networks import RandWireNetwork, build_network
 from nasprior.networks.convolutional import widen
 from nasprior.recipe import PatchWhitening, dirac_init_, param_groups, tta_probabilities, warmup_linear_scheduler
+from nasprior.search import final_epochs
 from nasprior.tasks import TaskShape, load_task
 from nasprior.topology import to_dag
 from nasprior.training import TrainConfig, accuracy, train
@@ -183,6 +184,14 @@ def test_record_says_the_width_it_was_trained_at():
     assert record["status"] == "trained"
     assert record["train"]["width_multiplier"] == 1.5 and record["trained_channels"] == 6
     assert record["genome"]["channels"] == 4  # the genome (and its key) stay the screened one
+
+
+def test_final_budget_counts_a_wider_survivor_as_dearer():
+    timed = {"train_time_s": 24.0, "epochs_run": 2, "train": {"train_subset": 10000}}
+    timed["timing"] = {"train": 16.0, "val": 4.0, "test": 4.0}
+    # 38 s per 45,000-image epoch at the screened width; twice the channels costs 4x: 152 s, (600 - 16) // 152 = 3
+    assert final_epochs(timed, 40, 10.0, 45000) == (15, 38.0)
+    assert final_epochs(timed, 40, 10.0, 45000, cost_factor=4.0) == (3, 152.0)
 
 
 @pytest.mark.parametrize(

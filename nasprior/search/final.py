@@ -62,7 +62,9 @@ def survivors(records: list[dict], top_k: int) -> list[dict]:
     return ranked[:top_k]
 
 
-def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tuple[int, float]:
+def final_epochs(
+    screen: dict, epochs: int, minutes: float, n_images: int, cost_factor: float = 1.0
+) -> tuple[int, float]:
     """Epochs of a survivor's full training that fit a time budget, from its screening speed.
 
     Parameters
@@ -78,6 +80,11 @@ def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tu
         Time budget of the full training, in minutes (0: none).
     n_images : int
         Training images of the full training.
+    cost_factor : float
+        Cost of one training image of the full training over one of the
+        screening: ``(width / screened width) ** 2`` for a survivor trained
+        wider (``width_multiplier``; convolutions cost the square of the
+        channels), else 1.
 
     Returns
     -------
@@ -85,7 +92,7 @@ def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tu
         ``min(epochs, floor((60 * minutes - test_s) / seconds_per_epoch))``, at least 1.
     seconds_per_epoch : float
         The estimate: the screening's training seconds per image times
-        ``n_images``, plus its validation scoring per epoch (the validation
+        ``n_images`` (and ``cost_factor``), plus its validation scoring per epoch (the validation
         split is the same). A record without ``timing`` (older versions)
         counts all of ``train_time_s`` as training, which errs long (fewer
         epochs). 0.0 when there is no budget or no timing.
@@ -96,10 +103,10 @@ def final_epochs(screen: dict, epochs: int, minutes: float, n_images: int) -> tu
     screened = min(int((screen.get("train") or {}).get("train_subset") or 0) or n_images, n_images)
     timing = screen.get("timing") or {}
     if timing.get("train"):
-        per_epoch = timing["train"] / run * n_images / screened + float(timing.get("val", 0.0)) / run
-        budget = 60.0 * minutes - float(timing.get("test", 0.0))
+        per_epoch = (timing["train"] / run * n_images / screened + float(timing.get("val", 0.0)) / run) * cost_factor
+        budget = 60.0 * minutes - float(timing.get("test", 0.0)) * cost_factor
     else:
-        per_epoch, budget = time_s / run * n_images / screened, 60.0 * minutes
+        per_epoch, budget = time_s / run * n_images / screened * cost_factor, 60.0 * minutes
     return max(1, min(epochs, int(budget // per_epoch))), per_epoch
 
 
@@ -151,7 +158,9 @@ def train_survivors(
             results.append(done[screen["key"]])
             log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: already trained (logged)")
             continue
-        epochs, per_epoch = final_epochs(screen, train_config.epochs, minutes, n_images)
+        screened_width = float((screen.get("train") or {}).get("width_multiplier", 1.0))
+        cost = (train_config.width_multiplier / screened_width) ** 2
+        epochs, per_epoch = final_epochs(screen, train_config.epochs, minutes, n_images, cost)
         if minutes:
             log(
                 f"  [final] {rank}/{len(chosen)} {describe(genome)}: about {per_epoch:.0f} s per epoch by its "
