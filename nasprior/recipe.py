@@ -226,14 +226,26 @@ def warmup_linear_scheduler(
     return SequentialLR(optimizer, [rise, decay], milestones=[warm])
 
 
+def ema_decay_at(decay: float, n_averaged: int) -> float:
+    """Decay of the EMA update after ``n_averaged`` updates: ``min(decay, (1 + n) / (10 + n))``.
+
+    The warm-up of TensorFlow's ``ExponentialMovingAverage(num_updates=...)``:
+    early updates move the average fast, so a short training is not averaged
+    with its random initial weights (with a fixed 0.99, 40 steps keep 67% of
+    the first step's weights and scored chance accuracy in a 1-epoch smoke run).
+    """
+    return min(decay, (1.0 + n_averaged) / (10.0 + n_averaged))
+
+
 def make_ema(model: nn.Module, decay: float) -> AveragedModel:
     """An exponential moving average of the weights and buffers of ``model``.
 
     After each :meth:`~torch.optim.swa_utils.AveragedModel.update_parameters`,
-    ``ema = decay * ema + (1 - decay) * weights`` for every parameter and
-    buffer (batch-norm running statistics included: ``use_buffers=True``), so
-    the average can be evaluated directly (Polyak & Juditsky 1992;
-    torch's :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`).
+    ``ema = d * ema + (1 - d) * weights`` for every parameter and buffer
+    (batch-norm running statistics included: ``use_buffers=True``), so the
+    average can be evaluated directly (Polyak & Juditsky 1992), with
+    ``d = ema_decay_at(decay, updates so far)`` (:func:`ema_decay_at`) and
+    the update itself torch's :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`.
 
     Parameters
     ----------
@@ -246,7 +258,11 @@ def make_ema(model: nn.Module, decay: float) -> AveragedModel:
     torch.optim.swa_utils.AveragedModel
         Its ``module`` is a copy of ``model`` holding the average.
     """
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+    def update(ema_params: list, params: list, n_averaged: torch.Tensor) -> None:
+        get_ema_multi_avg_fn(ema_decay_at(decay, int(n_averaged)))(ema_params, params, n_averaged)
+
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 def _translate(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

@@ -11,7 +11,15 @@ from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome
 from nasprior.networks import RandWireNetwork, build_network
 from nasprior.networks.convolutional import widen
-from nasprior.recipe import PatchWhitening, dirac_init_, param_groups, tta_probabilities, warmup_linear_scheduler
+from nasprior.recipe import (
+    PatchWhitening,
+    dirac_init_,
+    ema_decay_at,
+    make_ema,
+    param_groups,
+    tta_probabilities,
+    warmup_linear_scheduler,
+)
 from nasprior.search import final_epochs
 from nasprior.tasks import TaskShape, load_task
 from nasprior.topology import to_dag
@@ -201,3 +209,18 @@ def test_final_budget_counts_a_wider_survivor_as_dearer():
 def test_recipe_options_are_checked(option, value):
     with pytest.raises(ConfigError, match=option):
         TrainConfig(**{option: value})
+
+
+def test_ema_decay_warms_up_to_the_given_decay():
+    assert ema_decay_at(0.99, 0) == pytest.approx(0.1)
+    assert ema_decay_at(0.99, 10) == pytest.approx(11 / 20)
+    assert ema_decay_at(0.99, 10_000) == 0.99
+    net = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        net.weight.fill_(0.0)
+    ema = make_ema(net, 0.9)
+    ema.update_parameters(net)  # the first update copies
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    ema.update_parameters(net)  # one update done before: d = min(0.9, 2 / 11)
+    assert ema.module.weight.item() == pytest.approx(1 - 2 / 11)
