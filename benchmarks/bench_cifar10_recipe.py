@@ -75,12 +75,13 @@ LEVERS = {
     "tta_flip": {"tta": "flip"},
     "tta_flip_translate": {"tta": "flip_translate"},
     "width_x1.5": {"width_multiplier": 1.5},
+    "compile": {"compile": True},
 }
 #: Options that only change scoring: their rows re-score the baseline's trained network.
 SCORING_ONLY = ("tta",)
 #: The candidate recipe: every lever above at once (the ``recipe`` row); prune it by the lever table.
 RECIPE = {
-    k: v for name, options in LEVERS.items() if name not in ("tta_flip", "width_x1.5") for k, v in options.items()
+    k: v for name, options in LEVERS.items() if name not in ("tta_flip", "width_x1.5", "compile") for k, v in options.items()
 }
 
 

@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"# bench_cnn_compile: {describe(genome)}, batch {args.batch}, {args.threads} threads, torch {torch.__version__}"
     )
-    print(f"# cpu capability {torch.backends.cpu.get_cpu_capability()}, mkldnn {torch.backends.mkldnn.is_enabled()}")
+    print(
+        f"# cpu capability {torch.backends.cpu.get_cpu_capability()}, mkldnn {torch.backends.mkldnn.is_available()} (enabled {torch.backends.mkldnn.enabled})"
+    )
 
     variants, compile_s = {}, {}
     eager = make_model(genome).train()

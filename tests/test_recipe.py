@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from nasprior import training
 from nasprior.augment import alternating_flips, random_crop_flip
 from nasprior.errors import ConfigError
 from nasprior.evaluation import Evaluator
@@ -224,3 +225,18 @@ def test_ema_decay_warms_up_to_the_given_decay():
         net.weight.fill_(1.0)
     ema.update_parameters(net)  # one update done before: d = min(0.9, 2 / 11)
     assert ema.module.weight.item() == pytest.approx(1 - 2 / 11)
+
+
+def test_compiled_training_matches_eager_and_drops_the_ragged_batch(monkeypatch):
+    monkeypatch.setattr(training, "COMPILE_BACKEND", "eager")  # dynamo's graph capture without inductor's C++ build
+    x, y = tiny_data(40, 5)
+    config = TrainConfig(epochs=1, batch_size=16, optimizer="sgd", lr=0.1, patience=0)
+    compiled_config = TrainConfig(**{**config.to_dict(), "compile": True})
+
+    def trained(n, cfg):
+        net = tiny_net()
+        train(net, x[:n], y[:n], x[:8], y[:8], cfg)
+        return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+    assert torch.allclose(trained(32, config), trained(32, compiled_config), atol=1e-5)  # two full batches
+    assert not torch.allclose(trained(40, config), trained(40, compiled_config), atol=1e-5)  # the ragged 8 dropped
