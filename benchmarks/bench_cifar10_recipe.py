@@ -81,7 +81,10 @@ LEVERS = {
 SCORING_ONLY = ("tta",)
 #: The candidate recipe: every lever above at once (the ``recipe`` row); prune it by the lever table.
 RECIPE = {
-    k: v for name, options in LEVERS.items() if name not in ("tta_flip", "width_x1.5", "compile") for k, v in options.items()
+    k: v
+    for name, options in LEVERS.items()
+    if name not in ("tta_flip", "width_x1.5", "compile")
+    for k, v in options.items()
 }
 
 

@@ -11,6 +11,7 @@ The export is checked by running it in onnxruntime against torch on a batch.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,11 @@ def export_onnx(
     shape = get_task(config.task).shape
     if genome == best_genome:
         net = build_network(genome, shape)
+        saved = (
+            json.loads((best / "record.json").read_text(encoding="utf-8")) if (best / "record.json").is_file() else {}
+        )
+        if saved.get("train", {}).get("whiten_stem") and hasattr(net, "use_whitening_stem"):
+            net.use_whitening_stem(torch.randn(8, shape.n_inputs))  # the stem's layout; model.pt holds its filters
         net.load_state_dict(torch.load(best / "model.pt", map_location="cpu", weights_only=True))
     else:
         data = load_task(config.task, config.data_dir, seed=config.seed)
