@@ -53,7 +53,7 @@ from .features import (
 )
 from .genome import Genome
 from .networks import GraphNetwork, build_network
-from .networks.convolutional import image_shape
+from .networks.convolutional import image_shape, widen
 from .networks.registry import check_task_fits
 from .priors import get_prior, make_graph
 from .records import make_record
@@ -318,8 +318,14 @@ class Evaluator:
         return proxy_features(net, x, y)
 
     def build(self, genome: Genome) -> nn.Module:
-        """The genome's untrained network for this task."""
-        return build_network(genome, self.shape)
+        """The genome's untrained network for this task, its channels scaled by the budget's ``width_multiplier``."""
+        return build_network(widen(genome, self.train_config.width_multiplier), self.shape)
+
+    def _width(self, net: nn.Module) -> dict:
+        """``trained_channels`` and ``trained_n_params`` of a network built wider than its genome (else nothing)."""
+        if self.train_config.width_multiplier == 1 or not hasattr(net, "channels"):
+            return {}
+        return {"trained_channels": int(net.channels), "trained_n_params": int(net.n_params)}
 
     def record(
         self, genome: Genome, status: str, features: dict, metrics: dict, generation: int | None, **kw: Any
@@ -418,6 +424,7 @@ class Evaluator:
                 "epochs_run": result.epochs_run,
                 "train_time_s": round(result.train_time_s, 4),
                 "timing": result.timing,
+                **self._width(net),
             },
         )
         return Evaluation(record, net)

@@ -28,7 +28,7 @@ from .records import RECORDS_FILE, RecordLog, read_config
 from .search import SearchConfig
 from .tasks import get_task, load_task
 from .training import TrainConfig
-from .validation import read_text
+from .validation import read_json, read_text
 
 #: Largest absolute difference allowed between onnxruntime's and torch's logits.
 TOLERANCE = 1e-4
@@ -148,6 +148,15 @@ def export_onnx(
     if genome == best_genome:
         check_cost(genome, shape)
         net = build_network(genome, shape)
+        saved = (
+            read_json(best / "record.json", "best record", fix, RecordError) if (best / "record.json").is_file() else {}
+        )
+        if (
+            isinstance(saved, dict)
+            and (saved.get("train") or {}).get("whiten_stem")
+            and hasattr(net, "use_whitening_stem")
+        ):
+            net.use_whitening_stem(torch.randn(8, shape.n_inputs))  # the stem's layout; model.pt holds its filters
         _load_weights(net, best / "model.pt", fix)
     else:
         data = load_task(config.task, config.data_dir, seed=config.seed)

@@ -24,6 +24,7 @@ LAYERS = [
         "nasprior.registry",
         "nasprior.graph_io",
         "nasprior.augment",
+        "nasprior.recipe",
     },
     {"nasprior.priors", "nasprior.features"},
     {"nasprior.networks", "nasprior.set_rewiring", "nasprior.training"},

@@ -20,6 +20,9 @@ and double the channels: the downsampling between stages. The stage's output
 is the unweighted mean of its sinks (out-degree 0). The stem is a 3x3
 convolution with batch norm at full resolution (CIFAR-sized images are small
 already); the head is ReLU, global average pooling and a linear classifier.
+Training may replace the stem by a frozen patch-whitening layer fitted on
+the training images (:meth:`RandWireNetwork.use_whitening_stem`), and a
+final training may widen every stage (:func:`widen`).
 
 Xie et al. draw an independent graph per stage; here every stage uses the
 same graph, so a candidate's record describes its network exactly. Nothing is
@@ -48,6 +51,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..genes import Gene
 from ..priors import make_graph
+from ..recipe import PatchWhitening
 from ..topology import layer_nodes, to_dag
 from .registry import Mapping, register_mapping
 
@@ -66,6 +70,32 @@ OP = Gene(
     choices=("sep_conv", "conv"),
     doc="node operation of a randomly wired CNN: ReLU-conv-BN with a separable or a full 3x3 convolution",
 )
+
+
+def widen(genome: Genome, multiplier: float) -> Genome:
+    """The genome with its ``channels`` gene scaled by ``multiplier`` (rounded, at least 1), all else the same.
+
+    The prior graph, and so every stage DAG, depends on the other genes
+    only, so the widened network has the same graph with ``multiplier``
+    times the channels: width as a fidelity (a narrow screening, a wider
+    final training). A genome without a ``channels`` gene, or a multiplier
+    of 1, is returned as it is.
+
+    Raises
+    ------
+    ConfigError
+        If the widened channels leave the gene's range (:data:`CHANNELS`, 4 to 512).
+    """
+    channels = genome.get("channels")
+    if multiplier == 1 or channels is None:
+        return genome
+    wide = max(1, round(channels * multiplier))
+    if not CHANNELS.low <= wide <= CHANNELS.high:
+        raise ConfigError(
+            f"width_multiplier {multiplier:g} makes {wide} channels from {channels}: "
+            f"choose a multiplier that keeps them in [{CHANNELS.low}, {CHANNELS.high}]"
+        )
+    return genome.replace(channels=wide)
 
 
 def image_shape(shape: Any) -> tuple[int, int, int]:
@@ -304,6 +334,29 @@ class RandWireNetwork(nn.Module):
             h = stage(h)
         h = torch.relu(h).mean(dim=(2, 3))  # global average pooling: (batch, channels)
         return self.classifier(h)
+
+    def use_whitening_stem(self, images: torch.Tensor, patch: int = 2, eps: float = 5e-4) -> None:
+        """Replace the stem by a frozen patch whitening fitted on ``images``, a 3x3 convolution and batch norm.
+
+        The new stem is :class:`~nasprior.recipe.PatchWhitening` (``2 * C *
+        patch**2`` channels of whitened patches, both signs; Page 2018,
+        Jordan 2024), then a trainable 3x3 convolution to ``channels`` and
+        batch norm, as airbench's first block reads its whitened input. The
+        resolution is kept. :attr:`n_flops` keeps counting the original stem.
+
+        Parameters
+        ----------
+        images : torch.Tensor
+            Training images in the layout :meth:`forward` takes, e.g. (n, H, W, C).
+        patch, eps : int, float
+            See :class:`~nasprior.recipe.PatchWhitening`.
+        """
+        height, width, c_img = self.image_shape
+        x = images.reshape(images.shape[0], height, width, c_img).permute(0, 3, 1, 2)
+        device = self.classifier.weight.device
+        whitening = PatchWhitening(c_img, patch, eps).fit(x.to(device)).to(device)
+        conv = nn.Conv2d(whitening.out_channels, self.channels, 3, padding=1, bias=False).to(device)
+        self.stem = nn.Sequential(whitening, conv, nn.BatchNorm2d(self.channels).to(device))
 
     # -- size, as every network of nasprior reports it ------------------------------
     @property

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 from ..evaluation import Evaluator
 from ..genome import Genome, describe
+from ..networks.convolutional import widen
 from ..records import FINAL_FIDELITY, is_screening
 from ..training import TrainConfig
 from .config import final_train_options
@@ -211,7 +212,8 @@ def train_survivors(
             )
             if m["val_acc"] > best_val and save is not None:
                 best_val = m["val_acc"]
-                save(search.run_dir / "best", evaluation.network, genome, record)
+                # best/genome.json describes the saved network: the genome widened as it was trained
+                save(search.run_dir / "best", evaluation.network, widen(genome, train_config.width_multiplier), record)
         else:
             log(f"  [final] {rank}/{len(chosen)} {describe(genome)}: failed: {record.get('error', '').splitlines()[0]}")
     return results
