@@ -251,8 +251,9 @@ def cmd_search(args: argparse.Namespace) -> int:
             close_client(client)
     elapsed = time.perf_counter() - start
     print(
-        f"\nsearch finished in {elapsed:.0f} s: {result.n_trained} trained, {result.n_skipped} skipped by the "
-        f"predictor, {result.n_failed} failed"
+        f"\nsearch finished in {elapsed:.1f} s; screening: {result.n_trained} trained, {result.n_skipped} skipped "
+        f"by the predictor, {result.n_failed} failed; final: {sum(r['status'] == 'trained' for r in result.final)} "
+        f"of {len(result.final)} survivors trained"
     )
     best = result.best
     if best is None:
