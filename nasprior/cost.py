@@ -145,8 +145,9 @@ def check_estimate(what: str, gb: float, seconds: float, fix: str) -> tuple[floa
     """
     max_gb, max_s = limits()
     if gb > max_gb or seconds > max_s:
+        time_text = f" and {seconds:,.0f} s" if seconds >= 1 else ""
         raise CostError(
-            f"{what} is too large: about {gb:,.1f} GiB of memory and {seconds:,.0f} s estimated "
+            f"{what} is too large: about {gb:,.1f} GiB of memory{time_text} estimated "
             f"(limits {max_gb:g} GiB, {max_s:g} s): {fix}, or raise the limits with "
             "NASPRIOR_MAX_MEMORY_GB / NASPRIOR_MAX_FEATURE_S"
         )
