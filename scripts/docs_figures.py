@@ -583,10 +583,10 @@ def figures(out: Path = FIGURES) -> list[Path]:
 
 def readme_table_current(readme: str) -> str:
     """README text with its headline table regenerated."""
-    pattern = re.compile(r"(<!-- headline-table -->\n).*?(\n<!-- /headline-table -->)", re.S)
+    pattern = re.compile(r"(<!-- headline-table -->\n).*?(<!-- /headline-table -->)", re.S)
     if not pattern.search(readme):
         raise ValueError("README.md has no <!-- headline-table --> markers")
-    return pattern.sub(lambda m: m.group(1) + table_headline().strip() + m.group(2), readme)
+    return pattern.sub(lambda m: m.group(1) + table_headline().strip() + "\n" + m.group(2), readme)
 
 
 def main() -> int:
