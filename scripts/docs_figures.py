@@ -244,6 +244,8 @@ def search_fractions() -> dict[str, dict]:
         out[s] = {**data["table"][s], "anytime": anytime, "seeds": len(runs)}
         out[s]["trained_mean"] = statistics.fmean(len(r["trained"]) for r in runs)
         out[s]["skipped_mean"] = statistics.fmean(r["n_skipped"] for r in runs)
+        out[s]["skipped"] = sum(r["n_skipped"] for r in runs)
+        out[s]["skipped_would_enter"] = sum(r.get("skipped_would_enter", 0) for r in runs)
     return out
 
 
@@ -256,6 +258,7 @@ def table_search() -> str:
             f"{t['missed']} of {t['seeds']}",
             f"{t['trained_mean']:.1f}",
             f"{t['skipped_mean']:.1f}",
+            f"{t['skipped_would_enter']} of {t['skipped']}" if t["skipped"] else "–",
         ]
         for s, t in search_fractions().items()
     ]
@@ -265,6 +268,7 @@ def table_search() -> str:
         "never reached",
         "trained (mean)",
         "skipped (mean)",
+        "skipped offspring that would have entered the population (trained afterwards)",
     ]
     return _table(header, rows) + _source(SEARCH)
 
