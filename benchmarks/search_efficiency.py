@@ -134,15 +134,21 @@ def main() -> None:
             f"{statistics.fmean(len(by[(s, k)]['trained']) for k in range(args.seeds)):15.1f} "
             f"{statistics.fmean(by[(s, k)]['n_skipped'] for k in range(args.seeds)):15.1f}"
         )
-    print("\nBest validation accuracy after k trained candidates (median over seeds)")
-    print(f"{'strategy':<10} " + " ".join(f"{f'k={k}':>8}" for k in CHECKPOINTS))
+    print(
+        "\nBest validation accuracy after k trained candidates (median over the seeds that trained k; "
+        "in brackets how many of the seeds that is where not all)"
+    )
+    print(f"{'strategy':<10} " + " ".join(f"{f'k={k}':>14}" for k in CHECKPOINTS))
     for s in STRATEGIES:
         row = []
         for k in CHECKPOINTS:
             vals = [
                 max(by[(s, seed)]["trained"][:k]) for seed in range(args.seeds) if len(by[(s, seed)]["trained"]) >= k
             ]
-            row.append(f"{statistics.median(vals):8.4f}" if vals else f"{'-':>8}")
+            cell = f"{statistics.median(vals):.4f}" if vals else "-"
+            if vals and len(vals) < args.seeds:
+                cell += f" ({len(vals)}/{args.seeds})"
+            row.append(f"{cell:>14}")
         print(f"{s:<10} " + " ".join(row))
     skipped = [by[("ga-skip", seed)] for seed in range(args.seeds)]
     total = sum(r["n_skipped"] for r in skipped)

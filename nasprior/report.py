@@ -86,7 +86,13 @@ def progress_figure(records: list[dict], generations: list[dict]) -> Figure:
     counts.set_ylabel("candidates")
     lines = ax.get_legend_handles_labels()
     bars = counts.get_legend_handles_labels()
-    ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="lower right", fontsize=8)
+    # lines above the count bars, the legend below the axes (inside it hid the last generation's bars)
+    ax.set_zorder(counts.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.legend(
+        lines[0] + bars[0], lines[1] + bars[1], loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, fontsize=8
+    )
+    fig.subplots_adjust(bottom=0.3)
     ax.set_title("Accuracy per generation")
     return fig
 
@@ -211,6 +217,13 @@ def importance_figure(names: list[str], importances: np.ndarray | None) -> Figur
     return fig
 
 
+def _rounded(value: Any) -> Any:
+    """A summary number as a reader wants it: counts as integers, fractions to 4 digits; None stays None."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) >= 1 else round(value, 4)
+    return value
+
+
 def _table(rows: dict[str, Any]) -> str:
     cells = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td><code>{html.escape(json.dumps(v, sort_keys=True))}</code></td></tr>"
@@ -285,9 +298,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         "skipped": sum(r["status"] == "skipped" for r in records),
         "failed": sum(r["status"] == "failed" for r in records),
         "best genome": best["genome"],
-        "best val_acc": best["metrics"]["val_acc"],
-        "best test_acc": best["metrics"].get("test_acc"),
-        "best non-zero weights": best["features"].get("n_weights"),
+        "best val_acc": _rounded(best["metrics"]["val_acc"]),
+        "best test_acc": _rounded(best["metrics"].get("test_acc")),
+        "best non-zero weights": _rounded(best["features"].get("n_weights")),
         "fully trained survivors": len(_trained(finals)),
     }
     final_rows = {

@@ -15,6 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .._version import __version__
 from ..errors import NaspriorError
 from . import experiments, predictor, results, search
 from .base import COMMANDS
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nasprior", description="Search sparse neural network structures from graph priors."
     )
+    parser.add_argument("--version", action="version", version=f"nasprior {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.add_commands(sub)
