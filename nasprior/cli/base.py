@@ -119,9 +119,13 @@ def genomes_argument(text: str, option: str) -> list[Genome]:
     """
     example = '\'{"prior": "gnp", "n_nodes": 32}\''
     if not text.lstrip().startswith(("{", "[")):
-        if not Path(text).exists():
+        try:
+            exists = Path(text).exists()
+        except (OSError, ValueError):  # a name too long, or a NUL byte: no such file
+            exists = False
+        if not exists:
             raise ConfigError(
-                f"{option} {text!r} is neither a file nor a JSON object: give a path or inline JSON like {example}"
+                f"{option} {text!r:.80} is neither a file nor a JSON object: give a path or inline JSON like {example}"
             )
         text = read_text(text, f"{option} file", f"give a JSON file holding a genome like {example}")
     data = parse_json(text, option, f"give one genome object like {example}, or a list of them")

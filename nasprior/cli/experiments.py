@@ -124,7 +124,11 @@ def _masks_from_argument(text: str, n_inputs: int | None, n_outputs: int) -> lis
         masks = load_masks(path)
         check_masks(f"the masks of {path}", [m.shape for m in masks if m.ndim == 2])
         return masks
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except (OSError, ValueError):  # a name too long, or a NUL byte: not a folder
+        is_dir = False
+    if is_dir:
         raise ConfigError(
             f"{text} is a directory: give a genome JSON file, inline genome JSON, or an .npz mask archive"
         )
