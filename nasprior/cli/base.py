@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from ..cores import available_cores
 from ..errors import ConfigError, RecordError
 from ..genome import Genome
 from ..records import CONFIG_FILE, RECORDS_FILE, quarantine_bad_tail, read_config
@@ -30,14 +31,6 @@ def command(name: str):
         return fn
 
     return register
-
-
-def n_available_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -82,7 +75,7 @@ def set_threads(args: argparse.Namespace) -> int:
         If ``--threads`` is below 1.
     """
     threads = getattr(args, "threads", None)
-    threads = n_available_cores() if threads is None else threads
+    threads = available_cores() if threads is None else threads
     if threads < 1:
         raise ConfigError(f"--threads {threads} is invalid: use 1 or more")
     torch.set_num_threads(threads)
