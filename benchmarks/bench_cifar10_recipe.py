@@ -2,7 +2,7 @@
 
 One row per lever: the same genome, the same seeds (weights, batch order,
 augmentation), trained for ``--epochs`` epochs with today's ``[final]``
-options of ``search_spaces/cifar10.toml`` plus that one lever
+options of ``nasprior/spaces/cifar10.toml`` plus that one lever
 (:class:`nasprior.training.TrainConfig` options; :mod:`nasprior.recipe`),
 with validation accuracy on the 5,000-image validation split carved from
 the training set, its change against the baseline row, and training seconds
@@ -43,9 +43,11 @@ from pathlib import Path
 
 import torch
 
+from nasprior.errors import ConfigError
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome, describe
 from nasprior.search.config import final_train_options
+from nasprior.space import default_space_path, space_path
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig, accuracy
 
@@ -95,6 +97,20 @@ def baseline_options(space: Path) -> dict:
     return {k: v for k, v in options.items() if k in TrainConfig.__dataclass_fields__}
 
 
+def space_arg(text: str) -> Path:
+    """``--space``: a TOML file or the name of a shipped space (:func:`nasprior.space.space_path`).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` is neither (argparse prints the message and exits 2).
+    """
+    try:
+        return space_path(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def load_genome(text: str) -> Genome:
     """A genome from JSON text or a JSON file (e.g. a run's ``best/genome.json``)."""
     path = Path(text)
@@ -124,7 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--genome", default=json.dumps(DEFAULT_GENOME), help="JSON text or a genome.json file")
-    parser.add_argument("--space", type=Path, default=ROOT / "search_spaces" / "cifar10.toml")
+    parser.add_argument(
+        "--space", type=space_arg, default=default_space_path("cifar10"), help="a TOML file or a shipped space"
+    )
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--train-subset", type=int, default=0, help="train on this many images (0: all 45,000)")
     parser.add_argument("--threads", type=int, default=2)

@@ -18,7 +18,7 @@ running-statistics momentum of 0.4 (airbench's 0.6 in its convention); the
 convolutions have no bias.
 
 Both networks train with the same recipe (today's ``[final]`` options of
-``search_spaces/cifar10.toml`` plus :data:`bench_cifar10_recipe.RECIPE`, or
+``nasprior/spaces/cifar10.toml`` plus :data:`bench_cifar10_recipe.RECIPE`, or
 the baseline alone with ``--no-recipe``), the same data pipeline (the
 task's 45,000 training images, the 5,000-image validation split, the
 10,000 test images) and the same thread count. The wall time is met in
@@ -48,16 +48,16 @@ import dataclasses
 import json
 import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from bench_cifar10_recipe import RECIPE, ROOT, baseline_options, load_genome
+from bench_cifar10_recipe import RECIPE, baseline_options, load_genome, space_arg
 from torch import nn
 
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome, describe
 from nasprior.recipe import PatchWhitening
+from nasprior.space import default_space_path
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig, train
 
@@ -194,7 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, required=True, help="wall time of each network's training")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--genome", default=None, help="JSON text or a genome.json file to train beside it")
-    parser.add_argument("--space", type=Path, default=ROOT / "search_spaces" / "cifar10.toml")
+    parser.add_argument(
+        "--space", type=space_arg, default=default_space_path("cifar10"), help="a TOML file or a shipped space"
+    )
     parser.add_argument("--no-recipe", action="store_true", help="today's final options only, without RECIPE")
     parser.add_argument("--width", type=float, default=1.0, help="scale the reference's widths (smoke runs)")
     parser.add_argument("--train-subset", type=int, default=0)

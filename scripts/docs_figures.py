@@ -15,7 +15,10 @@ The result files (all committed):
 * ``benchmarks/results/reber_epoch_levers_numba.txt``: Reber epoch time per lever;
 * ``benchmarks/results/reber_epoch_accuracy_b256_numba.txt``: batch 256 against the old setting;
 * ``benchmarks/results/reber_seed_noise_gru_lstm.jsonl``: 10 GRU + 10 LSTM genomes retrained with 2 more seeds;
-* ``benchmarks/results/set_mlp_cifar10.jsonl``: the SET-MLP CIFAR-10 sitting.
+* ``benchmarks/results/set_mlp_cifar10.jsonl``: the SET-MLP CIFAR-10 sitting;
+* ``benchmarks/results/bench_proxies.txt``: CPU seconds of the five zero-cost proxies per network;
+* ``benchmarks/results/proxy_sanity_digits.txt``: Spearman correlation of the proxies with accuracy (digits);
+* ``benchmarks/results/cnn_compile.txt``: ``torch.compile`` / ``jit.freeze`` against eager for a CIFAR-10 CNN.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ B512 = RESULTS / "reber_epoch_accuracy_b512.txt"
 SEED_NOISE = RESULTS / "reber_seed_noise_gru_lstm.jsonl"
 SEARCH = RESULTS / "search_efficiency.json"
 SET_MLP = RESULTS / "set_mlp_cifar10.jsonl"
+PROXY_COST = RESULTS / "bench_proxies.txt"
+PROXY_SANITY = RESULTS / "proxy_sanity_digits.txt"
+COMPILE = RESULTS / "cnn_compile.txt"
+PROXIES = ("naswot", "synflow", "snip", "grad_norm", "jacob_cov")
 CELLS = ("gru", "lstm", "rnn_tanh", "rnn_relu")
 CELL_NAMES = {"gru": "GRU", "lstm": "LSTM", "rnn_tanh": "RNN-tanh", "rnn_relu": "RNN-ReLU"}
 PRIOR_NAMES = {"barabasi_albert": "Barabási–Albert", "watts_strogatz": "Watts–Strogatz", "gnp": "Erdős–Rényi (gnp)"}
@@ -385,6 +392,54 @@ def table_set_mlp() -> str:
     return _table(header, out) + _source(SET_MLP)
 
 
+def proxy_costs() -> list[dict]:
+    """Per network of the proxy benchmark: its name, parameters and process CPU seconds per proxy (1 thread)."""
+    pattern = re.compile(r"^(\w+)\s+(.+?)\s+([\d,]+) params threads 1 \(load [\d.]+\): (.*)$")
+    rows = []
+    for line in PROXY_COST.read_text(encoding="utf-8").splitlines():
+        if m := pattern.match(line):
+            cpu = {
+                name.strip(): float(value.split("/")[1])
+                for name, value in re.findall(r"([\w ]+?) ([\d.]+/[\d.]+)", m[4])
+            }
+            rows.append({"task": m[1], "network": m[2], "params": int(m[3].replace(",", "")), "cpu_s": cpu})
+    return rows
+
+
+def table_proxy_cost() -> str:
+    """Process CPU seconds of each zero-cost proxy, one thread, batch 64, best of 3."""
+    rows = [
+        [f"{r['task']} {r['network']}", f"{r['params']:,}"] + [f"{r['cpu_s'][p]:.3f}" for p in (*PROXIES, "all five")]
+        for r in proxy_costs()
+    ]
+    return _table(["network", "params", *PROXIES, "all five"], rows) + _source(PROXY_COST)
+
+
+def table_proxy_sanity() -> str:
+    """Spearman correlation of each proxy (and of the parameter count) with validation accuracy."""
+    rows = []
+    for line in PROXY_SANITY.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 4 and not line.startswith("#"):
+            rows.append([f"`{parts[0]}`", parts[1], f"{float(parts[2]):.3f}", f"{float(parts[3]):.2g}"])
+    return _table(["column", "records", "Spearman ρ", "p"], rows) + _source(PROXY_SANITY)
+
+
+def compile_rows() -> dict[str, dict[str, str]]:
+    """The variants of the compile benchmark: median ms, ratio to eager and compile seconds."""
+    rows = {}
+    for line in COMPILE.read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"^((?:train|eval) [\w.]+)\s+([\d.]+)\s+([\d.]+x)\s*([\d.]*)$", line):
+            rows[m[1]] = {"ms": m[2], "ratio": m[3], "compile_s": m[4] or "–"}
+    return rows
+
+
+def table_compile() -> str:
+    """Training step and no-grad forward of a CIFAR-10 CNN: eager against torch.compile and jit.freeze."""
+    rows = [[name, v["ms"], v["ratio"], v["compile_s"]] for name, v in compile_rows().items()]
+    return _table(["variant", "median ms", "speed-up vs eager", "compile s"], rows) + _source(COMPILE)
+
+
 def table_headline(prefix: str = "docs/") -> str:
     """The headline results, each linked to its page (``prefix``: the docs folder relative to the page)."""
     reber = reber_set()
@@ -443,6 +498,9 @@ TABLES = {
     "levers": table_levers,
     "batch256": table_batch256,
     "set_mlp": table_set_mlp,
+    "proxy_cost": table_proxy_cost,
+    "proxy_sanity": table_proxy_sanity,
+    "compile": table_compile,
     "headline": table_headline,
     "headline_site": lambda: table_headline(""),
 }

@@ -54,6 +54,11 @@ def test_figures_read_the_committed_files():
     # seed-noise ceilings come with an interval that holds the point estimate
     for value, low, high, n in docs_figures.seed_noise_ceilings(n_boot=200).values():
         assert low < value < high and n == 10
+    # the proxy and compile tables read every row of their files
+    costs = {r["network"]: r["cpu_s"] for r in docs_figures.proxy_costs()}
+    assert len(costs) == 5 and costs["cnn 6 nodes conv"]["all five"] == pytest.approx(2.453)
+    assert docs_figures.compile_rows()["train compiled"]["ratio"] == "1.27x"
+    assert docs_figures.table_proxy_sanity().count("`proxy_") == 5
 
 
 def test_cli_reference_covers_every_command():
