@@ -149,7 +149,7 @@ class SearchSpace:
             )
         if "genes" not in data:
             raise ConfigError(f"{name}: a search space needs a [genes] table")
-        fix = "write it as a [table] of name = value lines, as in search_spaces/digits.toml"
+        fix = "write it as a [table] of name = value lines, as in the shipped space nasprior/spaces/digits.toml"
         tables = {t: check_table(data.get(t, {}), f"{name}: [{t}]", fix) for t in ("genes", "train", "search", "final")}
         return cls(tables["genes"], tables["train"], tables["search"], name, tables["final"])
 
