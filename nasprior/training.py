@@ -95,7 +95,7 @@ class TrainConfig:
         ignored for inputs that are not images.
     nesterov : bool
         Nesterov momentum for ``optimizer="sgd"``.
-    schedule : {"constant", "cosine", "onecycle"}
+    schedule : {"constant", "cosine", "onecycle", "warmup_linear"}
         Learning rate per step (:data:`SCHEDULES`); the budget is ``epochs``.
     label_smoothing : float
         In [0, 1): cross-entropy against smoothed targets (0.1 is usual).
@@ -553,6 +553,8 @@ def train(
             epochs = max(1, min(config.epochs, int(fit_epochs(time.perf_counter() - epoch_start))))
             n_steps = epochs * steps_per_epoch
             if scheduler is not None:  # the warm-up/decay spans the epochs chosen: rebuilt, then moved to this step
+                for group, base in zip(optimizer.param_groups, base_lrs):
+                    group["lr"] = base  # LinearLR scales the current lr: rebuilt from the base, not the decayed one
                 scheduler = warmup_linear_scheduler(optimizer, n_steps, config.warmup_fraction)
                 for _ in range(step):
                     scheduler.step()

@@ -231,3 +231,31 @@ def test_compiled_training_matches_eager_and_drops_the_ragged_batch(monkeypatch)
 
     assert torch.allclose(trained(32, config), trained(32, compiled_config), atol=1e-5)  # two full batches
     assert not torch.allclose(trained(40, config), trained(40, compiled_config), atol=1e-5)  # the ragged 8 dropped
+
+
+@pytest.mark.parametrize("warmup_fraction", [0.0, 0.5])
+def test_time_budget_rebuilds_warmup_linear_schedule_from_the_base_lr(monkeypatch, warmup_fraction):
+    built = []
+
+    def spy(optimizer, n_steps, fraction):
+        built.append(warmup_linear_scheduler(optimizer, n_steps, fraction))
+        return built[-1]
+
+    monkeypatch.setattr(training, "warmup_linear_scheduler", spy)
+    x, y = tiny_data(32, 2)
+    after_first = []
+    config = TrainConfig(
+        epochs=4, batch_size=16, optimizer="sgd", lr=0.1, patience=0, schedule="warmup_linear",
+        warmup_fraction=warmup_fraction,
+    )  # fmt: skip
+    train(
+        tiny_net(), x, y, x[:8], y[:8], config, fit_epochs=lambda s: 2,
+        progress=lambda epoch, epochs, acc: after_first.append(built[-1].optimizer.param_groups[0]["lr"]),
+    )  # fmt: skip
+    assert len(built) == 2  # the 8-step schedule, then the 4-step one the time budget chose
+    fresh = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    reference = warmup_linear_scheduler(fresh, 4, warmup_fraction)
+    for _ in range(2):  # epoch 1: two steps of 16 images
+        fresh.step()
+        reference.step()
+    assert after_first[0] == pytest.approx(fresh.param_groups[0]["lr"])  # as if planned for 2 epochs from the start

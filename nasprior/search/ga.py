@@ -502,6 +502,12 @@ def run_search(
 ) -> SearchResult:
     """Run (or resume) a genetic search and log every candidate.
 
+    The data set, the limits of ``$NASPRIOR_MAX_MEMORY_GB`` /
+    ``$NASPRIOR_MAX_FEATURE_S``, the space's mappings against the task and a
+    stored predictor are checked before a new run directory is created; the
+    run directory is locked (:class:`nasprior.outputs.RunLock`) while the
+    search runs.
+
     Parameters
     ----------
     config : SearchConfig
