@@ -116,9 +116,8 @@ def check_run_dir(run_dir: str | os.PathLike, kind: str, *, resume: bool = False
     path = Path(run_dir)
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path} is a file, not a run directory: nothing was written; choose another --run-id")
-    if (
-        not locked and (path / LOCK_FILE).is_file()
-    ):  # a run being written: name its holder, whatever this command would do
+    # A run being written by another process: name its holder, whatever this command would do with it.
+    if not locked and (path / LOCK_FILE).is_file():
         RunLock(path, kind).probe()
     if path.is_dir() and _contents(path):
         found = run_kind(path)

@@ -46,6 +46,7 @@ import torch
 from distributed import Client, LocalCluster, as_completed, get_worker
 from distributed.comm.addressing import parse_address, parse_host_port
 
+from .cores import available_cores
 from .errors import ConfigError
 from .evaluation import Evaluation, Evaluator
 from .genome import Genome
@@ -58,14 +59,6 @@ START_TOPIC = "nasprior-start"
 RETRIES = 2
 #: Worker environment that keeps torch at full speed (None unsets the variable).
 WORKER_ENVIRONMENT = {"MALLOC_TRIM_THRESHOLD_": None}
-
-
-def available_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def check_scheduler_address(address: str) -> str:

@@ -5,6 +5,8 @@ On a terminal, :class:`SearchProgress` shows two bars: the search
 left) and the candidate in training (epochs, with its running validation
 accuracy); progress lines scroll above them. When the output is not a
 terminal (CI, a log file) it prints the same lines and nothing else.
+:class:`DownloadProgress` is the bar of a data-set download (bytes, speed,
+time left), shown only on a terminal and removed when the download ends.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ import sys
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 
 class SearchProgress:
@@ -80,3 +91,71 @@ class SearchProgress:
         if self._progress is not None:
             self._progress.update(self._candidate, visible=False)
             self._progress.advance(self._search)
+
+
+class DownloadProgress:
+    """A rich bar of one download, in the protocol of pooch's custom progress bars.
+
+    pooch's :class:`~pooch.HTTPDownloader` sets :attr:`total` (bytes, from the
+    ``Content-Length`` header; 0 when unknown), calls :meth:`update` after each
+    chunk, and at the end :meth:`reset`, ``update(total)`` and :meth:`close`.
+    The bar is live only when ``stream`` is a terminal (otherwise every call
+    does nothing, so logs stay clean) and is removed when closed.
+
+    Parameters
+    ----------
+    description : str
+        What is downloaded (e.g. the file name), shown left of the bar.
+    live : bool, optional
+        Show the bar; default: whether ``stream`` is a terminal.
+    stream : file, optional
+        Where to draw it (default standard error).
+    """
+
+    def __init__(self, description: str, live: bool | None = None, stream: TextIO | None = None):
+        stream = stream or sys.stderr
+        self._progress: Progress | None = None
+        if stream.isatty() if live is None else live:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(binary_units=True),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=stream),
+                transient=True,
+            )
+            self._task = self._progress.add_task(description, total=None)
+            self._progress.start()
+        self._total: int | None = None
+        #: Bytes counted so far (also when not live).
+        self.completed = 0
+
+    @property
+    def total(self) -> int | None:
+        """Size of the download in bytes, or None while unknown."""
+        return self._total
+
+    @total.setter
+    def total(self, value: int | None) -> None:
+        self._total = int(value) if value else None
+        if self._progress is not None:
+            self._progress.update(self._task, total=self._total)
+
+    def update(self, n: int) -> None:
+        """Count ``n`` more bytes."""
+        self.completed += int(n)
+        if self._progress is not None:
+            self._progress.update(self._task, completed=self.completed)
+
+    def reset(self) -> None:
+        """Start the count again from 0 bytes (the total is kept)."""
+        self.completed = 0
+        if self._progress is not None:
+            self._progress.reset(self._task, total=self._total)
+
+    def close(self) -> None:
+        """Remove the bar (safe to call more than once)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

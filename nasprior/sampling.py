@@ -47,6 +47,7 @@ from typing import Any
 
 import torch
 
+from .cores import available_cores
 from .cost import check_population
 from .errors import ConfigError, RecordError
 from .evaluation import Evaluator, check_limits
@@ -57,7 +58,6 @@ from .parallel import (
     DaskMap,
     EvaluatorSpec,
     RemoteEvaluate,
-    available_cores,
     check_scheduler_address,
     close_client,
     start_client,
@@ -261,11 +261,6 @@ def _evaluate(job: tuple[int, str, dict]) -> tuple[int, dict]:
     return index, record
 
 
-def n_available_cores() -> int:
-    """Cores this process may run on."""
-    return available_cores()
-
-
 def _interleave(jobs: list[tuple[int, str, dict]]) -> list[tuple[int, str, dict]]:
     """Jobs in round-robin order over the strata, so that a sample cut short stays balanced."""
     groups: dict[str, list] = {}
@@ -327,7 +322,7 @@ def run_sample(
         raise ConfigError("give workers or a scheduler, not both: the workers of a running cluster are its own")
     if scheduler is not None:
         check_scheduler_address(scheduler)
-    workers = n_available_cores() if workers is None else workers
+    workers = available_cores() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"workers = {workers} is invalid: use 1 or more processes")
     existing = check_run_dir(run_dir, "sample", resume=True)  # refuses a user's folder or another kind of run

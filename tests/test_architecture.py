@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nasprior"
 LAYERS = [
     {
         "nasprior._version",
+        "nasprior.cores",
         "nasprior.errors",
         "nasprior.outputs",
         "nasprior.genes",

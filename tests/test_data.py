@@ -1,28 +1,28 @@
 """Tests of nasprior.data: finding, checking, extracting and downloading data sets.
 
 All fake data is written in the official formats into pytest's tmp_path; the
-download tests serve it from a local http.server on 127.0.0.1. Nothing here
-touches the network.
+download tests fetch it through pooch from ``file://`` URLs or with pooch's HTTP
+downloader stubbed to copy a local file. Nothing here touches the network.
 """
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
 import io
 import os
 import pickle
 import tarfile
-import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
+import pooch
 import pytest
+import requests
 
 from nasprior.errors import DataError, NaspriorError
+from nasprior.progress import DownloadProgress
 from nasprior.tasks import image_files as data
 from nasprior.tasks.image_files import (
     DATA_ENV,
@@ -44,11 +44,6 @@ RGB = (10, 20, 30)
 def _clean_env(monkeypatch):
     monkeypatch.delenv(DATA_ENV, raising=False)
     monkeypatch.delenv(MIRROR_ENV, raising=False)
-    # The local test server must never be reached through a proxy.
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("no_proxy", "*")
-    monkeypatch.setenv("NO_PROXY", "*")
 
 
 # --------------------------------------------------------------------------- #
@@ -421,108 +416,159 @@ def test_unknown_name(tmp_path):
 
 
 # --------------------------------------------------------------------------- #
-# Download (from a local http.server only)
+# Download (pooch, from file:// URLs or a stubbed HTTP downloader only)
 # --------------------------------------------------------------------------- #
 
 
+def no_files(folder: Path) -> bool:
+    """Whether ``folder`` holds no files (no archive, no temporary download)."""
+    return not [p for p in folder.rglob("*") if p.is_file()]
+
+
 @pytest.fixture
-def server(tmp_path):
-    """Serve tmp_path/served on 127.0.0.1; yield (folder, base URL, request log)."""
+def fake_http(monkeypatch, tmp_path):
+    """Stub pooch's HTTP downloader: serve files of tmp_path/served; yield (folder, requested URLs, bars)."""
     served = tmp_path / "served"
     served.mkdir()
-    requests: list[str] = []
+    urls: list[str] = []
+    bars: list[object] = []
 
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):  # keep test output quiet
-            pass
+    def fetch(self, url, output_file, pooch_obj, check_only=False):
+        urls.append(url)
+        bars.append(self.progressbar)
+        source = served / url.rsplit("/", 1)[1]
+        if not source.is_file():
+            raise requests.exceptions.HTTPError(f"404 Client Error: Not Found for url: {url}")
+        raw = source.read_bytes()
+        self.progressbar.total = len(raw)
+        Path(output_file).write_bytes(raw)
+        self.progressbar.update(len(raw))
+        self.progressbar.close()
 
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield served, f"http://127.0.0.1:{httpd.server_address[1]}/", requests
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", fetch)
+    yield served, urls, bars
 
 
-def test_download_cifar(tmp_path, server):
-    served, url, requests = server
+def test_download_cifar_from_the_official_url(tmp_path, fake_http):
+    served, urls, bars = fake_http
     expected = write_cifar_archive(served / "cifar-10-python.tar.gz")
     md5 = md5_of(served / "cifar-10-python.tar.gz")
     root = tmp_path / "new" / "data"  # created by the download
-    got = load_image_dataset("cifar10", root, download=True, mirror=url, checksums={"cifar-10-python.tar.gz": md5})
+    got = load_image_dataset("cifar10", root, download=True, checksums={"cifar-10-python.tar.gz": md5})
     assert_loaded(got, expected)
-    assert requests == ["/cifar-10-python.tar.gz"]
+    assert urls == [data.CIFAR10_URL]
+    assert isinstance(bars[0], DownloadProgress) and bars[0].completed == bars[0].total > 0
     assert md5_of(root / "cifar10" / "cifar-10-python.tar.gz") == md5
-    assert not list(root.rglob("*.part"))
-    # Found locally now: no second request even with download=True.
-    assert_loaded(load_image_dataset("cifar10", root, download=True, mirror=url), expected)
-    assert len(requests) == 1
+    assert sorted(p.name for p in (root / "cifar10").iterdir()) == ["cifar-10-batches-py", "cifar-10-python.tar.gz"]
+    # Found locally now: nothing is fetched again even with download=True.
+    assert_loaded(load_image_dataset("cifar10", root, download=True), expected)
+    assert len(urls) == 1
 
 
-def test_download_mirror_from_env(tmp_path, server, monkeypatch):
-    served, url, requests = server
-    expected = write_cifar_archive(served / "cifar-10-python.tar.gz")
-    monkeypatch.setenv(MIRROR_ENV, url.rstrip("/"))  # with or without the trailing slash
-    got = load_image_dataset(
-        "cifar10",
-        tmp_path / "d",
-        download=True,
-        checksums={"cifar-10-python.tar.gz": md5_of(served / "cifar-10-python.tar.gz")},
-    )
-    assert_loaded(got, expected)
-    assert requests == ["/cifar-10-python.tar.gz"]
-
-
-def test_download_checksum_mismatch(tmp_path, server):
-    served, url, _ = server
-    write_cifar_archive(served / "cifar-10-python.tar.gz")
-    root = tmp_path / "d"
-    with pytest.raises(DataError, match="MD5") as err:
-        load_image_dataset("cifar10", root, download=True, mirror=url, checksums={"cifar-10-python.tar.gz": "0" * 32})
-    assert "0" * 32 in str(err.value)
-    assert not [p for p in root.rglob("*") if p.is_file()]  # no archive, no .part
-    # The official checksum is used when none is overridden: the fake fails it.
-    with pytest.raises(DataError, match="c58f30108f718f92721af3b95e74349a"):
-        load_image_dataset("cifar10", root, download=True, mirror=url)
-    assert not [p for p in root.rglob("*") if p.is_file()]
-
-
-def test_download_http_error(tmp_path, server):
-    _, url, _ = server  # serves nothing: 404
-    with pytest.raises(DataError, match="download of .*cifar-10-python.tar.gz failed"):
-        load_image_dataset("cifar10", tmp_path / "d", download=True, mirror=url)
-    assert not [p for p in (tmp_path / "d").rglob("*") if p.is_file()]
-
-
-def test_download_mnist(tmp_path, server):
-    served, url, requests = server
+def test_download_mnist_from_the_official_folder(tmp_path, fake_http):
+    served, urls, _ = fake_http
     expected = write_mnist_idx(served, gz=True)
     md5s = {p.name: md5_of(p) for p in served.glob("*.gz")}
     root = tmp_path / "d"
-    got = load_image_dataset("mnist", root, download=True, mirror=url, checksums=md5s)
+    got = load_image_dataset("mnist", root, download=True, checksums=md5s)
     assert_loaded(got, expected)
-    assert sorted(requests) == sorted("/" + n for n in md5s)
+    assert sorted(urls) == sorted(data.MNIST_URL + n for n in md5s)
     assert sorted(p.name for p in (root / "mnist").iterdir()) == sorted(md5s)
+
+
+def test_download_http_error_is_one_data_error_line(tmp_path, fake_http):
+    with pytest.raises(DataError, match="download of .*cifar-10-python.tar.gz failed .*404") as err:
+        load_image_dataset("cifar10", tmp_path / "d", download=True)
+    assert "\n" not in str(err.value) and MIRROR_ENV in str(err.value)
+    assert no_files(tmp_path / "d")
+
+
+def test_download_without_network_is_one_data_error_line(tmp_path, monkeypatch):
+    def offline(self, url, output_file, pooch_obj, check_only=False):
+        raise requests.exceptions.ConnectionError(f"Failed to resolve {url.split('/')[2]}")
+
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", offline)
+    with pytest.raises(DataError, match="download of .*failed .*Failed to resolve www.cs.toronto.edu") as err:
+        load_image_dataset("cifar10", tmp_path / "d", download=True)
+    assert "\n" not in str(err.value) and "check the network" in str(err.value)
+    assert no_files(tmp_path / "d")
 
 
 def test_download_file_url_mirror(tmp_path):
     served = tmp_path / "served"
     expected = write_cifar_archive(served / "cifar-10-python.tar.gz")
+    root = tmp_path / "d"
     got = load_image_dataset(
         "cifar10",
-        tmp_path / "d",
+        root,
         download=True,
         mirror=served.as_uri() + "/",
         checksums={"cifar-10-python.tar.gz": md5_of(served / "cifar-10-python.tar.gz")},
     )
     assert_loaded(got, expected)
+    assert (root / "cifar10" / "cifar-10-python.tar.gz").read_bytes() == (
+        served / "cifar-10-python.tar.gz"
+    ).read_bytes()
+
+
+def test_download_mirror_from_env(tmp_path, monkeypatch):
+    served = tmp_path / "served"
+    expected = write_cifar_archive(served / "cifar-10-python.tar.gz")
+    monkeypatch.setenv(MIRROR_ENV, served.as_uri())  # without the trailing slash
+    got = load_image_dataset(
+        "cifar10",
+        tmp_path / "d",
+        download=True,
+        checksums={"cifar-10-python.tar.gz": md5_of(served / "cifar-10-python.tar.gz")},
+    )
+    assert_loaded(got, expected)
+
+
+def test_download_checksum_mismatch(tmp_path):
+    served = tmp_path / "served"
+    write_cifar_archive(served / "cifar-10-python.tar.gz")
+    md5 = md5_of(served / "cifar-10-python.tar.gz")
+    root = tmp_path / "d"
+    with pytest.raises(DataError, match="MD5") as err:
+        load_image_dataset(
+            "cifar10", root, download=True, mirror=served.as_uri(), checksums={"cifar-10-python.tar.gz": "0" * 32}
+        )
+    msg = str(err.value)
+    assert f"has MD5 {md5}, expected {'0' * 32}; the file was deleted" in msg and "\n" not in msg
+    assert no_files(root)  # no archive, no temporary file
+    # The official checksum is used when none is overridden: the fake fails it.
+    with pytest.raises(DataError, match="expected c58f30108f718f92721af3b95e74349a"):
+        load_image_dataset("cifar10", root, download=True, mirror=served.as_uri())
+    assert no_files(root)
+
+
+def test_download_missing_file_url_and_unknown_scheme(tmp_path):
+    with pytest.raises(DataError, match="download of file:.*cifar-10-python.tar.gz failed"):
+        load_image_dataset("cifar10", tmp_path / "d", download=True, mirror=(tmp_path / "nothing").as_uri())
+    with pytest.raises(DataError, match="download of gopher://.*failed"):
+        load_image_dataset("cifar10", tmp_path / "d", download=True, mirror="gopher://example.org/")
+    assert no_files(tmp_path / "d")
+
+
+def test_download_progress_counts_bytes_without_a_terminal():
+    stream = io.StringIO()
+    bar = DownloadProgress("x.tar.gz", stream=stream)  # not a terminal: nothing is drawn
+    bar.total = 10
+    bar.update(4)
+    bar.update(4)
+    assert bar.completed == 8
+    bar.reset()
+    bar.update(10)
+    bar.close()
+    bar.close()
+    assert bar.completed == bar.total == 10 and stream.getvalue() == ""
+    live = io.StringIO()
+    shown = DownloadProgress("y.gz", live=True, stream=live)
+    shown.total = 0  # no Content-Length
+    assert shown.total is None
+    shown.update(3)
+    shown.close()
+    assert shown.completed == 3
 
 
 def test_official_checksums_are_the_published_ones():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ..cores import available_cores
 from ..errors import ConfigError, RecordError
 from ..genome import Genome
 from ..records import CONFIG_FILE, RECORDS_FILE, quarantine_bad_tail, read_config
@@ -20,14 +21,6 @@ from ..validation import parse_json, read_text
 
 #: A run or predictor name: a plain directory name.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
-
-
-def n_available_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def set_threads(args: argparse.Namespace) -> int:
@@ -39,7 +32,7 @@ def set_threads(args: argparse.Namespace) -> int:
         If ``--threads`` is below 1.
     """
     threads = getattr(args, "threads", None)
-    threads = n_available_cores() if threads is None else threads
+    threads = available_cores() if threads is None else threads
     if threads < 1:
         raise ConfigError(f"--threads {threads} is invalid: use 1 or more")
     torch.set_num_threads(threads)

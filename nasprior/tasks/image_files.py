@@ -7,8 +7,8 @@ Three data sets are available, each as the 4-tuple
   the user provides, in any of the formats they are usually found in: the
   ``.npz`` archives of nasprior's offline copies, the official distribution
   files, or the official archive. With ``download=True`` they are fetched from
-  the official source, with the published MD5 checksum verified, when nothing
-  is found locally. Nothing is ever downloaded unless asked for.
+  the official source with :func:`pooch.retrieve`, with the published MD5
+  checksum verified, when nothing is found locally. Nothing is ever downloaded unless asked for.
 * The scikit-learn 8x8 digits (:func:`load_digits_dataset`), which ship with
   scikit-learn and need no data folder.
 
@@ -42,14 +42,15 @@ sharing the error-message helpers that say which file is wrong and how to fix it
 from __future__ import annotations
 
 import gzip
-import hashlib
-import http.client
+import logging
 import os
 import pathlib
 import pickle
+import re
+import shutil
 import tarfile
 import tempfile
-import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -57,8 +58,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
 import numpy as np
+import pooch
 
 from ..errors import DataError
+from ..progress import DownloadProgress
 
 __all__ = [
     "DATA_ENV",
@@ -188,8 +191,8 @@ def load_image_dataset(
     mirror : str or None, optional
         Base URL (the folder holding the official file names) to download from
         instead of the official source; defaults to the environment variable
-        ``NASPRIOR_MIRROR`` (:data:`MIRROR_ENV`). Any scheme ``urllib`` knows
-        works, including ``file://``.
+        ``NASPRIOR_MIRROR`` (:data:`MIRROR_ENV`). ``https://``, ``http://`` and
+        ``ftp://`` (pooch's downloaders) and ``file://`` (a local copy) work.
     checksums : mapping of str to str, optional
         MD5 hex digests by file name (e.g. ``"cifar-10-python.tar.gz"``) that
         replace the official ones of :data:`OFFICIAL_MD5`; for tests and private
@@ -636,17 +639,22 @@ def _find_mnist(root: Path, tried: list[str]) -> Arrays | None:
 # --------------------------------------------------------------------------- #
 
 
-def _progress(total: int | None, desc: str):
-    """A tqdm progress bar when tqdm is installed and stderr is a terminal, else None."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=None, leave=False)
+#: The pooch error of a failed checksum (a ValueError whose message holds both hashes).
+_HASH_MISMATCH = re.compile(r"does not match the known hash: expected (\S+) but got (\S+)\.")
+
+
+def _copy_file_url(url: str, output_file: str, pooch_obj: object = None) -> None:
+    """A pooch downloader for ``file://`` URLs (local mirrors): copy the file to ``output_file``."""
+    shutil.copyfile(urllib.request.url2pathname(urllib.parse.urlsplit(url).path), output_file)
 
 
 def _download(url: str, dest: Path, md5: str) -> None:
-    """Fetch ``url`` to ``dest`` via ``dest.part``; keep it only if its MD5 is ``md5``."""
+    """Fetch ``url`` to ``dest`` with :func:`pooch.retrieve`; keep it only if its MD5 is ``md5``.
+
+    pooch streams the file into a temporary file next to ``dest``, checks the
+    hash and only then moves it into place; on any failure the temporary file
+    is deleted. ``file://`` URLs are copied, others use pooch's downloaders.
+    """
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -654,48 +662,41 @@ def _download(url: str, dest: Path, md5: str) -> None:
             f"cannot create data folder {dest.parent} ({exc}); "
             f"pass --data-dir DIR or set {DATA_ENV}=DIR to a writable folder"
         ) from exc
-    part = dest.with_name(dest.name + ".part")
-    digest = hashlib.md5(usedforsecurity=False)
-    done = False
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    bar = DownloadProgress(dest.name) if scheme in ("http", "https") else None
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # no "Downloading data from ..." line: the bar shows it
     try:
-        try:
-            with urllib.request.urlopen(url, timeout=60) as resp, open(part, "wb") as out:
-                length = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
-                bar = _progress(int(length) if length and length.isdigit() else None, dest.name)
-                try:
-                    while True:
-                        chunk = resp.read(1 << 20)
-                        if not chunk:
-                            break
-                        digest.update(chunk)
-                        out.write(chunk)
-                        if bar is not None:
-                            bar.update(len(chunk))
-                finally:
-                    if bar is not None:
-                        bar.close()
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-            raise DataError(
-                f"download of {url} failed ({exc}); check the network or the mirror "
-                f"({MIRROR_ENV}), or download {dest.name} yourself into {dest.parent}"
-            ) from exc
-        got = digest.hexdigest()
-        if got != md5.lower():
-            raise DataError(
-                f"download of {url} has MD5 {got}, expected {md5}; the file was deleted. "
-                f"The download was corrupted or the mirror serves a different file: try "
-                f"again, or use the official source (unset {MIRROR_ENV} / --mirror)"
-            )
-        os.replace(part, dest)
-        done = True
+        if bar is not None:
+            downloader = pooch.HTTPDownloader(progressbar=bar, chunk_size=1 << 20, timeout=60)
+        elif scheme == "file":
+            downloader = _copy_file_url
+        else:  # ftp, sftp; a ValueError for a scheme pooch does not know
+            downloader = pooch.downloaders.choose_downloader(url)
+        pooch.retrieve(url, known_hash=f"md5:{md5.lower()}", fname=dest.name, path=dest.parent, downloader=downloader)
+    except ValueError as exc:
+        mismatch = _HASH_MISMATCH.search(str(exc))
+        if mismatch is None:  # e.g. a URL scheme pooch has no downloader for
+            raise DataError(_failed_message(url, dest, exc)) from exc
+        raise DataError(
+            f"download of {url} has MD5 {mismatch.group(2)}, expected {md5}; the file was deleted. "
+            f"The download was corrupted or the mirror serves a different file: try "
+            f"again, or use the official source (unset {MIRROR_ENV} / --mirror)"
+        ) from None
+    except OSError as exc:  # requests' errors (connection, HTTP status, timeout) are OSErrors too
+        raise DataError(_failed_message(url, dest, exc)) from exc
     finally:
-        if not done:
-            try:
-                part.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError:  # pragma: no cover - nothing more we can do
-                pass
+        if bar is not None:
+            bar.close()
+        logger.setLevel(level)
+
+
+def _failed_message(url: str, dest: Path, exc: BaseException) -> str:
+    return (
+        f"download of {url} failed ({exc}); check the network or the mirror "
+        f"({MIRROR_ENV}), or download {dest.name} yourself into {dest.parent}"
+    )
 
 
 def _url(base: str | None, default_base: str, filename: str) -> str:
