@@ -65,10 +65,15 @@ def main() -> None:
         for case, (argv, env, cwd) in cases.items():
             times[case].append(wall_time(argv, env, cwd))
     load_end = os.getloadavg()
+    cache = (
+        "off (PYTHONDONTWRITEBYTECODE: each process compiles nasprior's sources)"
+        if sys.flags.dont_write_bytecode
+        else "on"
+    )
     lines = [
         f"nasprior CLI start-up, median of {args.repeats} fresh processes (python -m nasprior ...), wall seconds",
         f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; python {platform.python_version()}; "
-        f"{os.cpu_count()} CPU(s)",
+        f"{os.cpu_count()} CPU(s); bytecode cache {cache}",
         f"load average (1, 5, 15 min) at start {', '.join(f'{x:.1f}' for x in load_start)}; "
         f"at end {', '.join(f'{x:.1f}' for x in load_end)}",
         f"before: {checkouts['before']} @ {commit(checkouts['before'])}; "
