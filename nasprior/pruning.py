@@ -68,10 +68,8 @@ import numpy as np
 import torch
 
 from .errors import ConfigError, DataError
+from .names import PRUNE_SCHEMES as SCHEMES  # defined once there, for the CLI parsers too
 from .networks import LayeredNetwork, MaskedLinear, SparseLinear, SparseNetwork, sparse_init_
-
-#: Pruning schemes (see the module docstring).
-SCHEMES = ("class-blinded", "class-uniform", "class-distributed", "random")
 
 
 @dataclass

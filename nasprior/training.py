@@ -32,6 +32,7 @@ from torch import nn
 
 from .augment import PAD_MODES, alternating_flips, random_crop_flip
 from .errors import CandidateError, ConfigError
+from .names import DEVICES  # defined once there, for the CLI parsers too
 from .recipe import TTA_MODES, dirac_init_, make_ema, param_groups, tta_probabilities, warmup_linear_scheduler
 from .set_rewiring import SETCallback
 
@@ -46,8 +47,6 @@ FLIPS = ("random", "alternating")
 WHITEN_IMAGES = 5000
 #: Backend of ``TrainConfig.compile`` (:func:`torch.compile`; inductor generates C++/OpenMP kernels on a CPU).
 COMPILE_BACKEND = "inductor"
-#: Devices a candidate may train on; ``auto`` is CUDA where available, else the CPU.
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)

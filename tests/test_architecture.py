@@ -26,6 +26,8 @@ LAYERS = [
         "nasprior.graph_io",
         "nasprior.augment",
         "nasprior.recipe",
+        "nasprior.names",
+        "nasprior.cli.parsers",  # argparse only: --help must not import torch (tests/test_cli_startup.py)
     },
     {"nasprior.priors", "nasprior.features"},
     {"nasprior.networks", "nasprior.set_rewiring", "nasprior.training"},

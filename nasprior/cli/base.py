@@ -1,4 +1,7 @@
-"""What every subcommand shares: the command registry, common options, name checks, threads."""
+"""What the subcommand handlers share: name checks, genome arguments, threads, bad record tails.
+
+The options themselves are defined in :mod:`nasprior.cli.parsers` (no torch there).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -17,53 +19,8 @@ from ..genome import Genome
 from ..records import CONFIG_FILE, RECORDS_FILE, quarantine_bad_tail, read_config
 from ..validation import parse_json, read_text
 
-#: Subcommand handlers by name (filled by :func:`command`).
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 #: A run or predictor name: a plain directory name.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
-
-
-def command(name: str):
-    """Register a subcommand handler under ``name``."""
-
-    def register(fn):
-        COMMANDS[name] = fn
-        return fn
-
-    return register
-
-
-def common_options() -> argparse.ArgumentParser:
-    """Parent parser of the options every training subcommand takes (``--threads``)."""
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="torch intra-op threads of this process (default: the cores available to it); "
-        "give each of several side-by-side runs its share, e.g. --threads 1 for two runs on 2 cores",
-    )
-    return parent
-
-
-def add_cluster_options(parser: argparse.ArgumentParser, default_help: str) -> None:
-    """Add ``--workers [N]`` and ``--scheduler ADDRESS`` (Dask, :mod:`nasprior.parallel`) to a subcommand."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--workers",
-        type=int,
-        nargs="?",
-        const=0,
-        metavar="N",
-        help="evaluate candidates on a local Dask cluster of N worker processes, one torch thread each "
-        f"(N omitted or 0: the cores available); {default_help}",
-    )
-    group.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="evaluate candidates on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (dask-jobqueue, "
-        "Kubernetes or 'dask scheduler' + 'dask worker'); records are written here",
-    )
 
 
 def set_threads(args: argparse.Namespace) -> int:
@@ -126,15 +83,6 @@ def genomes_argument(text: str, option: str) -> list[Genome]:
     if not items:
         raise ConfigError(f"{option} holds an empty list: give at least one genome, like {example}")
     return [Genome.from_dict(item) for item in items]
-
-
-def add_drop_bad_tail_option(parser: argparse.ArgumentParser, what: str) -> None:
-    """Add ``--drop-bad-tail`` (:func:`drop_bad_tails`) to a subcommand that reads record logs."""
-    parser.add_argument(
-        "--drop-bad-tail",
-        action="store_true",
-        help=f"{what}: move an unreadable end of records.jsonl to records.jsonl.bad and go on",
-    )
 
 
 def drop_bad_tails(run_dirs: list[str | os.PathLike], enabled: bool) -> None:

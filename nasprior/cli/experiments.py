@@ -20,62 +20,12 @@ from ..experiments import PRUNE_KIND, PruneExperimentConfig, format_prune_table,
 from ..networks import build_network
 from ..nnstd import nnstd_layers
 from ..outputs import check_run_dir
-from ..pruning import SCHEMES, load_masks, network_masks
+from ..pruning import load_masks, network_masks
 from ..records import RECORDS_FILE
-from ..tasks import TASKS, TaskShape, get_task, load_task
-from .base import check_name, command, genomes_argument
+from ..tasks import TaskShape, get_task, load_task
+from .base import check_name, genomes_argument
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``prune-mnist`` and ``nnstd`` subcommands to the ``nasprior`` parser."""
-    p = subparsers.add_parser(
-        "prune-mnist",
-        help="Stier et al.'s MNIST pruning experiment (class-blinded/uniform/distributed, random)",
-        description="Train a dense 784-100-10 MLP on MNIST (SGD lr 0.01, batch 64), prune it to 80%% compression in "
-        "steps of equal compression with retraining after each, by class-blinded, class-uniform, class-distributed "
-        "and random pruning, over several seeds; print test accuracy mean ± std and log each network as a record.",
-    )
-    p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
-    p.add_argument("--download", action="store_true", help="fetch MNIST from its official source if missing")
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds, 0 .. N-1 (default 3)")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs before pruning (default 10)")
-    p.add_argument(
-        "--retrain-epochs", type=int, default=1, help="retraining epochs after each pruning step (default 1)"
-    )
-    p.add_argument("--steps", type=int, default=4, help="pruning steps of equal compression (default 4; 1 = one-shot)")
-    p.add_argument("--compression", type=float, default=0.8, help="final fraction of weights removed (default 0.8)")
-    p.add_argument(
-        "--schemes", default=",".join(SCHEMES), help=f"comma-separated schemes (default {','.join(SCHEMES)})"
-    )
-    p.add_argument("--keep-output-dense", action="store_true", help="do not prune the output layer")
-    p.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
-    p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
-    p.add_argument(
-        "--no-structural-features",
-        action="store_true",
-        help="log size features only (structural features take ~9 s per pruned network)",
-    )
-    p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
-    p.add_argument("--run-id", help="name of the run directory (default: prune-mnist-<time>)")
-
-    p = subparsers.add_parser(
-        "nnstd",
-        help="sparse topology distance (NNSTD) between two layered networks",
-        description="Neural Network Sparse Topology Distance (Liu et al. 2020) between two layered networks of equal "
-        "widths, in [0, 1]: 0 for the same topology up to a renaming of hidden units. Each of A and B is a genome "
-        "(a JSON file or inline JSON; mapping 'layered') or a mask archive (.npz from 'prune-mnist'). The hidden "
-        "layers' masks are compared.",
-    )
-    p.add_argument("a", metavar="A", help="genome JSON file, inline genome JSON, or .npz mask archive")
-    p.add_argument("b", metavar="B", help="genome JSON file, inline genome JSON, or .npz mask archive")
-    p.add_argument("--task", help=f"take the input size from a task ({', '.join(TASKS)})")
-    p.add_argument("--n-inputs", type=int, help="input features of the networks built from genomes")
-    p.add_argument("--n-outputs", type=int, default=10, help="output units of networks built from genomes (default 10)")
-    p.add_argument("--include-output", action="store_true", help="compare the output layer's mask too")
-
-
-@command("prune-mnist")
 def cmd_prune_mnist(args: argparse.Namespace) -> int:
     """Run the MNIST pruning experiment and print its table."""
     torch.set_num_threads(1)
@@ -148,7 +98,6 @@ def _masks_from_argument(text: str, n_inputs: int | None, n_outputs: int) -> lis
     return network_masks(build_network(genome, shape))
 
 
-@command("nnstd")
 def cmd_nnstd(args: argparse.Namespace) -> int:
     """Print the NNSTD between two networks and its per-layer values."""
     n_inputs = args.n_inputs

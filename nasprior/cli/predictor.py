@@ -33,133 +33,13 @@ from ..sampling import SampleConfig, run_sample
 from ..space import SearchSpace, default_space_path, space_path
 from ..tasks import get_task
 from .base import (
-    add_cluster_options,
-    add_drop_bad_tail_option,
     check_name,
-    command,
-    common_options,
     drop_bad_tails,
     genomes_argument,
     set_threads,
 )
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``sample``, ``predictor`` and ``predict`` subcommands to the ``nasprior`` parser."""
-    p = subparsers.add_parser(
-        "sample",
-        parents=[common_options()],
-        help="train a random sample of a search space (for fitting predictors)",
-        description="Draw genomes uniformly from a search space (or N per prior / cell type), train each, and log "
-        "the records as a run. Rerunning with the same --run-id resumes: logged genomes are not trained again.",
-    )
-    p.add_argument("--task", required=True, help="task to train on (digits, mnist, cifar10, ...)")
-    p.add_argument(
-        "--space",
-        help="search space: a TOML file, or a shipped space by name, e.g. cifar10_mlp (default: the task's shipped space)",
-    )
-    p.add_argument(
-        "--n", type=int, required=True, help="genomes to draw: in all, or per prior (and cell) when stratified"
-    )
-    p.add_argument(
-        "--priors", help="comma-separated priors to stratify by, N genomes each (e.g. barabasi_albert,watts_strogatz)"
-    )
-    p.add_argument("--cells", help="comma-separated recurrent cell types to fix (e.g. gru), N genomes each")
-    p.add_argument("--epochs", type=int, help="training budget per candidate, in epochs (default: the space's)")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--seed", type=int, default=0, help="seed of the draws, validation split and weights (default 0)")
-    add_cluster_options(p, "default: a local cluster of the cores available; 1: in this process")
-    p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
-    p.add_argument("--download", action="store_true", help="fetch a missing data set from its official source")
-    p.add_argument("--runs-dir", default="runs", help="parent of run directories (default: runs)")
-    p.add_argument("--run-id", help="name of the run directory (default: <task>-sample-<time>-s<seed>)")
-    add_drop_bad_tail_option(p, "resuming a sample (same --run-id)")
-
-    p = subparsers.add_parser(
-        "predictor",
-        help="fit performance predictors from run records",
-        description="Fit performance predictors from the trained records of runs.",
-    )
-    psub = p.add_subparsers(dest="predictor_command", required=True, metavar="SUBCOMMAND")
-    f = psub.add_parser(
-        "fit",
-        help="fit, tune and score a predictor; store it with its model card",
-        description="Fit a StandardScaler + regressor pipeline (Bayesian ridge, random forest or gradient boosting, "
-        "chosen with optuna) on the trained records of RUN_DIRs, or on graph files (--graphs DIR) with a table of "
-        "their targets (--targets FILE.csv), score it by nested repeated k-fold CV next to a size-only baseline "
-        "(nodes, edges, weights, parameters; its own tuned model), calibrate 80%%/90%% conformal intervals and "
-        "measure their coverage, rank features by permutation importance, and write <out>/<name>/model.skops and "
-        "model_card.json.",
-    )
-    f.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories (runs/<id>) of one task")
-    f.add_argument("--graphs", metavar="DIR", help="folder of graph files (GraphML, GML, edge list, node-link JSON)")
-    f.add_argument(
-        "--targets",
-        metavar="FILE.csv",
-        help="with --graphs: CSV with a column naming each graph file, one target column, optional group column",
-    )
-    f.add_argument("--graph-column", default="graph", help="column of --targets naming the graph files (default graph)")
-    f.add_argument(
-        "--group-column",
-        default="group",
-        help="column of --targets grouping rows that must share a fold, used if present (default group)",
-    )
-    f.add_argument("--name", required=True, help="predictor name (its directory under --out)")
-    f.add_argument(
-        "--target", help="metric to predict (default val_acc for runs; with --targets, its one target column)"
-    )
-    f.add_argument(
-        "--where",
-        action="append",
-        default=[],
-        metavar="GENE=VALUE",
-        help="fit on the records whose genome has this gene value only, e.g. cell=gru (repeatable)",
-    )
-    f.add_argument(
-        "--gene-features",
-        metavar="GENES",
-        help="comma-separated categorical genes to add as one-hot columns, e.g. cell for one pooled "
-        "predictor over cell types (the size-only baseline gets them too)",
-    )
-    f.add_argument(
-        "--fidelity",
-        help="fit on the records of this fidelity only (screen, final, sample; default: the "
-        "runs' one fidelity, or 'screen' where a search also logged final trainings)",
-    )
-    f.add_argument(
-        "--feature-groups",
-        metavar="GROUPS",
-        help="comma-separated feature groups of the columns: structural, size, topology, profile, wl, proxies, or "
-        "all (default: all but proxies); the size-only baseline is scored whatever the groups",
-    )
-    f.add_argument("--out", default="predictors", help="parent directory of predictors (default: predictors)")
-    f.add_argument("--n-trials", type=int, default=20, help="optuna trials per tuning (default 20)")
-    f.add_argument("--folds", type=int, default=5, help="outer CV folds (default 5)")
-    f.add_argument("--inner-folds", type=int, default=3, help="inner CV folds of the tuning (default 3)")
-    f.add_argument("--repeats", type=int, default=3, help="repetitions of the outer CV (default 3)")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--force", action="store_true", help="replace an existing predictor of that name")
-    add_drop_bad_tail_option(f, "with RUN_DIRs")
-
-    p = subparsers.add_parser(
-        "predict",
-        help="predict the metric of genomes or graph files with a stored predictor",
-        description="Build the features of genomes (as the search does) or of graph files and print the predictor's "
-        "prediction with its 80%% and 90%% conformal intervals, its cross-validated R2, and a warning for features "
-        "outside the training range. --graphs prints a CSV table.",
-    )
-    p.add_argument("--predictor", required=True, metavar="DIR", help="predictor directory, e.g. predictors/reber-gru")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument(
-        "--genome", metavar="FILE_OR_JSON", help="a JSON file or inline JSON: one genome object or a list"
-    )
-    what.add_argument("--graph", metavar="FILE", help="one graph file (GraphML, GML, edge list, node-link JSON)")
-    what.add_argument("--graphs", metavar="DIR", help="every graph file of a folder; prints CSV")
-    p.add_argument("--task", help="task (default: the one in the model card; must match it)")
-
-
-@command("sample")
 def cmd_sample(args: argparse.Namespace) -> int:
     """Draw and train a sample; print one line per candidate and a summary."""
     set_threads(args)
@@ -213,7 +93,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0 if result.n_trained else 1
 
 
-@command("predictor")
 def cmd_predictor(args: argparse.Namespace) -> int:
     """Dispatch ``nasprior predictor <subcommand>``."""
     if args.predictor_command != "fit":  # pragma: no cover - argparse allows only 'fit'
@@ -306,7 +185,6 @@ def _warn_out_of_range(predictor: Predictor, name: str, f: dict) -> None:
         )
 
 
-@command("predict")
 def cmd_predict(args: argparse.Namespace) -> int:
     """Print the predicted metric of each genome or graph file, with its intervals."""
     predictor = Predictor.load(args.predictor)

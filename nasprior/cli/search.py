@@ -12,10 +12,10 @@ from ..outputs import check_run_dir
 from ..parallel import check_scheduler_address, close_client, start_client
 from ..progress import SearchProgress
 from ..records import read_config
-from ..search import OBJECTIVES, STRATEGIES, SearchConfig, check_space_search_table, run_search
+from ..search import SearchConfig, check_space_search_table, run_search
 from ..space import SearchSpace, default_space_path, space_path
 from ..tasks import TASKS, get_task
-from .base import add_cluster_options, check_name, command, common_options, set_threads
+from .base import check_name, set_threads
 
 #: Options that define a run; a resumed run takes them from its config.json.
 RUN_OPTIONS = (
@@ -45,100 +45,6 @@ RUN_OPTIONS = (
     "final_minutes",
     "final_epochs",
 )
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add the ``search`` subcommand."""
-    p = sub.add_parser(
-        "search",
-        parents=[common_options()],
-        help="genetic search over sparse graph-prior networks",
-        description="Genetic search over sparse graph-prior networks. Defaults come from the task's "
-        "shipped search space (nasprior/spaces/<task>.toml); options given here override them. A resumed run "
-        "(--resume) takes every setting from its config.json; only --data-dir, --threads, --workers, "
-        "--scheduler and --drop-bad-tail go with it.",
-    )
-    p.add_argument("--task", help=f"{', '.join(TASKS)} (not with --resume)")
-    p.add_argument("--data-dir", help="directory holding the data sets (default: $NASPRIOR_DATA, else ./data)")
-    p.add_argument(
-        "--download", action="store_true", default=None, help="fetch a missing data set from its official source"
-    )
-    p.add_argument(
-        "--space",
-        help="search space: a TOML file, or a shipped space by name, e.g. cifar10_mlp (default: the task's shipped space)",
-    )
-    p.add_argument("--population", type=int, help="individuals per generation")
-    p.add_argument("--generations", type=int, help="generations after the initial one")
-    p.add_argument("--epochs", type=int, help="training budget per candidate, in epochs")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument(
-        "--set-zeta",
-        type=float,
-        help="SET (Mocanu et al. 2018): fraction of each hidden layer's weights rewired after every epoch",
-    )
-    p.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), help="where candidates train (default auto: CUDA if present)"
-    )
-    p.add_argument(
-        "--final-top-k",
-        type=int,
-        help="survivors trained fully after the screening (0: none; default: the space's [final] top_k)",
-    )
-    p.add_argument(
-        "--final-epochs",
-        type=int,
-        help="epochs of the full training of each survivor (default: the space's [final] epochs)",
-    )
-    p.add_argument(
-        "--final-minutes",
-        type=float,
-        help="time budget of each survivor's full training, in minutes: its first final epoch is timed and "
-        "the epochs that fit (at most --final-epochs) are chosen and logged (default 0: no time budget, "
-        "the [final] epochs, the same on every run)",
-    )
-    p.add_argument("--seed", type=int, help="seed of the GA, validation split and weights (default 0)")
-    p.add_argument("--runs-dir", help="parent of run directories (default: runs)")
-    p.add_argument("--run-id", help="name of the run directory (default: <task>-<time>-s<seed>)")
-    p.add_argument(
-        "--resume", metavar="RUN_DIR", help="continue an interrupted run without retraining logged candidates"
-    )
-    p.add_argument(
-        "--drop-bad-tail",
-        action="store_true",
-        help="with --resume: move an unreadable end of records.jsonl to records.jsonl.bad and go on",
-    )
-    p.add_argument("--no-skip", action="store_true", default=None, help="train every offspring (no predictor skipping)")
-    p.add_argument("--skip-quantile", type=float, help="skip offspring predicted below this quantile of the population")
-    p.add_argument("--skip-warmup", type=int, help="trained candidates before the predictor may skip")
-    p.add_argument("--skip-min-r2", type=float, help="minimum cross-validated R2 of the predictor to skip")
-    p.add_argument(
-        "--skip-interval",
-        type=float,
-        metavar="LEVEL",
-        help="skip only when the upper bound of the predictor's LEVEL conformal interval (e.g. 0.8) is "
-        "below the threshold (default 0: the point prediction)",
-    )
-    p.add_argument(
-        "--predictor",
-        metavar="DIR",
-        help="stored predictor (nasprior predictor fit) that skips offspring "
-        "from the first generation, until the run's own predictor is usable",
-    )
-    p.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        help="ga-skip (default): GA whose predictor skips poor offspring; ga: train every offspring; "
-        "ga-screen: breed --screen-factor times more offspring, train those the predictor ranks best; "
-        "random: random search at the same budget",
-    )
-    p.add_argument("--screen-factor", type=int, help="ga-screen: offspring bred per trained offspring (default 10)")
-    p.add_argument(
-        "--objectives",
-        help=f"comma-separated, accuracy first: {', '.join(OBJECTIVES)} "
-        "(more than one: NSGA-II and a Pareto front; default accuracy)",
-    )
-    add_cluster_options(p, "default: train in this process")
 
 
 def resumed_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
@@ -221,7 +127,6 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
     return config, Path(args.runs_dir or "runs") / run_id
 
 
-@command("search")
 def cmd_search(args: argparse.Namespace) -> int:
     """Run or resume a search and print the best candidate."""
     set_threads(args)

@@ -9,17 +9,13 @@ from pathlib import Path
 
 from ..cost import check_population
 from ..errors import ConfigError
+from ..names import OBJECTIVES, STRATEGIES  # defined once there, for the CLI parsers too
 from ..predictors import Predictor, SkipRule
 from ..space import SearchSpace
 from ..tasks import check_task
 from ..training import TrainConfig, resolve_device
 from ..validation import from_mapping
 
-#: Objectives a search may optimise, with their DEAP fitness weight (+1 maximise, -1 minimise):
-#: validation accuracy, non-zero weights, multiply-accumulates per example.
-OBJECTIVES = {"accuracy": 1.0, "weights": -1.0, "flops": -1.0}
-#: Search strategies (see :mod:`nasprior.search.ga`).
-STRATEGIES = ("ga-skip", "ga", "ga-screen", "random")
 #: Keys of a search space's ``[search]`` table (GA settings and the skip rule).
 SPACE_SEARCH_KEYS = ("population", "generations", "cxpb", "mutpb", "skip", "objectives", "strategy", "screen_factor")
 
