@@ -549,14 +549,6 @@ def run_search(
         If a limit variable is invalid, or the space gives a mapping the task cannot take.
     DataError
         If the task's data set is missing or corrupt.
-
-    Notes
-    -----
-    The data set, the limits of ``$NASPRIOR_MAX_MEMORY_GB`` /
-    ``$NASPRIOR_MAX_FEATURE_S``, the space's mappings against the task and a
-    stored predictor are checked before a new run directory is created; the
-    run directory is locked (:class:`nasprior.outputs.RunLock`) while the
-    search runs.
     """
     run_dir = Path(run_dir)
     if check_run_dir(run_dir, "search", resume=resume) is None and resume:
