@@ -36,7 +36,8 @@ from typing import Any
 
 import filelock
 
-from .errors import RunDirError
+from .errors import RecordError, RunDirError
+from .validation import read_json
 
 CONFIG_FILE = "config.json"
 #: The lock file of a run directory (held by :class:`RunLock`).
@@ -54,14 +55,14 @@ def run_kind(run_dir: str | os.PathLike) -> str | None:
 
     The kind is the ``kind`` field of ``config.json``; an older run without it
     is a ``"prune-mnist"`` run if it names an ``experiment``, else a search.
-    A directory without a readable ``config.json`` object naming a ``task``
+    A directory without a readable ``config.json`` object naming a ``task``, ``kind`` or ``experiment``
     holds no run.
     """
     try:
         config = json.loads((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(config, dict) or "task" not in config:
+    if not isinstance(config, dict) or not {"task", "kind", "experiment"} & config.keys():
         return None
     kind = config.get("kind") or config.get("experiment") or LEGACY_KIND
     return kind if isinstance(kind, str) else None
@@ -121,6 +122,8 @@ def check_run_dir(run_dir: str | os.PathLike, kind: str, *, resume: bool = False
         RunLock(path, kind).probe()
     if path.is_dir() and _contents(path):
         found = run_kind(path)
+        if found is None and resume and (path / CONFIG_FILE).is_file():  # say what is wrong with the run's config
+            read_json(path / CONFIG_FILE, "run config", "restore it or start a new run", RecordError)
         if found is None:
             raise RunDirError(
                 f"{path} exists and is not an empty nasprior run directory: nothing was written; choose another --run-id"

@@ -334,7 +334,7 @@ def fit_predictor(
     """
     _check_options(n_trials, folds, inner_folds, repeats)
     categorical = ["prior", "mapping", *sorted(n for n, g in GENES.items() if g.kind == "choice")]
-    numeric = [g for g in gene_features if g not in categorical]
+    numeric = [g for g in gene_features if g in GENES and g not in categorical]  # unknown genes: refused below
     if numeric:
         raise ConfigError(
             f"--gene-features {','.join(numeric)}: one-hot columns are for categorical genes, and "
@@ -377,7 +377,7 @@ def fit_predictor(
         )
     names, dropped = select_feature_names(trained, group_feature_names(groups))
     empty = [g for g in groups if not set(FEATURE_GROUPS[g]) & set(names)]
-    if empty:
+    if empty and feature_groups is not None:  # groups the user asked for; a default group may be absent (older records)
         raise RecordError(
             f"no feature of group(s) {', '.join(empty)} has a finite value in every trained record (records of "
             "older nasprior versions and of sequence tasks carry no proxies): choose other --feature-groups"
