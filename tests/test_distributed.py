@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import threading
@@ -49,15 +50,20 @@ def client():
     close_client(client)
 
 
+def _single_process_search(run_dir: str) -> None:
+    """The reference run: one fresh process with one torch thread, as each worker."""
+    torch.set_num_threads(1)
+    run_search(config(), run_dir, data=load_task("digits", seed=4), log=lambda _: None)
+
+
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
+    # A fresh (spawned) process, so no state an earlier test left in this pytest worker enters the reference.
     run_dir = tmp_path_factory.mktemp("local") / "run"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the workers (an earlier CLI test in this process may have set more)
-    try:
-        run_search(config(), run_dir, data=load_task("digits", seed=4), log=lambda _: None)
-    finally:
-        torch.set_num_threads(threads)
+    process = multiprocessing.get_context("spawn").Process(target=_single_process_search, args=(str(run_dir),))
+    process.start()
+    process.join()
+    assert process.exitcode == 0
     return run_dir
 
 
