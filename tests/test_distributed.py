@@ -19,6 +19,8 @@ from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task
 
+pytestmark = pytest.mark.distributed
+
 TIMING_FIELDS = ("wall_time_s", "train_time_s", "timing", "timestamp")
 
 
