@@ -402,13 +402,15 @@ class Evaluator:
                 d.x_val,
                 d.y_val,
                 self.train_config,
-                d.x_test,
+                d.x_test if self.train_config.score_test else None,
                 d.y_test,
                 progress=self.progress,
                 fit_epochs=self.fit_epochs,
             )
             metrics = {"val_acc": result.val_acc, "test_acc": result.test_acc}
-            for group, mask in d.test_groups.items():  # e.g. Reber: test_acc_hard_neg, test_acc_pos, test_acc_soft_neg
+            for group, mask in (
+                d.test_groups.items() if self.train_config.score_test else ()
+            ):  # e.g. Reber: test_acc_hard_neg, test_acc_pos, test_acc_soft_neg
                 metrics[f"test_acc_{group}"] = accuracy(net, d.x_test[mask], d.y_test[mask])
         except CANDIDATE_FAILURES as exc:  # a candidate that cannot train is logged, not fatal
             return self.failed(genome, features, generation, exc, start)

@@ -38,7 +38,7 @@ import collections
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dask
@@ -194,15 +194,28 @@ class EvaluatorSpec:
         """A spec from a training dict (stored as sorted items, so the spec is hashable)."""
         return cls(task, data_dir, download, data_seed, tuple(sorted(train.items())), run_id, seed, fidelity, threads)
 
+    def replicate(self, offset: int) -> EvaluatorSpec:
+        """The same spec with weight seed and training seed (batch order, subset) ``offset`` higher; same data split."""
+        if not offset:
+            return self
+        train = dict(self.train)
+        train["seed"] = int(train.get("seed", 0)) + offset
+        return replace(self, train=tuple(sorted(train.items())), seed=self.seed + offset)
+
 
 _EVALUATORS: dict[EvaluatorSpec, Evaluator] = {}
+_DATA: dict[tuple, Any] = {}
 
 
 def worker_evaluator(spec: EvaluatorSpec) -> Evaluator:
-    """The evaluator of ``spec`` in this process (task data loaded on first use)."""
+    """The evaluator of ``spec`` in this process (task data loaded once per data set and split)."""
     if spec not in _EVALUATORS:
-        data = load_task(spec.task, spec.data_dir, seed=spec.data_seed, download=spec.download)
-        _EVALUATORS[spec] = Evaluator(data, TrainConfig(**dict(spec.train)), spec.run_id, spec.seed, spec.fidelity)
+        where = (spec.task, spec.data_dir, spec.data_seed, spec.download)
+        if where not in _DATA:
+            _DATA[where] = load_task(spec.task, spec.data_dir, seed=spec.data_seed, download=spec.download)
+        _EVALUATORS[spec] = Evaluator(
+            _DATA[where], TrainConfig(**dict(spec.train)), spec.run_id, spec.seed, spec.fidelity
+        )
     return _EVALUATORS[spec]
 
 
@@ -235,7 +248,11 @@ class RemoteTrain:
 
 
 class RemoteEvaluate:
-    """Picklable ``genome dict -> record`` (features and training) for ``nasprior sample``, run on workers.
+    """Picklable ``sample job -> (index, record)`` (features and training) for ``nasprior sample``, run on workers.
+
+    A job is ``(index, stratum, genome dict, replicate)``; ``replicate`` 0 trains
+    with the spec's seeds, ``r > 0`` with both seeds ``r`` higher
+    (:meth:`EvaluatorSpec.replicate`).
 
     Parameters
     ----------
@@ -245,12 +262,12 @@ class RemoteEvaluate:
     def __init__(self, spec: EvaluatorSpec):
         self.spec = spec
 
-    def __call__(self, job: tuple[int, str, dict]) -> tuple[int, dict]:
-        index, stratum, genome_dict = job
+    def __call__(self, job: tuple[int, str, dict, int]) -> tuple[int, dict]:
+        index, stratum, genome_dict, replicate = job
         genome = Genome.from_dict(genome_dict)
         torch.set_num_threads(self.spec.threads)
-        record = worker_evaluator(self.spec).evaluate(genome).record
-        record["sample"] = {"index": index, "stratum": stratum}
+        record = worker_evaluator(self.spec.replicate(replicate)).evaluate(genome).record
+        record["sample"] = {"index": index, "stratum": stratum, **({"replicate": replicate} if replicate else {})}
         return index, record
 
 

@@ -20,7 +20,14 @@ task and search space:
 * the parent process alone appends the records to ``runs/<id>/records.jsonl``
   and prints one line per candidate; the strata are trained in round-robin
   order, so a sample cut short is still balanced across them;
-* rerunning with the same run directory skips genomes whose key is already
+* with ``exhaustive`` (``nasprior sample --all``) a discrete space is not
+  drawn from but listed (:meth:`~nasprior.space.SearchSpace.genomes`): every
+  genome once, in a seeded random order, so that a table cut short is a
+  uniform subset of the whole (a tabular benchmark, like NAS-Bench-201);
+* ``replicates`` genomes, spread evenly over the order, are trained a second
+  time with weight and training seeds one higher on the same data split:
+  the seed noise of the budget, beside the genomes' spread;
+* rerunning with the same run directory skips genomes (and replicates) already
   logged (resume after an interruption).
 
 The draws are seeded per stratum (``random.Random(f"{seed}:{prior}:{cell}")``),
@@ -81,7 +88,8 @@ class SampleConfig:
     space : dict
         Search space tables (see :class:`~nasprior.space.SearchSpace`).
     n : int
-        Genomes to draw: in all, or per stratum when ``priors`` or ``cells`` is given (>= 1).
+        Genomes to draw: in all, or per stratum when ``priors`` or ``cells`` is given (>= 1). With
+        ``exhaustive``, at most this many of each stratum's listed genomes (0: all of them).
     priors : list of str, optional
         Stratify by prior: ``n`` genomes per prior (any registered prior).
     cells : list of str, optional
@@ -93,6 +101,10 @@ class SampleConfig:
     data_dir : str, optional
     download : bool
     run_id : str
+    exhaustive : bool
+        List every genome of a discrete space (each gene a list of values) instead of drawing.
+    replicates : int
+        Genomes (spread evenly over the order) trained again with seeds one higher (>= 0).
     n_inputs, n_classes, vocab_size : int, optional
         Shape of the task, filled in by :func:`run_sample` (read by
         :func:`nasprior.predictors.fit_predictor`); ``vocab_size`` is 0 for
@@ -115,23 +127,33 @@ class SampleConfig:
     download: bool = False
     run_id: str = ""
     kind: str = "sample"
+    exhaustive: bool = False
+    replicates: int = 0
     n_inputs: int | None = None
     n_classes: int | None = None
     vocab_size: int | None = None
 
     def __post_init__(self) -> None:
         check_task(self.task)
-        if self.n < 1:
-            raise ConfigError(f"n = {self.n} is invalid: sample at least 1 genome")
+        if self.n < (0 if self.exhaustive else 1):
+            fix = "0 (every genome of the space) or more" if self.exhaustive else "sample at least 1 genome"
+            raise ConfigError(f"n = {self.n} is invalid: {fix}")
+        if self.replicates < 0:
+            raise ConfigError(f"replicates = {self.replicates} is invalid: use 0 or more genomes to train twice")
         strata = max(len(self.priors or []), 1) * max(len(self.cells or []), 1)
-        check_population(f"a sample of {self.n} genomes x {strata} strata", self.n * strata, "choose a smaller --n")
+        space = SearchSpace.from_dict(self.space)
+        if self.exhaustive:
+            listed = len(space.genomes())  # refuses a space with ranges, naming them
+            self.n = min(self.n, listed) if self.n else 0
+            check_population(f"the {listed} genomes of the space", self.n or listed, "choose a smaller --n")
+        else:
+            check_population(f"a sample of {self.n} genomes x {strata} strata", self.n * strata, "choose a smaller --n")
         bad = [p for p in self.priors or [] if p not in PRIORS]
         if bad:
             raise ConfigError(f"unknown prior(s) {', '.join(bad)}: use some of {', '.join(PRIORS)}")
         bad = [c for c in self.cells or [] if c not in CELLS]
         if bad:
             raise ConfigError(f"unknown cell type(s) {', '.join(bad)}: use some of {', '.join(CELLS)}")
-        space = SearchSpace.from_dict(self.space)
         if self.cells and "recurrent" not in space.genes.get("mapping", []):
             raise ConfigError(
                 "cells are genes of the recurrent mapping, which the space does not include: "
@@ -150,9 +172,10 @@ class SampleConfig:
         sample through ``train`` (compared as resolved), its ``[search]``
         table not at all.
         """
-        fields = ("task", "n", "priors", "cells", "train", "seed")
+        fields = ("task", "n", "priors", "cells", "train", "seed", "exhaustive", "replicates")
         mine = self.to_dict()
-        differ = [f for f in fields if mine[f] != other.get(f)]
+        defaults = {"exhaustive": False, "replicates": 0}  # fields that configs of earlier versions lack
+        differ = [f for f in fields if mine[f] != other.get(f, defaults.get(f))]
         if mine["space"].get("genes") != (other.get("space") or {}).get("genes"):
             differ.insert(1, "space genes")
         return differ
@@ -166,7 +189,7 @@ class SampleResult:
     ----------
     run_dir : pathlib.Path
     records : list of dict
-        Records of every genome of the sample (earlier ones read from the log), in draw order.
+        Records of every genome of the sample and its second seeds (earlier ones read from the log), in job order.
     n_new : int
         Genomes evaluated by this call (the rest were already logged).
     wall_time_s : float
@@ -204,6 +227,7 @@ def draw_genomes(
     priors: Sequence[str] | None = None,
     cells: Sequence[str] | None = None,
     seed: int = 0,
+    exhaustive: bool = False,
 ) -> list[tuple[str, Genome]]:
     """Draw distinct genomes uniformly over a space's encoded genes, per stratum.
 
@@ -216,6 +240,9 @@ def draw_genomes(
     priors, cells : sequence of str, optional
         Values the ``prior`` and ``cell`` genes are fixed to, one stratum each.
     seed : int
+    exhaustive : bool
+        List each stratum's genomes (:meth:`~nasprior.space.SearchSpace.genomes`, a discrete space)
+        in a seeded random order instead of drawing; ``n`` caps them (0: all).
 
     Returns
     -------
@@ -224,6 +251,11 @@ def draw_genomes(
         ``"barabasi_albert/gru"`` (``"all"`` without strata). Duplicate
         genomes (same key) are redrawn; a space too small to hold ``n``
         distinct genomes gives fewer.
+
+    Raises
+    ------
+    ConfigError
+        With ``exhaustive``, if a gene of the space is a range.
     """
     out: list[tuple[str, Genome]] = []
     seen: set[str] = set()
@@ -236,6 +268,13 @@ def draw_genomes(
         sub = SearchSpace.from_dict({"genes": genes}, name=space.name)
         stratum = "/".join(x for x in (prior, cell) if x is not None) or "all"
         rng = random.Random(f"{seed}:{prior}:{cell}")
+        if exhaustive:
+            listed = [g for g in sub.genomes() if g.key not in seen]
+            rng.shuffle(listed)
+            listed = listed[:n] if n else listed
+            seen.update(g.key for g in listed)
+            out.extend((stratum, g) for g in listed)
+            continue
         drawn, attempts = 0, 0
         while drawn < n and attempts < 50 * n:
             attempts += 1
@@ -252,22 +291,46 @@ def draw_genomes(
 _WORKER: dict[str, Any] = {}
 
 
-def _evaluate(job: tuple[int, str, dict]) -> tuple[int, dict]:
-    """Features and training of one genome in a worker; returns ``(index, record)``."""
-    index, stratum, genome_dict = job
-    evaluator = _WORKER["evaluator"]
+def _evaluate(job: tuple[int, str, dict, int]) -> tuple[int, dict]:
+    """Features and training of one job ``(index, stratum, genome dict, replicate)`` in this process."""
+    index, stratum, genome_dict, replicate = job
+    evaluator = _WORKER["evaluators"][replicate]
     record = evaluator.evaluate(Genome.from_dict(genome_dict)).record
-    record["sample"] = {"index": index, "stratum": stratum}
+    record["sample"] = {"index": index, "stratum": stratum, **({"replicate": replicate} if replicate else {})}
     return index, record
 
 
-def _interleave(jobs: list[tuple[int, str, dict]]) -> list[tuple[int, str, dict]]:
+def _interleave(jobs: list[tuple[int, str, dict, int]]) -> list[tuple[int, str, dict, int]]:
     """Jobs in round-robin order over the strata, so that a sample cut short stays balanced."""
     groups: dict[str, list] = {}
     for job in jobs:
         groups.setdefault(job[1], []).append(job)
     rounds = itertools.zip_longest(*groups.values())
     return [job for row in rounds for job in row if job is not None]
+
+
+def sample_jobs(drawn: list[tuple[str, Genome]], replicates: int) -> list[tuple[int, str, dict, int]]:
+    """Jobs of a sample: every genome in round-robin order over the strata, and ``replicates`` second seeds.
+
+    The replicated genomes are every ``len / replicates``-th of that order
+    (the first, then evenly spread), each job right after its genome's own, so
+    a sample cut short holds replicates in proportion.
+
+    Returns
+    -------
+    list of (int, str, dict, int)
+        ``(index into drawn, stratum, genome dict, replicate)``, replicate 0 or 1.
+    """
+    order = _interleave([(i, stratum, g.to_dict(), 0) for i, (stratum, g) in enumerate(drawn)])
+    replicates = min(replicates, len(order))
+    step = len(order) / replicates if replicates else 0.0
+    chosen = {int(j * step) for j in range(replicates)}
+    jobs = []
+    for position, job in enumerate(order):
+        jobs.append(job)
+        if position in chosen:
+            jobs.append((*job[:3], 1))
+    return jobs
 
 
 def run_sample(
@@ -362,13 +425,16 @@ def _sample(
         config.vocab_size = stored.get("vocab_size")
     # Keys of migrated records (RecordLog.read): records logged before genomes were trimmed to the genes
     # their prior and mapping read still count as the same candidates.
-    previous = {r["key"]: r for r in record_log.read()}
+    previous = {(r["key"], r.get("seed", config.seed)): r for r in record_log.read()}
     space = SearchSpace.from_dict(config.space)
-    drawn = draw_genomes(space, config.n, priors=config.priors, cells=config.cells, seed=config.seed)
-    todo = _interleave([(i, stratum, g.to_dict()) for i, (stratum, g) in enumerate(drawn) if g.key not in previous])
+    drawn = draw_genomes(
+        space, config.n, priors=config.priors, cells=config.cells, seed=config.seed, exhaustive=config.exhaustive
+    )
+    jobs = sample_jobs(drawn, config.replicates)
+    todo = [j for j in jobs if (drawn[j[0]][1].key, config.seed + j[3]) not in previous]
     log(
-        f"sample of {len(drawn)} genomes: {len(drawn) - len(todo)} already logged, {len(todo)} to train "
-        f"on {min(workers, max(1, len(todo)))} worker(s)"
+        f"sample of {len(drawn)} genomes{f' and {config.replicates} second seeds' if config.replicates else ''}: "
+        f"{len(jobs) - len(todo)} already logged, {len(todo)} to train on {min(workers, max(1, len(todo)))} worker(s)"
     )
     if config.n_inputs is None:
         shape = get_task(config.task).shape
@@ -379,17 +445,26 @@ def _sample(
 
     def handle(done: int, index: int, record: dict) -> None:
         record_log.append(record)
-        results[record["key"]] = record
+        results[(record["key"], record["seed"])] = record
         genome = Genome.from_dict(record["genome"])
-        log(f"  [{done}/{len(todo)}] {drawn[index][0]} {describe(genome)}: {status_text(record)}")
+        second = " (second seed)" if record["sample"].get("replicate") else ""
+        log(f"  [{done}/{len(todo)}] {drawn[index][0]} {describe(genome)}{second}: {status_text(record)}")
 
     if todo and workers == 1 and scheduler is None and client is None:
         threads = torch.get_num_threads()
         try:  # one thread, as in the workers: the same arithmetic, and no oversubscription of shared cores
             torch.set_num_threads(1)
-            _WORKER["evaluator"] = Evaluator(
-                data, TrainConfig(**config.train), config.run_id, config.seed, fidelity="sample"
-            )
+            train = dict(config.train)
+            _WORKER["evaluators"] = [
+                Evaluator(
+                    data,
+                    TrainConfig(**{**train, "seed": int(train.get("seed", 0)) + r}),
+                    config.run_id,
+                    config.seed + r,
+                    fidelity="sample",
+                )
+                for r in (0, 1)
+            ]
             for done, job in enumerate(todo, start=1):
                 handle(done, *_evaluate(job))
         finally:
@@ -415,5 +490,6 @@ def _sample(
         finally:
             if own:
                 close_client(client)
-    records = [results[g.key] for _, g in drawn if g.key in results]
+    order = [(drawn[j[0]][1].key, config.seed + j[3]) for j in jobs]
+    records = [results[k] for k in order if k in results]
     return SampleResult(run_dir, records, len(todo), time.perf_counter() - start)

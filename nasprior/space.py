@@ -3,8 +3,9 @@
 A search space is a TOML file (shipped as package data, ``nasprior/spaces/<task>.toml``,
 read with :mod:`importlib.resources`; or any file given with ``--space FILE``) with a
 ``[genes]`` table giving, per genome field, either a list of choices
-(``prior = ["gnp", "watts_strogatz"]``) or an inclusive ``[low, high]`` range
-(``n_nodes = [16, 128]``), and optional ``[train]``, ``[search]`` and ``[final]`` tables
+(``prior = ["gnp", "watts_strogatz"]``), an inclusive ``[low, high]`` range
+(``n_nodes = [16, 128]``) or, for a numeric gene, a short list of its values
+(``n_nodes = {values = [4, 5, 6]}``), and optional ``[train]``, ``[search]`` and ``[final]`` tables
 with the task's default screening budget, GA settings and the budget of the
 full training of the search's survivors (``top_k`` plus any ``[train]`` key
 it overrides; see :mod:`nasprior.search.final`).
@@ -20,10 +21,16 @@ e.g. ``k`` or ``m`` below ``n_nodes``, ``n_nodes`` at most ``width`` for the
 layered mapping, the layered mapping for the layer-wise priors, a RadiX-Net
 width that is a multiple of the radix), and the genome keeps only the genes
 its prior and mapping read.
+
+A space whose every gene is a list (choices, or numeric ``values``; the graph
+``seed`` too) is *discrete*: :meth:`SearchSpace.genomes` lists all of its
+genomes, so that every one of them can be trained once (a tabular benchmark,
+as NAS-Bench-201 is for its cell space; ``nasprior sample --all``).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -68,8 +75,10 @@ class SearchSpace:
     Parameters
     ----------
     genes : dict
-        Gene name to a list of choices (choice genes) or a ``(low, high)``
-        pair (numeric genes). Genes left out keep the :class:`Genome` default.
+        Gene name to a list of choices (choice genes), a ``(low, high)``
+        pair (numeric genes: a range) or ``{"values": [...]}`` (numeric genes:
+        these values only; stored as a list). Genes left out keep the
+        :class:`Genome` default.
     train : dict
         Default :class:`~nasprior.training.TrainConfig` fields for the task.
     search : dict
@@ -110,6 +119,16 @@ class SearchSpace:
                 genes[gene_name] = choices
             else:
                 gene = GENES[gene_name]
+                if isinstance(spec, dict):
+                    values = spec.get("values")
+                    if set(spec) != {"values"} or not isinstance(values, list) or not values:
+                        raise ConfigError(
+                            f"{self.name}: gene {gene_name!r} = {spec!r}: write a range [low, high] or "
+                            "{values = [v1, v2, ...]} (a non-empty list of values)"
+                        )
+                    checked = sorted({gene.check(v) for v in values})
+                    genes[gene_name] = checked
+                    continue
                 if isinstance(spec, (int, float)):
                     spec = [spec, spec]
                 if not (isinstance(spec, (list, tuple)) and len(spec) == 2):
@@ -155,10 +174,57 @@ class SearchSpace:
 
     def to_dict(self) -> dict[str, Any]:
         """The space as TOML-shaped tables (stored in a run's config; ``final`` only when set)."""
-        tables = {"genes": {k: list(v) for k, v in self.genes.items()}, "train": self.train, "search": self.search}
+        genes = {k: {"values": list(v)} if self._discrete_numeric(k) else list(v) for k, v in self.genes.items()}
+        tables = {"genes": genes, "train": self.train, "search": self.search}
         if self.final:
             tables["final"] = self.final
         return tables
+
+    def _discrete_numeric(self, gene: str) -> bool:
+        """Whether ``gene`` is a numeric gene given as a list of values."""
+        return gene not in REGISTRY_GENES and GENES[gene].kind != "choice" and isinstance(self.genes[gene], list)
+
+    @property
+    def is_discrete(self) -> bool:
+        """Whether every gene its genomes read is a list (no ranges; the graph ``seed`` listed too)."""
+        return not self._ranges()
+
+    def _ranges(self) -> list[str]:
+        """Genes of :attr:`gene_order` that are ranges (the unlisted ``seed`` is one)."""
+        return [
+            g for g in self.gene_order if not isinstance(self._spec(g), list) and self._spec(g)[0] != self._spec(g)[1]
+        ]
+
+    def genomes(self) -> list[Genome]:
+        """Every distinct genome of a discrete space, in key order.
+
+        The product of the genes' values, each repaired as :meth:`decode`
+        repairs it and trimmed to the genes its prior and mapping read, then
+        deduplicated by :attr:`Genome.key` (a prior that reads no ``p``
+        gives one genome for all values of ``p``).
+
+        Returns
+        -------
+        list of Genome
+            Sorted by key.
+
+        Raises
+        ------
+        ConfigError
+            If a gene is a range (the message names them and how to list values).
+        """
+        ranges = self._ranges()
+        if ranges:
+            raise ConfigError(
+                f"{self.name}: gene(s) {', '.join(ranges)} are ranges, so the space has no finite list of genomes: "
+                "give each as a list of values, e.g. seed = {values = [0, 1]}"
+            )
+        specs = [self._spec(g) if isinstance(self._spec(g), list) else [self._spec(g)[0]] for g in self.gene_order]
+        found: dict[str, Genome] = {}
+        for combination in itertools.product(*specs):
+            genome = self._genome(dict(zip(self.gene_order, combination)))
+            found.setdefault(genome.key, genome)
+        return [found[k] for k in sorted(found)]
 
     # -- encoding ------------------------------------------------------
     def _spec(self, gene: str) -> Any:
@@ -196,6 +262,11 @@ class SearchSpace:
             x = math.exp(math.log(low) + u * (math.log(high) - math.log(low))) if log else low + u * (high - low)
             kind = GENES[gene].kind if gene in GENES else "int"
             values[gene] = int(round(x)) if kind == "int" else x
+        return self._genome(values)
+
+    @staticmethod
+    def _genome(values: dict[str, Any]) -> Genome:
+        """The genome of decoded gene values, repaired by its prior and mapping."""
         prior = PRIORS[values["prior"]]
         if prior.mappings is not None and values["mapping"] not in prior.mappings:
             values["mapping"] = prior.mappings[0]

@@ -197,7 +197,21 @@ def add_predictor_commands(subparsers: argparse._SubParsersAction) -> None:
         help="search space: a TOML file, or a shipped space by name, e.g. cifar10_mlp (default: the task's shipped space)",
     )
     p.add_argument(
-        "--n", type=int, required=True, help="genomes to draw: in all, or per prior (and cell) when stratified"
+        "--n",
+        type=int,
+        help="genomes to draw: in all, or per prior (and cell) when stratified (with --all: at most this many, "
+        "default all)",
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="train every genome of a discrete space (each gene a list of values), in a seeded random order",
+    )
+    p.add_argument(
+        "--replicates",
+        type=int,
+        default=0,
+        help="genomes (spread over the order) trained a second time with seeds one higher: the seed noise (default 0)",
     )
     p.add_argument(
         "--priors", help="comma-separated priors to stratify by, N genomes each (e.g. barabasi_albert,watts_strogatz)"

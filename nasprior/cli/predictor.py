@@ -57,10 +57,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
         if args.run_id
         else f"{args.task}-sample-{time.strftime('%Y%m%d-%H%M%S')}-s{args.seed}"
     )
+    if args.n is None and not args.all:
+        raise ConfigError("give --n N (genomes to draw), or --all to train every genome of a discrete space")
     config = SampleConfig(
         task=args.task,
         space=space.to_dict(),
-        n=args.n,
+        n=args.n or 0,
+        exhaustive=args.all,
+        replicates=args.replicates,
         priors=split(args.priors),
         cells=split(args.cells),
         train=train,

@@ -29,7 +29,8 @@ def final_train_options(train: dict, final: dict) -> dict:
 
     The screening options ``train``, without its ``train_subset`` (the
     survivors train on every training image unless ``final`` says
-    otherwise), updated with the options in ``final`` (all but
+    otherwise) and its ``score_test`` (survivors are always scored on the
+    test split), updated with the options in ``final`` (all but
     :data:`FINAL_KEYS`: ``top_k`` and ``minutes``, the time budget of
     :func:`nasprior.search.final.epochs_within`).
 
@@ -48,7 +49,7 @@ def final_train_options(train: dict, final: dict) -> dict:
             f"final option 'minutes' (--final-minutes) = {minutes!r} is invalid: use a finite number of "
             "minutes >= 0 (0: no time budget, the [final] epochs)"
         )
-    options = {k: v for k, v in train.items() if k != "train_subset"}
+    options = {k: v for k, v in train.items() if k not in ("train_subset", "score_test")}
     options.update({k: v for k, v in final.items() if k not in FINAL_KEYS})
     from_mapping(TrainConfig, options, "final training options ([final] table)")
     return options

@@ -1,0 +1,132 @@
+"""Discrete search spaces and exhaustive samples: every genome of a space once, second seeds beside them."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasprior.errors import ConfigError, RecordError
+from nasprior.records import RecordLog
+from nasprior.sampling import SampleConfig, draw_genomes, run_sample, sample_jobs
+from nasprior.search.config import final_train_options
+from nasprior.space import SearchSpace, default_space_path
+
+#: A small discrete digits space: gnp x 2 p x 2 seeds + complete (no p, no seed) per n_nodes.
+GENES = {
+    "prior": ["gnp", "complete"],
+    "n_nodes": {"values": [8, 12]},
+    "p": {"values": [0.3, 0.6]},
+    "seed": {"values": [0, 1]},
+}
+
+
+def _space() -> SearchSpace:
+    return SearchSpace.from_dict({"genes": dict(GENES)}, name="tiny")
+
+
+def test_values_genes_list_every_genome_once():
+    space = _space()
+    assert space.genes["n_nodes"] == [8, 12] and space.is_discrete
+    genomes = space.genomes()
+    # gnp: 2 n_nodes x 2 p x 2 seeds; complete reads only n_nodes: 2 (p and seed do not make new genomes)
+    assert len(genomes) == 10 and len({g.key for g in genomes}) == 10
+    assert sorted(g.n_nodes for g in genomes if g.prior == "complete") == [8, 12]
+    assert {(g.p, g.seed) for g in genomes if g.prior == "gnp"} == {(0.3, 0), (0.3, 1), (0.6, 0), (0.6, 1)}
+    # the round trip through a run's config keeps the values lists
+    again = SearchSpace.from_dict(space.to_dict())
+    assert [g.key for g in again.genomes()] == [g.key for g in genomes]
+    # decoding an encoded individual lands on listed values only
+    import random
+
+    rng = random.Random(0)
+    for _ in range(50):
+        g = space.decode(space.random_individual(rng))
+        assert g.n_nodes in (8, 12) and (g.prior == "complete" or g.p in (0.3, 0.6))
+
+
+def test_range_genes_have_no_genome_list_and_bad_values_are_refused():
+    with pytest.raises(ConfigError, match=r"seed.*ranges.*values"):
+        SearchSpace.from_dict({"genes": {**GENES, "seed": [0, 5]}}).genomes()
+    with pytest.raises(ConfigError, match="seed"):  # a seed left out ranges over every seed
+        SearchSpace.from_dict({"genes": {k: v for k, v in GENES.items() if k != "seed"}}).genomes()
+    with pytest.raises(ConfigError, match=r"values = \[v1"):
+        SearchSpace.from_dict({"genes": {**GENES, "n_nodes": {"values": []}}})
+    with pytest.raises(ConfigError, match=r"values = \[v1"):
+        SearchSpace.from_dict({"genes": {**GENES, "n_nodes": {"low": 2}}})
+    with pytest.raises(ConfigError, match="n_nodes"):
+        SearchSpace.from_dict({"genes": {**GENES, "n_nodes": {"values": [1]}}})  # outside the gene's range
+
+
+def test_shipped_cifar10_space_is_discrete_with_at_least_400_genomes():
+    space = SearchSpace.from_toml(default_space_path("cifar10"))
+    genomes = space.genomes()
+    assert len(genomes) >= 400
+    assert {g.prior for g in genomes} == {"gnp", "watts_strogatz", "barabasi_albert", "complete"}
+    assert {g.op for g in genomes} == {"sep_conv", "conv"} and {g.channels for g in genomes} == {12, 16}
+
+
+def test_exhaustive_draw_is_a_seeded_order_of_every_genome():
+    space = _space()
+    a = draw_genomes(space, 0, seed=0, exhaustive=True)
+    b = draw_genomes(space, 0, seed=1, exhaustive=True)
+    assert sorted(g.key for _, g in a) == sorted(g.key for g in space.genomes())
+    assert [g.key for _, g in a] != [g.key for _, g in b]  # the order is seeded
+    assert [g.key for _, g in draw_genomes(space, 4, seed=0, exhaustive=True)] == [g.key for _, g in a[:4]]
+    by_prior = draw_genomes(space, 0, priors=["complete"], seed=0, exhaustive=True)
+    assert len(by_prior) == 2 and {s for s, _ in by_prior} == {"complete"}
+
+
+def test_sample_jobs_spread_second_seeds_over_the_order():
+    drawn = draw_genomes(_space(), 0, seed=0, exhaustive=True)
+    jobs = sample_jobs(drawn, 3)
+    assert len(jobs) == 13
+    seconds = [i for i, job in enumerate(jobs) if job[3] == 1]
+    assert len(seconds) == 3 and seconds[0] == 1  # the first genome's second seed comes right after it
+    for i in seconds:
+        assert jobs[i][:3] == jobs[i - 1][:3] and jobs[i - 1][3] == 0
+    assert max(j[0] for j in jobs if j[3]) >= 6  # spread, not bunched at the start
+    assert len(sample_jobs(drawn, 50)) == 20  # at most one second seed per genome
+
+
+def test_exhaustive_sample_with_second_seeds_logs_and_resumes(tmp_path):
+    space = _space()
+    train = {**SearchSpace.from_toml(default_space_path("digits")).train, "epochs": 1, "score_test": False}
+
+    def config(**kw):
+        base = dict(task="digits", space=space.to_dict(), n=0, exhaustive=True, replicates=2, train=train, run_id="t")
+        return SampleConfig(**{**base, **kw})
+
+    run_dir = tmp_path / "t"
+    lines: list[str] = []
+    result = run_sample(config(n=3), run_dir, workers=1, log=lines.append)
+    logged = RecordLog(run_dir / "records.jsonl").read()
+    assert result.n_new == 5 and len(logged) == 5
+    assert sum("(second seed)" in line for line in lines) == 2
+    seconds = [r for r in logged if r["sample"].get("replicate")]
+    firsts = {r["key"]: r for r in logged if not r["sample"].get("replicate")}
+    assert len(seconds) == 2 and all(r["seed"] == 1 and r["train"]["seed"] == 1 for r in seconds)
+    assert all(r["seed"] == 0 for r in firsts.values())
+    for r in seconds:  # same genome, same features before training, another weight seed
+        first = firsts[r["key"]]
+        assert r["features"]["n_params"] == first["features"]["n_params"]
+        assert r["features"]["proxy_synflow"] != first["features"]["proxy_synflow"]
+    assert all(r["metrics"]["test_acc"] is None and r["metrics"]["val_acc"] is not None for r in logged)
+
+    with pytest.raises(RecordError, match="other n"):
+        run_sample(config(n=4), run_dir, workers=1, log=lambda s: None)
+    with pytest.raises(RecordError, match="other replicates"):
+        run_sample(config(n=3, replicates=1), run_dir, workers=1, log=lambda s: None)
+    again = run_sample(config(n=3), run_dir, workers=1, log=lambda s: None)
+    assert again.n_new == 0 and len(again.records) == 5
+
+
+def test_exhaustive_sample_refuses_a_space_with_ranges():
+    space = SearchSpace.from_toml(default_space_path("digits"))
+    with pytest.raises(ConfigError, match="ranges"):
+        SampleConfig(task="digits", space=space.to_dict(), n=0, exhaustive=True, run_id="x")
+    with pytest.raises(ConfigError, match="at least 1"):
+        SampleConfig(task="digits", space=space.to_dict(), n=0, run_id="x")
+
+
+def test_final_training_scores_the_test_split_even_when_screening_does_not():
+    assert "score_test" not in final_train_options({"epochs": 2, "score_test": False}, {"epochs": 9})
+    assert final_train_options({"score_test": False}, {"score_test": False})["score_test"] is False
