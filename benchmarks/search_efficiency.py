@@ -18,6 +18,29 @@ and its trained candidates read in training order. Reported:
 Two worker processes with one torch thread each. Usage::
 
     python benchmarks/search_efficiency.py --seeds 10 --out benchmarks/results/search_efficiency.json
+
+Table mode (``--table DIR``): the strategies search a tabular benchmark (a
+``nasprior sample --all`` run or a shipped data set such as
+``datasets/cifar10-cnn``) by lookup, no training
+(:class:`nasprior.tabular.TableEvaluator`), over many seeds: ``ga``,
+``ga-skip`` and ``ga-screen`` (each with the run's own predictor, fitted on
+the run's lookups only: a predictor fitted on the table would have seen the
+answers), ``random`` (the project's random strategy), and ``local``: local
+search as in White et al. (2020): from a random genome, look up every
+neighbour (the genomes that differ in one gene), move to the best if it is
+better, else restart from a random genome. Reported: lookups ("trainings")
+until a genome of the table's top 1% is found (median and IQR over seeds, and
+as a fraction of random search's median), and anytime regret (table best
+minus best found, median and IQR over seeds after k lookups), written as JSON
+and plotted::
+
+    python benchmarks/search_efficiency.py --table datasets/cifar10-cnn --seeds 100 \
+        --out benchmarks/results/search_efficiency_cifar10_table.json \
+        --plot benchmarks/results/search_efficiency_cifar10_table.png
+
+References: C. White, W. Neiswanger, Y. Savani, "BANANAS" (AAAI 2021) and C. White,
+S. Nolen, Y. Savani, "Exploring the loss landscape in neural architecture search"
+(UAI 2021; local search), arXiv:2005.02960.
 """
 
 from __future__ import annotations
@@ -25,6 +48,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import random
 import statistics
 import tempfile
 import time
@@ -38,6 +62,7 @@ from nasprior.genome import Genome
 from nasprior.records import RecordLog
 from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
+from nasprior.tabular import Table, TableEvaluator, placeholder_data, table_config
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig
 
@@ -100,12 +125,209 @@ def needed(trained: list[float], target: float) -> int | None:
     return None
 
 
+# -- table mode ---------------------------------------------------------------------------------
+TABLE_STRATEGIES = ("ga", "ga-skip", "ga-screen", "random", "local")
+REGRET_AT = (5, 10, 20, 30, 50, 75, 100)
+
+
+def table_search(job: tuple[str, str, int, int, int, str]) -> dict:
+    """One search of a table by lookup; its looked-up validation accuracies in order."""
+    strategy, table_dir, seed, population, generations, root = job
+    torch.set_num_threads(1)
+    table = Table.read(table_dir)
+    stored = table_config(table_dir)
+    space = SearchSpace.from_dict(stored["space"])
+    if strategy == "local":
+        trained = local_search(table, space, seed, population * (generations + 1))
+        return {"strategy": strategy, "seed": seed, "trained": trained, "n_skipped": 0}
+    config = SearchConfig(
+        task=table.task,
+        space=stored["space"],
+        population=population,
+        generations=generations,
+        train=dict(stored["train"]),
+        skip=dict(space.search.get("skip", {})),
+        seed=seed,
+        run_id=f"{strategy}-{seed}",
+        strategy=strategy,
+    )
+    evaluator = TableEvaluator(
+        table, placeholder_data(table.task), TrainConfig(**config.train), config.run_id, seed, fidelity="screen"
+    )
+    run_dir = Path(root) / f"{strategy}-{seed}"
+    run_search(config, run_dir, evaluator=evaluator, log=lambda _: None)
+    records = RecordLog(run_dir / "records.jsonl").read()
+    return {
+        "strategy": strategy,
+        "seed": seed,
+        "trained": [r["metrics"]["val_acc"] for r in records if r["status"] == "trained"],
+        "n_skipped": sum(r["status"] == "skipped" for r in records),
+    }
+
+
+def local_search(table: Table, space: SearchSpace, seed: int, budget: int) -> list[float]:
+    """Local search with restarts (White et al. 2021) on a table: validation accuracies in lookup order."""
+    rng = random.Random(seed)
+    genomes = {g.key: g.to_dict() for g in space.genomes() if g.key in table.by_key}
+    accuracy = {k: float(table.by_key[k]["metrics"]["val_acc"]) for k in genomes}
+    keys = sorted(genomes)
+    seen: list[str] = []
+
+    def look(key: str) -> float:
+        seen.append(key)
+        return accuracy[key]
+
+    def neighbours(key: str) -> list[str]:
+        a = genomes[key]
+        return [
+            k for k in keys if k != key and sum(a.get(g) != genomes[k].get(g) for g in set(a) | set(genomes[k])) == 1
+        ]
+
+    while len(seen) < min(budget, len(keys)):
+        fresh = [k for k in keys if k not in set(seen)]
+        current = rng.choice(fresh)
+        best = look(current)
+        while len(seen) < budget:
+            around = [k for k in neighbours(current) if k not in set(seen)]
+            rng.shuffle(around)
+            scored = []
+            for k in around:
+                if len(seen) >= budget:
+                    break
+                scored.append((look(k), k))
+            if not scored or max(scored)[0] <= best:
+                break  # a local optimum: restart
+            best, current = max(scored)
+    return [accuracy[k] for k in seen[:budget]]
+
+
+def table_main(args: argparse.Namespace) -> None:
+    """Run every table strategy over the seeds, print the efficiency and regret tables, write JSON and a plot."""
+    start = time.perf_counter()
+    table = Table.read(args.table)
+    best = max(table.values().values())
+    threshold = table.top_threshold(args.top)
+    n_top = sum(v >= threshold for v in table.values().values())
+    with tempfile.TemporaryDirectory() as root:
+        jobs = [
+            (s, str(args.table), seed, args.population, args.generations, root)
+            for seed in range(args.seeds)
+            for s in TABLE_STRATEGIES
+        ]
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(args.workers) as pool:
+            runs = pool.map(table_search, jobs, chunksize=4)
+    by = {(r["strategy"], r["seed"]): r for r in runs}
+    budget = args.population * (args.generations + 1)
+    print(
+        f"table {args.table}: {len(table)} genomes (fidelity {table.fidelity}), best val_acc {best:.4f}; "
+        f"top {args.top:.0%}: val_acc >= {threshold:.4f} ({n_top} genomes)"
+    )
+    print(
+        f"{len(runs)} searches by lookup in {time.perf_counter() - start:.0f} s: {args.seeds} seeds per strategy, "
+        f"population {args.population}, {args.generations} generations (at most {budget} lookups)\n"
+    )
+    print(f"Lookups (trainings) until a genome of the top {args.top:.0%} is found")
+    print(f"{'strategy':<10} {'median':>7} {'IQR':>15} {'missed':>7} {'/ random':>9} {'lookups (mean)':>15}")
+    summary: dict = {}
+    medians = {}
+    for s in TABLE_STRATEGIES:
+        counts, misses = [], 0
+        for seed in range(args.seeds):
+            trained = by[(s, seed)]["trained"]
+            n = needed(trained, threshold)
+            if n is None:
+                misses += 1
+                n = len(trained) + 1
+            counts.append(n)
+        q1, med, q3 = np.percentile(counts, [25, 50, 75])
+        medians[s] = med
+        summary[s] = {"median": med, "q1": q1, "q3": q3, "missed": misses, "counts": counts}
+    for s in TABLE_STRATEGIES:
+        row = summary[s]
+        row["fraction_of_random"] = row["median"] / medians["random"]
+        mean_lookups = statistics.fmean(len(by[(s, k)]["trained"]) for k in range(args.seeds))
+        iqr = f"[{row['q1']:.1f}, {row['q3']:.1f}]"
+        print(
+            f"{s:<10} {row['median']:7.1f} {iqr:>15} {row['missed']:7d} "
+            f"{row['fraction_of_random']:9.3f} {mean_lookups:15.1f}"
+        )
+    print("\nRegret (table best minus best found) after k lookups: median [IQR] over seeds (a search that stopped")
+    print("earlier counts with its final best)")
+    print(f"{'strategy':<10} " + " ".join(f"{f'k={k}':>21}" for k in REGRET_AT))
+    regret: dict = {}
+    for s in TABLE_STRATEGIES:
+        rows = []
+        regret[s] = {}
+        for k in REGRET_AT:
+            values = [best - max(by[(s, seed)]["trained"][:k]) for seed in range(args.seeds)]
+            q1, med, q3 = np.percentile(values, [25, 50, 75])
+            regret[s][k] = {"median": med, "q1": q1, "q3": q3}
+            rows.append(f"{f'{med:.4f} [{q1:.4f}, {q3:.4f}]':>21}")
+        print(f"{s:<10} " + " ".join(rows))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        out = {
+            "table": str(args.table),
+            "n_genomes": len(table),
+            "best": best,
+            "top_fraction": args.top,
+            "threshold": threshold,
+            "seeds": args.seeds,
+            "population": args.population,
+            "generations": args.generations,
+            "summary": summary,
+            "regret": regret,
+            "runs": runs,
+        }
+        Path(args.out).write_text(json.dumps(out, indent=1), encoding="utf-8")
+    if args.plot:
+        plot_regret(runs, best, args.seeds, budget, args.plot)
+
+
+def plot_regret(runs: list[dict], best: float, seeds: int, budget: int, path: str) -> None:
+    """Anytime regret curves (median and IQR band over seeds) per strategy, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ks = np.arange(1, budget + 1)
+    for s in TABLE_STRATEGIES:
+        curves = []
+        for r in (r for r in runs if r["strategy"] == s):
+            acc = np.maximum.accumulate(np.array(r["trained"] or [0.0]))
+            acc = np.concatenate([acc, np.full(budget - len(acc), acc[-1])]) if len(acc) < budget else acc[:budget]
+            curves.append(best - acc)
+        curves = np.array(curves)
+        q1, med, q3 = np.percentile(curves, [25, 50, 75], axis=0)
+        ax.plot(ks, med, label=s)
+        ax.fill_between(ks, q1, q3, alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_xlabel("trained candidates (table lookups)")
+    ax.set_ylabel("regret: table best - best found (val acc)")
+    ax.set_title(f"Anytime regret, median and IQR over {seeds} seeds")
+    ax.legend()
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", help="write the per-run results as JSON")
+    parser.add_argument("--table", help="search this tabular benchmark by lookup (a sample --all run or data set)")
+    parser.add_argument("--population", type=int, default=8, help="table mode: population (default 8)")
+    parser.add_argument("--generations", type=int, default=15, help="table mode: generations (default 15)")
+    parser.add_argument("--top", type=float, default=0.01, help="table mode: the top fraction to reach (0.01)")
+    parser.add_argument("--plot", help="table mode: write the regret curves to this PNG")
     args = parser.parse_args()
+    if args.table:
+        table_main(args)
+        return
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as root:
         jobs = [(s, seed, root) for seed in range(args.seeds) for s in STRATEGIES]

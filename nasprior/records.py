@@ -24,6 +24,7 @@ to a side file).
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -165,7 +166,8 @@ class RecordLog:
     Parameters
     ----------
     path : path-like
-        The ``.jsonl`` file; its directory is created on the first append.
+        The ``.jsonl`` file; its directory is created on the first append. A
+        ``.jsonl.gz`` file (a shipped data set) can be read, not appended to.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -213,12 +215,13 @@ class RecordLog:
         if not self.path.exists():
             return []
         records = []
+        opener = gzip.open if self.path.suffix == ".gz" else open  # a shipped data set's compressed records
         try:
-            with open(self.path, encoding="utf-8", errors="replace") as f:
+            with opener(self.path, "rt", encoding="utf-8", errors="replace") as f:
                 lines = f.readlines()
-        except OSError as exc:  # a directory, or no permission
+        except (OSError, EOFError) as exc:  # a directory, no permission, a truncated or corrupt .gz
             raise RecordError(
-                f"cannot read the record log {self.path} ({exc.strerror or exc}): it must be the file of "
+                f"cannot read the record log {self.path} ({getattr(exc, 'strerror', None) or exc}): it must be the file of "
                 "JSON lines nasprior wrote; restore it, or start a new run"
             ) from None
         for number, line in enumerate(lines, start=1):

@@ -130,3 +130,82 @@ def test_exhaustive_sample_refuses_a_space_with_ranges():
 def test_final_training_scores_the_test_split_even_when_screening_does_not():
     assert "score_test" not in final_train_options({"epochs": 2, "score_test": False}, {"epochs": 9})
     assert final_train_options({"score_test": False}, {"score_test": False})["score_test"] is False
+
+
+# -- searching a table by lookup ---------------------------------------------------------------
+TABLE_GENES = {
+    "prior": ["gnp", "watts_strogatz"],
+    "n_nodes": {"values": [8, 16, 24]},
+    "p": {"values": [0.2, 0.5, 0.8]},
+    "k": {"values": [2, 4]},
+    "seed": {"values": [0, 1]},
+}
+
+
+@pytest.fixture(scope="module")
+def digits_table(tmp_path_factory):
+    """Every genome (54) of a small discrete digits space, trained 1 epoch: a tabular benchmark."""
+    space = SearchSpace.from_dict({"genes": TABLE_GENES}, name="table")
+    train = {**SearchSpace.from_toml(default_space_path("digits")).train, "epochs": 1}
+    run_dir = tmp_path_factory.mktemp("table") / "digits-table"
+    config = SampleConfig(task="digits", space=space.to_dict(), n=0, exhaustive=True, train=train, run_id="tbl")
+    run_sample(config, run_dir, workers=1, log=lambda s: None)
+    return run_dir
+
+
+def test_table_reads_a_sample_and_ranks_its_top(digits_table):
+    from nasprior.tabular import Table
+
+    table = Table.read(digits_table)
+    assert len(table) + table.n_failed == 54 and table.task == "digits" and table.fidelity == "sample"
+    values = sorted(table.values().values(), reverse=True)
+    assert table.top_threshold(0.01) == values[0]  # at least one genome
+    assert table.top_threshold(0.1) == values[4]
+    with pytest.raises(ValueError, match="share"):
+        table.top_threshold(0)
+
+
+def test_search_on_a_table_looks_up_and_never_trains(digits_table, tmp_path, monkeypatch):
+    import nasprior.evaluation
+    from nasprior.records import RecordLog
+    from nasprior.search import SearchConfig, run_search
+    from nasprior.tabular import Table, TableEvaluator, placeholder_data
+    from nasprior.training import TrainConfig
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a table search trained a network")
+
+    monkeypatch.setattr(nasprior.evaluation, "train", no_training)
+    table = Table.read(digits_table)
+    stored = json_config(digits_table)
+    config = SearchConfig(
+        task="digits",
+        space=stored["space"],
+        population=4,
+        generations=3,
+        train=stored["train"],
+        seed=3,
+        run_id="lookup",
+        strategy="ga",
+    )
+    allowed = set(list(table.by_key)[: len(table) // 2])
+    evaluator = TableEvaluator(
+        table, placeholder_data("digits"), TrainConfig(**config.train), "lookup", 3, allowed=allowed
+    )
+    run_search(config, tmp_path / "lookup", evaluator=evaluator, log=lambda s: None)
+    records = RecordLog(tmp_path / "lookup" / "records.jsonl").read()
+    trained = [r for r in records if r["status"] == "trained"]
+    assert trained and evaluator.n_lookups == len(trained)
+    for r in trained:  # the table's own accuracy, and only genomes the benchmark allows
+        assert r["key"] in allowed
+        assert r["metrics"]["val_acc"] == table.by_key[r["key"]]["metrics"]["val_acc"]
+        assert r["features"] == table.by_key[r["key"]]["features"]
+    assert all("not among the genomes" in r["error"] for r in records if r["status"] == "failed")
+    assert (tmp_path / "lookup" / "best" / "genome.json").is_file()
+    assert not (tmp_path / "lookup" / "best" / "model.pt").exists()  # no weights: nothing was trained
+
+
+def json_config(run_dir):
+    import json
+
+    return json.loads((run_dir / "config.json").read_text())

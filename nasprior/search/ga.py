@@ -72,11 +72,15 @@ from .final import train_survivors
 from .operators import Individual, dominates, fitness_class, make_toolbox, make_unique, objective_values
 
 
-def save_best(best_dir: Path, net: torch.nn.Module, genome: Genome, record: dict) -> None:
-    """Write the best network's weights (``model.pt``), genome and record to ``best_dir``."""
+def save_best(best_dir: Path, net: torch.nn.Module | None, genome: Genome, record: dict) -> None:
+    """Write the best network's weights (``model.pt``), genome and record to ``best_dir``.
+
+    ``net`` None (a candidate looked up in a table, never trained here) writes no weights.
+    """
     best_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), best_dir / "model.pt.tmp")
-    (best_dir / "model.pt.tmp").replace(best_dir / "model.pt")
+    if net is not None:
+        torch.save(net.state_dict(), best_dir / "model.pt.tmp")
+        (best_dir / "model.pt.tmp").replace(best_dir / "model.pt")
     (best_dir / "genome.json").write_text(genome.to_json() + "\n", encoding="utf-8")
     (best_dir / "record.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -113,6 +117,9 @@ class GeneticSearch:
         A live display told of each candidate and each training epoch.
     client : distributed.Client, optional
         Train candidates as futures on this Dask client (:mod:`nasprior.parallel`); records stay here.
+    evaluator : Evaluator, optional
+        Computes features and trains instead of the config's own evaluator (e.g. a
+        :class:`nasprior.tabular.TableEvaluator` answering by lookup).
     """
 
     def __init__(
@@ -124,6 +131,7 @@ class GeneticSearch:
         log: Callable[[str], None],
         progress: SearchProgress | None = None,
         client: Any = None,
+        evaluator: Evaluator | None = None,
     ):
         self.config, self.run_dir, self.data, self.log, self.progress = config, run_dir, data, log, progress
         self.record_log = RecordLog(run_dir / RECORDS_FILE)
@@ -131,7 +139,9 @@ class GeneticSearch:
         self.rule = SkipRule(**config.skip)
         self.skipping = self.rule.enabled and config.strategy == "ga-skip"
         self.screened: list[dict] = []
-        self.evaluator = Evaluator(data, TrainConfig(**config.train), config.run_id, config.seed, fidelity="screen")
+        self.evaluator = evaluator or Evaluator(
+            data, TrainConfig(**config.train), config.run_id, config.seed, fidelity="screen"
+        )
         self.evaluator.progress = progress.epoch if progress is not None else None
         self.previous = list(previous)  # the log of a resumed run, as read
         self.records: list[dict] = []  # records known to the GA so far (a replay adds logged ones as it meets them)
@@ -499,6 +509,7 @@ def run_search(
     progress: SearchProgress | None = None,
     client: Any = None,
     drop_bad_tail: bool = False,
+    evaluator: Evaluator | None = None,
 ) -> SearchResult:
     """Run (or resume) a genetic search and log every candidate.
 
@@ -529,6 +540,10 @@ def run_search(
     drop_bad_tail : bool
         With ``resume``: move an unreadable end of the record log to
         ``records.jsonl.bad`` (:func:`nasprior.records.quarantine_bad_tail`) first.
+    evaluator : Evaluator, optional
+        Evaluates candidates instead of an :class:`~nasprior.evaluation.Evaluator` of the
+        config's budget; its data stands for ``data`` (a search on a tabular benchmark:
+        :class:`nasprior.tabular.TableEvaluator` and :func:`nasprior.tabular.placeholder_data`).
 
     Returns
     -------
@@ -551,12 +566,14 @@ def run_search(
         If the task's data set is missing or corrupt.
     """
     run_dir = Path(run_dir)
+    if evaluator is not None:
+        data = evaluator.data
     if check_run_dir(run_dir, "search", resume=resume) is None and resume:
         raise RunDirError(
             f"{run_dir} holds no search to resume (no {CONFIG_FILE}): give a run made by 'nasprior search'"
         )
     if not resume:  # everything is validated before the run directory is created
-        search = _validated_search(config, run_dir, data, [], log, progress, client)
+        search = _validated_search(config, run_dir, data, [], log, progress, client, evaluator)
         create_run_dir(run_dir)
     with RunLock(run_dir, "search --resume" if resume else "search"):
         if resume:
@@ -564,7 +581,7 @@ def run_search(
             if moved:
                 log(f"moved {moved} unreadable line(s) to {run_dir / (RECORDS_FILE + '.bad')}")
             previous = RecordLog(run_dir / RECORDS_FILE).read()
-            search = _validated_search(config, run_dir, data, previous, log, progress, client)
+            search = _validated_search(config, run_dir, data, previous, log, progress, client, evaluator)
         else:
             check_run_dir(run_dir, "search", locked=True)  # another process may have written it since the first check
             write_config(run_dir, config.to_dict())
