@@ -34,7 +34,7 @@ LAYERS = [
     {"nasprior.genome", "nasprior.tasks"},
     {"nasprior.space", "nasprior.records", "nasprior.pruning"},
     {"nasprior.evaluation"},
-    {"nasprior.predictors", "nasprior.experiments", "nasprior.parallel"},
+    {"nasprior.predictors", "nasprior.experiments", "nasprior.parallel", "nasprior.tabular"},
     {"nasprior.search", "nasprior.sampling"},
     {"nasprior.report", "nasprior.export"},
     {"nasprior.cli", "nasprior.__main__", "nasprior"},
@@ -136,7 +136,10 @@ LINE_BUDGETS = {
     "nasprior.networks.recurrent": (900, "the recurrent graph network with its layered and fused forward paths"),
     "nasprior.networks.wavefront": (720, "the fused BPTT recurrence: forward and backward time loops of four cells"),
     "nasprior.predictors.fitting": (750, "repeated nested cross-validation, size-only baselines and model cards"),
-    "nasprior.search.ga": (660, "the DEAP GA: toolbox, strategies, skipping and screening, resumable run loop"),
+    "nasprior.search.ga": (
+        690,
+        "the DEAP GA: toolbox, strategies, skipping and screening, stored or own predictor, resumable run loop",
+    ),
     "nasprior.tasks.image_files": (800, "readers of the official CIFAR-10 and MNIST distributions and their checks"),
     "nasprior.tasks.reber": (700, "the Reber grammar, its CSV reader with checks, and the hard-negative groups"),
 }

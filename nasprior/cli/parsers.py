@@ -163,8 +163,15 @@ def add_search_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--predictor",
         metavar="DIR",
-        help="stored predictor (nasprior predictor fit) that skips offspring "
-        "from the first generation, until the run's own predictor is usable",
+        help="stored predictor (a 'nasprior predictor fit' folder, or a shipped one by name, e.g. cifar10-cnn) that "
+        "skips or ranks offspring from the first generation, until the run's own predictor beats it "
+        "(default: the space's [search] predictor)",
+    )
+    p.add_argument(
+        "--no-predictor",
+        action="store_true",
+        default=None,
+        help="use no stored predictor, not even the space's (the run's own predictor only)",
     )
     p.add_argument(
         "--strategy",

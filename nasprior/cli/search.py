@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import NaspriorError
 from ..outputs import check_run_dir
 from ..parallel import check_scheduler_address, close_client, start_client
+from ..predictors.shipped import predictor_path
 from ..progress import SearchProgress
 from ..records import read_config
 from ..search import SearchConfig, check_space_search_table, run_search
@@ -118,7 +119,7 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
             data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
             download=bool(args.download),
             run_id=run_id,
-            predictor=str(Path(args.predictor).resolve()) if args.predictor else None,
+            predictor=None if args.no_predictor else predictor_path(args.predictor or space.search.get("predictor")),
             final=final,
             **search,
         ),

@@ -38,6 +38,7 @@ from .intervals import LEVELS, conformal_half_widths, conformal_quantile
 from .regressors import REGRESSORS, Regressor, make_pipeline, register_regressor, suggest
 from .run import RunPredictor, SkipRule
 from .scoring import format_scores, nested_cv_scores, tune
+from .shipped import predictor_path, shipped_predictors
 from .stored import (
     CARD_FILE,
     GRAPH_TASK,
@@ -51,6 +52,8 @@ from .stored import (
 )
 
 __all__ = [
+    "predictor_path",
+    "shipped_predictors",
     "CARD_FILE",
     "GRAPH_TASK",
     "LEVELS",

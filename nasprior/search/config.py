@@ -17,7 +17,17 @@ from ..training import TrainConfig, resolve_device
 from ..validation import from_mapping
 
 #: Keys of a search space's ``[search]`` table (GA settings and the skip rule).
-SPACE_SEARCH_KEYS = ("population", "generations", "cxpb", "mutpb", "skip", "objectives", "strategy", "screen_factor")
+SPACE_SEARCH_KEYS = (
+    "population",
+    "generations",
+    "cxpb",
+    "mutpb",
+    "skip",
+    "objectives",
+    "strategy",
+    "screen_factor",
+    "predictor",
+)
 
 
 #: Keys of a space's ``[final]`` table that are not training options.

@@ -55,6 +55,7 @@ from typing import Any
 import torch
 from deap import algorithms, tools
 from deap.tools import crossover, emo, mutation, selection
+from sklearn.metrics import r2_score
 
 from ..evaluation import CANDIDATE_FAILURES, CANDIDATE_FEATURES, Evaluator, check_limits
 from ..genome import Genome, describe
@@ -184,25 +185,62 @@ class GeneticSearch:
 
     # -- predictor decisions -------------------------------------------------------
     def usable_predictor(self) -> tuple[PredictorLike | None, str]:
-        """The predictor that may decide now (the run's own once warm and good enough, else the stored one), and its name."""
+        """The predictor that decides now, and its name.
+
+        A stored predictor (``--predictor``, or the space's ``[search]
+        predictor``) decides from the first offspring on, while its CV R² is
+        at least ``min_r2``. The run's own predictor, once ``warmup``
+        candidates are trained, takes over when its cross-validated R² on the
+        run's records reaches ``min_r2`` and beats the stored predictor's R²
+        on the same records (its predictions against what the run measured);
+        the progress line says which one decides and why.
+        """
         screened = [r for r in self.records if is_screening(r)]  # never mix fidelities
-        if sum(r["status"] == "trained" for r in screened) >= self.rule.warmup:
+        trained = [r for r in screened if r["status"] == "trained"]
+        own: RunPredictor | None = None
+        if len(trained) >= self.rule.warmup:
             self.predictor.fit(screened)
             if self.predictor.cv_r2_ >= self.rule.min_r2:
-                return self.predictor, "run"
-            if self.stored is None:
+                own = self.predictor
+            elif self.stored is None:
                 self.log(
                     f"  predictor: CV R2 {self.predictor.cv_r2_:.3f} < min_r2 {self.rule.min_r2}: "
                     "not used this generation"
                 )
-        if self.stored is not None:
-            if self.stored.cv_r2_ >= self.rule.min_r2:
-                return self.stored, self.config.predictor
+        stored = self.stored if self.stored is not None and self.stored.cv_r2_ >= self.rule.min_r2 else None
+        if self.stored is not None and stored is None:
             self.log(
                 f"  stored predictor: CV R2 {self.stored.cv_r2_:.3f} < min_r2 {self.rule.min_r2}: "
                 "not used this generation"
             )
+        if own is not None and stored is not None:
+            on_run = self.stored_r2_on(trained)
+            if not (on_run is None or own.cv_r2_ > on_run):
+                self.log(
+                    f"  predictor: stored {self.config.predictor} kept (R2 {on_run:.3f} on this run's "
+                    f"{len(trained)} trained; the run's own CV R2 {own.cv_r2_:.3f})"
+                )
+                return stored, self.config.predictor
+            self.log(
+                f"  predictor: the run's own takes over (CV R2 {own.cv_r2_:.3f} on {len(trained)} trained beats "
+                f"stored {self.config.predictor}'s R2 {on_run:.3f} on them)"
+            )
+        if own is not None:
+            return own, "run"
+        if stored is not None:
+            return stored, self.config.predictor
         return None, ""
+
+    def stored_r2_on(self, trained: list[dict]) -> float | None:
+        """R² of the stored predictor's predictions against this run's trained records (None if it cannot predict them)."""
+        try:
+            rows = with_gene_columns(
+                self.stored, [Genome.from_dict(r["genome"]) for r in trained], [r["features"] for r in trained]
+            )
+            predicted = self.stored.predict(rows)
+        except (PredictorError, KeyError):
+            return None
+        return float(r2_score([r["metrics"]["val_acc"] for r in trained], predicted))
 
     def decide_skips(
         self, genomes: dict[str, Genome], features: dict[str, dict], population: list[Individual] | None
