@@ -31,7 +31,7 @@ from nasprior.predictors import (
     select_feature_names,
     trained_records,
 )
-from nasprior.records import make_record
+from nasprior.records import RecordLog, make_record
 from nasprior.tasks import get_task
 
 
@@ -336,6 +336,53 @@ def test_search_uses_stored_predictor_before_its_own_is_warm(fitted, tmp_path):
     assert all(r["predictor"] == path and r["generation"] == 1 for r in skipped)
     with pytest.raises(ConfigError, match="fitted on task 'digits'"):
         SearchConfig(**{**config.to_dict(), "task": "mnist", "run_id": "m"})
+
+
+def test_run_predictor_takes_over_only_when_it_beats_the_stored_one_on_the_run(fitted, tmp_path, monkeypatch):
+    """Both usable: the stored predictor decides until the run's own CV R2 beats the stored R2 on the run's records."""
+    from nasprior.search import SearchConfig
+    from nasprior.search.ga import GeneticSearch
+    from nasprior.space import SearchSpace, default_space_path
+    from nasprior.tasks import load_task
+
+    space = SearchSpace.from_toml(default_space_path("digits"))
+    config = SearchConfig(
+        task="digits",
+        space=space.to_dict(),
+        population=4,
+        generations=1,
+        train={**space.train, "epochs": 1},
+        skip={"warmup": 5, "min_r2": -1e9},
+        seed=0,
+        run_id="s",
+        predictor=str(fitted / "predictors" / "digits-test"),
+    )
+    lines: list[str] = []
+    search = GeneticSearch(config, tmp_path, load_task("digits"), [], lines.append)
+    records = [
+        r for r in RecordLog(fitted / "runs" / "digits-sample" / "records.jsonl").read() if r["status"] == "trained"
+    ]
+    search.records = [{**r, "fidelity": "screen"} for r in records[:8]]  # as the run screened them
+    monkeypatch.setattr(search.predictor, "fit", lambda rows: search.predictor)
+    on_run = search.stored_r2_on(search.records)
+    assert on_run is not None
+    search.predictor.cv_r2_ = on_run - 0.1  # the run's own is usable but worse than the stored one on this run
+    source, name = search.usable_predictor()
+    assert source is search.stored and name == config.predictor and "stored" in lines[-1] and "kept" in lines[-1]
+    search.predictor.cv_r2_ = on_run + 0.1
+    source, name = search.usable_predictor()
+    assert source is search.predictor and name == "run" and "takes over" in lines[-1]
+
+
+def test_predictor_path_finds_folders_and_shipped_names(tmp_path):
+    from nasprior.predictors import predictor_path, shipped_predictors
+
+    assert predictor_path(None) is None
+    assert predictor_path(str(tmp_path)) == str(tmp_path.resolve())
+    for name in shipped_predictors():  # package data: a card in nasprior/pretrained/<name>/
+        assert Path(predictor_path(name), "model_card.json").is_file()
+    with pytest.raises(PredictorError, match="no shipped predictor of that name"):
+        predictor_path("no-such-predictor")
 
 
 def test_shipped_predictor_predicts_a_possible_accuracy_far_outside_its_range():

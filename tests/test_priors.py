@@ -51,3 +51,16 @@ def test_unknown_prior():
     with pytest.raises(ConfigError, match="unknown prior 'hypercube'.*gnp"):
         get_prior("hypercube")
     assert set(PRIORS) >= {"gnp", "watts_strogatz", "barabasi_albert", "complete"}
+
+
+def test_watts_strogatz_repair_gives_even_k_below_n_nodes():
+    """networkx joins k // 2 neighbours on either side: an odd k would be the graph of k - 1 under another key."""
+    from nasprior.space import SearchSpace
+
+    space = SearchSpace.from_dict({"genes": {"prior": ["watts_strogatz"], "n_nodes": [4, 40], "k": [2, 30]}})
+    import random
+
+    rng = random.Random(0)
+    for _ in range(200):
+        g = space.decode(space.random_individual(rng))
+        assert g.k % 2 == 0 and 2 <= g.k < g.n_nodes

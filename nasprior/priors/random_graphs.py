@@ -42,8 +42,11 @@ def repair_n_nodes(values: dict[str, Any]) -> None:
 
 
 def _repair_ws(values: dict[str, Any]) -> None:
+    """k in [2, n_nodes - 1] and even: networkx joins each node to its k // 2 nearest neighbours on either side,
+    so an odd k builds the graph of k - 1, and two genomes would be one network."""
     repair_n_nodes(values)
-    values["k"] = max(2, min(values["k"], values["n_nodes"] - 1))
+    k = max(2, min(values["k"], values["n_nodes"] - 1))
+    values["k"] = max(2, k - k % 2)
 
 
 def _repair_ba(values: dict[str, Any]) -> None:
