@@ -76,6 +76,9 @@ from .tasks import check_task, get_task, load_task
 from .training import TrainConfig
 from .validation import from_mapping
 
+#: Budgets a sample may be labelled with: its own, or a search's final stage (:func:`nasprior.search.final_train_options`).
+SAMPLE_FIDELITIES = ("sample", "final")
+
 
 @dataclass
 class SampleConfig:
@@ -101,6 +104,10 @@ class SampleConfig:
     data_dir : str, optional
     download : bool
     run_id : str
+    fidelity : {"sample", "final"}
+        Name of the budget in the records: ``"sample"``, or ``"final"`` when
+        ``train`` is the space's final-stage budget (``nasprior sample
+        --final``: labels for a fidelity study).
     exhaustive : bool
         List every genome of a discrete space (each gene a list of values) instead of drawing.
     replicates : int
@@ -127,6 +134,7 @@ class SampleConfig:
     download: bool = False
     run_id: str = ""
     kind: str = "sample"
+    fidelity: str = "sample"
     exhaustive: bool = False
     replicates: int = 0
     n_inputs: int | None = None
@@ -138,6 +146,8 @@ class SampleConfig:
         if self.n < (0 if self.exhaustive else 1):
             fix = "0 (every genome of the space) or more" if self.exhaustive else "sample at least 1 genome"
             raise ConfigError(f"n = {self.n} is invalid: {fix}")
+        if self.fidelity not in SAMPLE_FIDELITIES:
+            raise ConfigError(f"fidelity {self.fidelity!r} is unknown: use one of {', '.join(SAMPLE_FIDELITIES)}")
         if self.replicates < 0:
             raise ConfigError(f"replicates = {self.replicates} is invalid: use 0 or more genomes to train twice")
         strata = max(len(self.priors or []), 1) * max(len(self.cells or []), 1)
@@ -172,9 +182,9 @@ class SampleConfig:
         sample through ``train`` (compared as resolved), its ``[search]``
         table not at all.
         """
-        fields = ("task", "n", "priors", "cells", "train", "seed", "exhaustive", "replicates")
+        fields = ("task", "n", "priors", "cells", "train", "seed", "exhaustive", "replicates", "fidelity")
         mine = self.to_dict()
-        defaults = {"exhaustive": False, "replicates": 0}  # fields that configs of earlier versions lack
+        defaults = {"exhaustive": False, "replicates": 0, "fidelity": "sample"}  # fields earlier configs lack
         differ = [f for f in fields if mine[f] != other.get(f, defaults.get(f))]
         if mine["space"].get("genes") != (other.get("space") or {}).get("genes"):
             differ.insert(1, "space genes")
@@ -461,7 +471,7 @@ def _sample(
                     TrainConfig(**{**train, "seed": int(train.get("seed", 0)) + r}),
                     config.run_id,
                     config.seed + r,
-                    fidelity="sample",
+                    fidelity=config.fidelity,
                 )
                 for r in (0, 1)
             ]
@@ -481,7 +491,7 @@ def _sample(
             config.train,
             config.run_id,
             config.seed,
-            "sample",
+            config.fidelity,
         )
         try:
             results_as_completed = DaskMap(client, log, ordered=False)(RemoteEvaluate(spec), todo)

@@ -209,3 +209,23 @@ def json_config(run_dir):
     import json
 
     return json.loads((run_dir / "config.json").read_text())
+
+
+def test_sample_final_trains_with_the_final_budget_and_labels_it(tmp_path):
+    from nasprior.cli import main
+
+    space = tmp_path / "tiny.toml"
+    space.write_text(
+        '[genes]\nprior = ["gnp"]\nn_nodes = { values = [8, 12] }\np = { values = [0.5] }\nseed = { values = [0] }\n'
+        '[train]\nepochs = 1\noptimizer = "adam"\ntrain_subset = 200\nscore_test = false\n'
+        "[final]\nepochs = 2\n",
+        encoding="utf-8",
+    )
+    args = ["sample", "--task", "digits", "--space", str(space), "--all", "--workers", "1", "--runs-dir", str(tmp_path)]
+    assert main([*args, "--final", "--run-id", "f"]) == 0
+    records = RecordLog(tmp_path / "f" / "records.jsonl").read()
+    assert len(records) == 2 and {r["fidelity"] for r in records} == {"final"}
+    for r in records:  # [final] over [train]: all images, 2 epochs, the test split scored
+        assert r["train"]["epochs"] == 2 and r["train"]["train_subset"] == 0 and r["metrics"]["test_acc"] is not None
+    assert main([*args, "--run-id", "f"]) == 2  # the same run id without --final is another sample
+    assert main(["sample", "--task", "digits", "--run-id", "x", "--runs-dir", str(tmp_path)]) == 2  # no --n, no --all

@@ -224,7 +224,14 @@ def add_predictor_commands(subparsers: argparse._SubParsersAction) -> None:
         "--priors", help="comma-separated priors to stratify by, N genomes each (e.g. barabasi_albert,watts_strogatz)"
     )
     p.add_argument("--cells", help="comma-separated recurrent cell types to fix (e.g. gru), N genomes each")
+    p.add_argument(
+        "--final",
+        action="store_true",
+        help="train with the space's final-stage budget ([final] over [train]; records of fidelity 'final'), e.g. "
+        "labels for a fidelity study",
+    )
     p.add_argument("--epochs", type=int, help="training budget per candidate, in epochs (default: the space's)")
+    p.add_argument("--train-subset", type=int, help="train on a seeded subset of this many images (0: all)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws, validation split and weights (default 0)")

@@ -30,6 +30,7 @@ from ..graph_io import graph_files, read_graph
 from ..outputs import check_output_dir
 from ..predictors import CARD_FILE, Predictor, PredictorError, fit_predictor, fit_predictor_from_graphs, format_scores
 from ..sampling import SampleConfig, run_sample
+from ..search.config import final_train_options
 from ..space import SearchSpace, default_space_path, space_path
 from ..tasks import get_task
 from .base import (
@@ -46,8 +47,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     space = SearchSpace.from_toml(
         space_path(args.space) if args.space else default_space_path(get_task(args.task).space)
     )
-    train = dict(space.train)
-    for option in ("epochs", "batch_size", "lr"):
+    train = final_train_options(space.train, space.final) if args.final else dict(space.train)
+    for option in ("epochs", "train_subset", "batch_size", "lr"):
         if getattr(args, option) is not None:
             train[option] = getattr(args, option)
     train["seed"] = args.seed
@@ -64,6 +65,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         space=space.to_dict(),
         n=args.n or 0,
         exhaustive=args.all,
+        fidelity="final" if args.final else "sample",
         replicates=args.replicates,
         priors=split(args.priors),
         cells=split(args.cells),
