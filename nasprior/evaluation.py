@@ -297,8 +297,10 @@ class Evaluator:
         The network is built from :attr:`seed`, as :meth:`train` builds it,
         inside :func:`torch.random.fork_rng`, and scored on the minibatch
         :func:`~nasprior.features.proxy_batch` draws from the training split
-        with the same seed (the same for every candidate of a run); training
-        is bit-identical with and without them.
+        with the same seed (the same for every candidate of a run), on one
+        torch thread whatever the process's thread count (multi-threaded
+        reductions change the last digits); training is bit-identical with
+        and without them.
 
         Returns
         -------
@@ -315,7 +317,12 @@ class Evaluator:
             torch.manual_seed(self.seed)
             net = self.build(genome)
         x, y = proxy_batch(self.data.x_train, self.data.y_train, self.seed)
-        return proxy_features(net, x, y)
+        threads = torch.get_num_threads()
+        try:  # one thread: the same numbers in a 2-thread search, its Dask workers and a 16-core machine
+            torch.set_num_threads(1)
+            return proxy_features(net, x, y)
+        finally:
+            torch.set_num_threads(threads)
 
     def build(self, genome: Genome) -> nn.Module:
         """The genome's untrained network for this task, its channels scaled by the budget's ``width_multiplier``."""

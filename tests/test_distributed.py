@@ -69,12 +69,31 @@ def local_run(tmp_path_factory):
     return run_dir
 
 
+def first_difference(remote: list[dict], local: list[dict]) -> str:
+    """Where two record lists first differ: the record index and the fields (for a readable failure)."""
+    if len(remote) != len(local):
+        return f"{len(remote)} remote records, {len(local)} local"
+    for i, (a, b) in enumerate(zip(remote, local)):
+        a, b = without_timings(a), without_timings(b)
+        if a != b:
+            fields = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            detail = {k: (a.get(k), b.get(k)) for k in fields if k != "curve"}
+            if "features" in fields:
+                detail["features"] = {
+                    k: (a["features"].get(k), b["features"].get(k))
+                    for k in set(a["features"]) | set(b["features"])
+                    if a["features"].get(k) != b["features"].get(k)
+                }
+            return f"record {i} differs in {fields}: {detail}"[:3000]
+    return ""
+
+
 def test_two_worker_search_equals_single_process(client, local_run, tmp_path):
     assert len(client.scheduler_info()["workers"]) == 2
     run_search(config(), tmp_path / "run", log=lambda _: None, client=client)
     local = RecordLog(local_run / RECORDS_FILE).read()
     remote = RecordLog(tmp_path / "run" / RECORDS_FILE).read()
-    assert [without_timings(r) for r in remote] == [without_timings(r) for r in local]
+    assert not first_difference(remote, local), first_difference(remote, local)
     a = json.loads((local_run / "best" / "record.json").read_text())
     b = json.loads((tmp_path / "run" / "best" / "record.json").read_text())
     assert without_timings(a) == without_timings(b)
@@ -106,7 +125,7 @@ def test_a_worker_killed_mid_candidate_is_rerun_elsewhere_and_logged_once(client
     assert len(reruns) == 1 and killed[0] in reruns[0]
     local = RecordLog(local_run / RECORDS_FILE).read()
     remote = RecordLog(tmp_path / "run" / RECORDS_FILE).read()
-    assert [without_timings(r) for r in remote] == [without_timings(r) for r in local]
+    assert not first_difference(remote, local), first_difference(remote, local)
 
 
 def test_cluster_options_are_checked():

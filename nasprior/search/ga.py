@@ -68,22 +68,10 @@ from ..records import CONFIG_FILE, RECORDS_FILE, RecordLog, is_screening, quaran
 from ..space import SearchSpace
 from ..tasks import TaskData, load_task
 from ..training import TrainConfig
+from .artifacts import pareto_entry, save_best, write_json
 from .config import SearchConfig, SearchResult
 from .final import train_survivors
 from .operators import Individual, dominates, fitness_class, make_toolbox, make_unique, objective_values
-
-
-def save_best(best_dir: Path, net: torch.nn.Module | None, genome: Genome, record: dict) -> None:
-    """Write the best network's weights (``model.pt``), genome and record to ``best_dir``.
-
-    ``net`` None (a candidate looked up in a table, never trained here) writes no weights.
-    """
-    best_dir.mkdir(parents=True, exist_ok=True)
-    if net is not None:
-        torch.save(net.state_dict(), best_dir / "model.pt.tmp")
-        (best_dir / "model.pt.tmp").replace(best_dir / "model.pt")
-    (best_dir / "genome.json").write_text(genome.to_json() + "\n", encoding="utf-8")
-    (best_dir / "record.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def with_gene_columns(source: PredictorLike, genomes: list[Genome], rows: list[dict]) -> list[dict]:
@@ -422,6 +410,32 @@ class GeneticSearch:
         for ind, genome in zip(individuals, genomes):
             ind.fitness.values = objective_values(self.cache[genome.key], self.config.objectives)
 
+    def restore_best(self) -> None:
+        """Retrain the best logged candidate into ``best/`` if a resumed run was stopped before it was saved.
+
+        A record is logged before its network is saved, so a run killed
+        between the two resumes with a best candidate that ``best/`` lacks (and
+        that the replay never trains again). Training is deterministic, so
+        training it again gives the network it had; the log is not touched.
+        A run whose final stage has begun is left alone: ``best/`` is then the
+        final stage's (:mod:`nasprior.search.final`).
+        """
+        trained = [r for r in self.previous if r["status"] == "trained" and is_screening(r)]
+        if not trained or any(not is_screening(r) for r in self.previous):
+            return
+        best = max(trained, key=lambda r: r["metrics"]["val_acc"])  # the first of equals, as keep_if_best keeps
+        saved = self.run_dir / "best" / "record.json"
+        try:
+            key = json.loads(saved.read_text(encoding="utf-8")).get("key") if saved.is_file() else None
+        except (OSError, ValueError):  # a torn write: rebuild it
+            key = None
+        if key == best["key"] and (saved.parent / "model.pt").is_file():
+            return
+        genome = Genome.from_dict(best["genome"])
+        evaluation = self.evaluator.train(genome, best["features"], best.get("generation"))
+        save_best(self.run_dir / "best", evaluation.network, genome, best)
+        self.log(f"best/ restored: {describe(genome)} trained again (the run stopped before saving it)")
+
     def keep_if_best(self, genome: Genome, record: dict, network: torch.nn.Module | None) -> None:
         """Save the network to ``best/`` if it has the best validation accuracy so far."""
         if record["status"] == "trained" and record["metrics"]["val_acc"] > self.best_val_acc:
@@ -484,6 +498,7 @@ class GeneticSearch:
         def trained(inds: list[Individual]) -> list[Individual]:
             return [ind for ind in inds if self.cache[space.decode(ind).key]["status"] == "trained"]
 
+        self.restore_best()
         population = toolbox.population(n=config.population)
         self.log(f"generation 0: evaluating {config.population} random candidates")
         self.evaluate(population, 0, None)
@@ -514,27 +529,6 @@ class GeneticSearch:
             hall_of_fame=[self.cache[space.decode(ind).key] for ind in hall],
             pareto_front=pareto,
         )
-
-
-def pareto_entry(record: dict) -> dict:
-    """What ``pareto.json`` keeps of a front member: key, genome, accuracies, size."""
-    f = record["features"]
-    return {
-        "key": record["key"],
-        "genome": record["genome"],
-        "val_acc": record["metrics"]["val_acc"],
-        "test_acc": record["metrics"].get("test_acc"),
-        "n_weights": f.get("n_weights"),
-        "n_flops": f.get("n_flops"),
-        "network_density": f.get("network_density"),
-    }
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
 
 
 def run_search(
