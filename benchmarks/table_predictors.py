@@ -4,7 +4,9 @@ For each feature set -- ``size`` (parameters and multiply-accumulates only: the
 baseline any structural predictor must beat), ``structural+size`` (the
 default groups of ``nasprior predictor fit``: structural, size, topology,
 profile and Weisfeiler-Lehman features), ``proxies`` (the zero-cost proxies
-alone) and ``all`` -- and each training size N (50, 100, 200 and all):
+alone) and ``all`` -- and the graph network ``gin (dag+size)``
+(:class:`nasprior.predictors.gin.GINRegressor` on the stage DAG with log
+parameters and log multiply-accumulates; fixed settings, no tuning) -- and each training size N (50, 100, 200 and all):
 draw N genomes of the table at random (``--repeats`` draws, seeded), tune a
 model on them exactly as ``nasprior predictor fit`` tunes one (optuna over
 Bayesian ridge, random forest and gradient boosting, inner k-fold R²;
@@ -37,15 +39,20 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy import stats
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
 
 from nasprior.features import DEFAULT_FEATURE_GROUPS, FEATURE_GROUPS, PROXY_FEATURE_NAMES
+from nasprior.genome import Genome
 from nasprior.predictors.base import select_feature_names
+from nasprior.predictors.gin import GINRegressor
 from nasprior.predictors.regressors import make_pipeline
 from nasprior.predictors.scoring import tune
+from nasprior.priors import make_graph
 from nasprior.tabular import Table
+from nasprior.topology import to_dag
 
 #: Feature sets compared: name -> feature names in column order.
 FEATURE_SETS = {
@@ -91,6 +98,27 @@ def learning_curve(X: np.ndarray, y: np.ndarray, repeats: int, n_trials: int, fo
     return out
 
 
+def gin_curve(graphs: list, G: np.ndarray, y: np.ndarray, repeats: int, folds: int) -> dict[str, dict]:
+    """The GIN (stage DAG + log size) in the same protocol: the same draws and held-out genomes, no tuning."""
+    out: dict[str, dict] = {}
+    for n in SIZES:
+        if n >= len(y) - 10:
+            continue
+        rows = []
+        for r in range(repeats):
+            order = np.random.default_rng(1000 + r).permutation(len(y))
+            tr, te = order[:n], order[n:]
+            model = GINRegressor(seed=r).fit([graphs[i] for i in tr], G[tr], y[tr])
+            rows.append(scores(y[te], model.predict([graphs[i] for i in te], G[te])))
+        out[str(n)] = summarise(rows)
+    predicted = np.empty_like(y)
+    for f, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=0).split(G)):
+        model = GINRegressor(seed=f).fit([graphs[i] for i in tr], G[tr], y[tr])
+        predicted[te] = model.predict([graphs[i] for i in te], G[te])
+    out["all"] = {**summarise([scores(y, predicted)]), "n_train": int(len(y) * (folds - 1) / folds)}
+    return out
+
+
 def summarise(rows: list[dict[str, float]]) -> dict:
     """Mean and sd of each score over repeats (sd 0 for one row)."""
     return {
@@ -109,6 +137,7 @@ def main() -> None:
     parser.add_argument("--out", help="write the scores as JSON")
     parser.add_argument("--plot", help="write the learning curves (Kendall tau against N) as a PNG")
     args = parser.parse_args()
+    torch.set_num_threads(1)  # small models: more threads only contend (and the table sample may be running)
     start = time.perf_counter()
     table = Table.read(args.table)
     records = [table.by_key[k] for k in sorted(table.by_key)]
@@ -155,9 +184,14 @@ def main() -> None:
             "curve": learning_curve(X, y, args.repeats, args.trials, args.folds),
         }
         print(f"  fitted {set_name} ({len(names)} features) at {time.perf_counter() - start:.0f} s", flush=True)
+    graphs = [to_dag(make_graph(Genome.from_dict(r["genome"]))) for r in records]
+    G = np.log(np.array([[float(r["features"]["n_params"]), float(r["features"]["n_flops"])] for r in records]))
+    results["gin (dag+size)"] = {"n_features": 2, "curve": gin_curve(graphs, G, y, args.repeats, args.folds)}
+    print(f"  fitted the GIN at {time.perf_counter() - start:.0f} s", flush=True)
     print(f"\nHeld-out Kendall tau / Spearman rho / R2 by training size (mean ± sd over {args.repeats} draws)")
     ns = [n for n in (*map(str, SIZES), "all") if n in results["size"]["curve"]]
     print(f"{'features':<16} {'cols':>4} " + " ".join(f"{f'N={n}':>26}" for n in ns))
+    print(f"{'':<16} {'':>4} " + " ".join(f"{'tau±sd rho R2':>26}" for n in ns))
     for set_name, res in results.items():
         cells = []
         for n in ns:

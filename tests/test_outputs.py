@@ -296,7 +296,7 @@ def test_shipped_spaces_are_package_data():
         path = space_path(name)
         assert path.parent == REPO / "nasprior" / "spaces" and SearchSpace.from_toml(path).genes
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'nasprior = ["spaces/*.toml"]' in pyproject  # the wheel carries them
+    assert '"spaces/*.toml"' in pyproject and '"pretrained/*/model.skops"' in pyproject  # the wheel carries them
 
 
 def test_space_argument_takes_a_file_a_shipped_name_or_an_old_path(tmp_path, monkeypatch):
