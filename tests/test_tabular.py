@@ -229,3 +229,15 @@ def test_sample_final_trains_with_the_final_budget_and_labels_it(tmp_path):
         assert r["train"]["epochs"] == 2 and r["train"]["train_subset"] == 0 and r["metrics"]["test_acc"] is not None
     assert main([*args, "--run-id", "f"]) == 2  # the same run id without --final is another sample
     assert main(["sample", "--task", "digits", "--run-id", "x", "--runs-dir", str(tmp_path)]) == 2  # no --n, no --all
+
+
+def test_predictor_fit_keeps_a_genome_and_its_second_seed_in_one_fold(tmp_path):
+    from nasprior.predictors import fit_predictor
+
+    space = SearchSpace.from_dict({"genes": TABLE_GENES}, name="table")
+    train = {**SearchSpace.from_toml(default_space_path("digits")).train, "epochs": 1}
+    config = SampleConfig(task="digits", space=space.to_dict(), n=14, exhaustive=True, replicates=6, train=train)
+    run_sample(config, tmp_path / "r", workers=1, log=lambda s: None)
+    lines: list[str] = []
+    fit_predictor([tmp_path / "r"], "t", n_trials=2, folds=3, repeats=1, log=lines.append)
+    assert any("6 second seeds folded with their genomes" in line for line in lines)

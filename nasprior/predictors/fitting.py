@@ -411,15 +411,21 @@ def fit_predictor(
         }
         for r in runs
     ]
+    keys = [str(r.get("key", "")) for r in trained]
+    # Second seeds of a genome (nasprior sample --replicates) share its features: keep them in one fold, or the
+    # held-out folds would hold genomes the model was fitted on.
+    key_groups = np.asarray(keys) if len(set(keys)) < len(keys) else None
     log(
         f"{len(trained)} trained records from {len(runs)} run(s)"
         + (f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else "")
+        + (f"; {len(keys) - len(set(keys))} second seeds folded with their genomes" if key_groups is not None else "")
     )
     return fit_table(
         X,
         y,
         names,
         name,
+        groups=key_groups,
         target=target,
         task=task,
         source="runs",
