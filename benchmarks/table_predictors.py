@@ -44,6 +44,7 @@ from scipy import stats
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
 
+from nasprior.dag import to_dag
 from nasprior.features import DEFAULT_FEATURE_GROUPS, FEATURE_GROUPS, PROXY_FEATURE_NAMES
 from nasprior.genome import Genome
 from nasprior.predictors.base import select_feature_names
@@ -52,7 +53,6 @@ from nasprior.predictors.regressors import make_pipeline
 from nasprior.predictors.scoring import tune
 from nasprior.priors import make_graph
 from nasprior.tabular import Table
-from nasprior.topology import to_dag
 
 #: Feature sets compared: name -> feature names in column order.
 FEATURE_SETS = {

@@ -35,6 +35,7 @@ from .cost import (
     graph_bytes,
     limits,
 )
+from .dag import to_dag
 from .errors import CandidateError, ConfigError
 from .features import (
     FEATURE_NAMES,
@@ -58,7 +59,6 @@ from .networks.registry import check_task_fits
 from .priors import get_prior, make_graph
 from .records import make_record
 from .tasks import TaskData, TaskShape
-from .topology import to_dag
 from .training import TrainConfig, accuracy, train
 
 #: Feature columns of every candidate, in order: structural features of the
@@ -191,7 +191,7 @@ def graph_candidate_features(graph: nx.Graph | nx.DiGraph, shape: TaskShape | No
     ----------
     graph : networkx.Graph or networkx.DiGraph
         An undirected graph with sortable node labels, oriented lower ->
-        higher label (:func:`nasprior.topology.to_dag`), or a DAG used as
+        higher label (:func:`nasprior.dag.to_dag`), or a DAG used as
         given; see :func:`nasprior.graph_io.read_graph` for graphs in files.
     shape : TaskShape, optional
         A feedforward task (``n_inputs > 0``, no vocabulary): the graph

@@ -14,7 +14,7 @@ normalises them for :func:`nasprior.evaluation.graph_candidate_features`:
 
 Node labels: when every label is an integer (or a string of one) the integers
 are kept, so an undirected graph is oriented lower -> higher number as
-nasprior's own priors are (:func:`nasprior.topology.to_dag`); otherwise
+nasprior's own priors are (:func:`nasprior.dag.to_dag`); otherwise
 nodes are numbered ``0 .. n - 1`` in the order the file lists them. Parallel
 edges and self loops are dropped. Pickle files (``.pkl``, ``.pickle``,
 ``.gpickle``, or any file starting with a pickle header) are refused: loading

@@ -17,7 +17,7 @@ LAYERS = [
         "nasprior.errors",
         "nasprior.outputs",
         "nasprior.genes",
-        "nasprior.topology",
+        "nasprior.dag",
         "nasprior.validation",
         "nasprior.cost",
         "nasprior.nnstd",

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from nasprior.dag import layer_nodes, to_dag
 from nasprior.errors import ConfigError
-from nasprior.features import topology as tp
+from nasprior.features import mask_scores as tp
 from nasprior.genome import Genome
 from nasprior.networks import GraphNetwork, LayeredNetwork, build_network, dense_fan_in_init_
 from nasprior.priors import layerwise as bp
@@ -14,7 +15,6 @@ from nasprior.priors import make_graph
 from nasprior.priors import radixnet as rn
 from nasprior.space import SearchSpace
 from nasprior.tasks import TaskShape
-from nasprior.topology import layer_nodes, to_dag
 
 
 def int_product(masks):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nasprior.augment import random_crop_flip
+from nasprior.dag import to_dag
 from nasprior.errors import ConfigError, RecordError
 from nasprior.evaluation import CANDIDATE_FEATURES, Evaluator
 from nasprior.features import FEATURE_NAMES
@@ -16,7 +17,6 @@ from nasprior.predictors import fit_predictor
 from nasprior.records import RecordLog, is_screening
 from nasprior.search import GeneticSearch, SearchConfig, epochs_within, run_search, survivors
 from nasprior.tasks import TaskShape, get_task, load_task
-from nasprior.topology import to_dag
 from nasprior.training import TrainConfig, lr_factor, train
 
 CNN_GENES = {

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sps
 
+from nasprior.dag import layer_nodes, to_dag
 from nasprior.errors import ConfigError
 from nasprior.features import FEATURE_NAMES, feature_vector, structural_features
 from nasprior.features import structural as F
-from nasprior.topology import layer_nodes, to_dag
 
 BACKENDS = [
     pytest.param(True, id="rustworkx", marks=pytest.mark.skipif(F.rx is None, reason="no rustworkx")),

@@ -6,9 +6,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from nasprior.dag import to_dag
 from nasprior.errors import PredictorError
 from nasprior.predictors.gin import NODE_FEATURES, GINRegressor, dag_tensors
-from nasprior.topology import to_dag
 
 
 def _dags(n: int, seed: int) -> list[nx.DiGraph]:

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
+from nasprior.dag import layer_nodes, relational_mask, to_dag
 from nasprior.features import size_features
 from nasprior.genome import Genome
 from nasprior.networks import GraphNetwork, LayeredNetwork, MaskedLinear, build_network
 from nasprior.tasks import TaskShape
-from nasprior.topology import layer_nodes, relational_mask, to_dag
 from nasprior.training import TrainConfig, train
 
 

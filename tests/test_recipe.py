@@ -7,6 +7,7 @@ from torch import nn
 
 from nasprior import training
 from nasprior.augment import alternating_flips, random_crop_flip
+from nasprior.dag import to_dag
 from nasprior.errors import ConfigError
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome
@@ -22,7 +23,6 @@ from nasprior.recipe import (
     warmup_linear_scheduler,
 )
 from nasprior.tasks import TaskShape, load_task
-from nasprior.topology import to_dag
 from nasprior.training import TrainConfig, accuracy, train
 
 SHAPE = TaskShape("tiny", 8 * 8 * 3, 4, image_shape=(8, 8, 3))

@@ -10,7 +10,7 @@
   (Shervashidze et al. 2011);
 * :mod:`~nasprior.features.graph`: all of the above in one pass
   (:func:`graph_features`);
-* :mod:`~nasprior.features.topology`: data-free topology scores of a
+* :mod:`~nasprior.features.mask_scores`: data-free topology scores of a
   network's layer masks (Bourely et al. 2017; Robinett & Kepner 2018);
 * :mod:`~nasprior.features.size`: size features of a network, or of the
   network a graph alone defines;
@@ -23,11 +23,11 @@
 
 from .graph import GRAPH_FEATURE_NAMES, graph_features
 from .groups import DEFAULT_FEATURE_GROUPS, FEATURE_GROUPS, group_feature_names, parse_feature_groups
+from .mask_scores import TOPOLOGY_SCORE_NAMES, network_topology_scores, topology_scores
 from .profile import PROFILE_FEATURE_NAMES, profile_features
 from .proxies import PROXY_FEATURE_NAMES, proxy_batch, proxy_features
 from .size import SIZE_FEATURE_NAMES, graph_size_features, size_features
 from .structural import FEATURE_NAMES, GraphArrays, feature_vector, graph_arrays, structural_features
-from .topology import TOPOLOGY_SCORE_NAMES, network_topology_scores, topology_scores
 from .wl import WL_FEATURE_NAMES, wl_histogram
 
 __all__ = [

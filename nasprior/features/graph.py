@@ -28,7 +28,7 @@ def graph_features(graph: nx.Graph | nx.DiGraph) -> dict[str, float]:
     ----------
     graph : networkx.Graph or networkx.DiGraph
         An undirected graph with sortable node labels (oriented lower ->
-        higher label, as :func:`nasprior.topology.to_dag` does) or a DAG
+        higher label, as :func:`nasprior.dag.to_dag` does) or a DAG
         (used as given). See :func:`nasprior.features.structural_features`.
 
     Returns

@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import ConfigError
+from .mask_scores import TOPOLOGY_SCORE_NAMES
 from .profile import PROFILE_FEATURE_NAMES
 from .proxies import PROXY_FEATURE_NAMES
 from .size import SIZE_FEATURE_NAMES
 from .structural import FEATURE_NAMES
-from .topology import TOPOLOGY_SCORE_NAMES
 from .wl import WL_FEATURE_NAMES
 
 #: Feature names of each group, groups in column order.

@@ -11,7 +11,7 @@ value). Three size/shape features close the list.
 Conventions
 -----------
 * The input is an undirected prior graph, oriented into a DAG with
-  :func:`nasprior.topology.to_dag` (lower to higher node index), or a
+  :func:`nasprior.dag.to_dag` (lower to higher node index), or a
   :class:`networkx.DiGraph` that is already a DAG and is used as given.
 * Directed features (``n_layers``, ``n_sources``, ``n_sinks``) use the DAG.
   Every other feature uses the undirected simple graph: edge directions,
@@ -67,8 +67,8 @@ import scipy.sparse as sps
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
+from ..dag import layer_index
 from ..errors import CandidateError, ConfigError
-from ..topology import layer_index
 
 try:  # optional accelerator; results are identical without it
     import rustworkx as rx
@@ -145,7 +145,7 @@ def structural_features(graph: nx.Graph | nx.DiGraph) -> dict[str, float]:
     graph : networkx.Graph or networkx.DiGraph
         An undirected prior graph with mutually comparable node labels
         (integers ``0 .. n - 1`` for every prior), oriented with
-        :func:`nasprior.topology.to_dag`; or a directed acyclic graph, used as
+        :func:`nasprior.dag.to_dag`; or a directed acyclic graph, used as
         given for the directed features. At least one node. Memory grows as
         ``8 n**2`` bytes (the all-pairs distance matrix).
 
@@ -268,11 +268,11 @@ class GraphArrays:
         Sorted node labels; node ``i`` of every array is ``nodes[i]``.
     arcs : numpy.ndarray of int64, shape (E', 2)
         DAG arcs ``(tail, head)`` as node indices (for an undirected input,
-        ``i -> j`` for ``i < j``: the orientation of :func:`nasprior.topology.to_dag`).
+        ``i -> j`` for ``i < j``: the orientation of :func:`nasprior.dag.to_dag`).
     pairs : numpy.ndarray of int64, shape (E, 2)
         Unique undirected edges ``(i, j)``, ``i < j``, sorted; no self loops.
     layer : numpy.ndarray of int64, shape (n,)
-        Layer of each node in the DAG (:func:`nasprior.topology.layer_index`).
+        Layer of each node in the DAG (:func:`nasprior.dag.layer_index`).
     directed : bool
         Whether the input was a directed graph (used as given).
     """

@@ -2,7 +2,7 @@
 
 A :class:`RandWireNetwork` is a stem, ``n_stages`` stages and a classifier
 head. Every stage is wired by the genome's prior graph, oriented into a DAG
-by node index (:func:`~nasprior.topology.to_dag`, as in the graph-as-network
+by node index (:func:`~nasprior.dag.to_dag`, as in the graph-as-network
 mapping), so the structural features of the prior graph describe every stage.
 Each node of a stage is one operation (:class:`NodeOp`):
 
@@ -48,11 +48,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..dag import layer_nodes, to_dag
 from ..errors import ConfigError
 from ..genes import Gene
 from ..priors import make_graph
 from ..recipe import PatchWhitening
-from ..topology import layer_nodes, to_dag
 from .registry import Mapping, register_mapping
 
 if TYPE_CHECKING:
@@ -387,7 +387,7 @@ class RandWireNetwork(nn.Module):
 
     @property
     def topology_masks(self) -> dict[str, Any]:
-        """The stage DAG as the cumulative masks of :func:`nasprior.features.topology_scores`.
+        """The stage DAG as the cumulative masks of :func:`nasprior.features.mask_scores_scores`.
 
         Returns
         -------

@@ -11,7 +11,7 @@ mappings from a :class:`~nasprior.genome.Genome`:
   connected to the output.
 * :class:`LayeredNetwork` (``mapping="layered"``): ``n_layers`` hidden layers
   of ``width`` units; the input layer and every hidden-to-hidden layer is
-  masked by :func:`~nasprior.topology.relational_mask` of the prior graph
+  masked by :func:`~nasprior.dag.relational_mask` of the prior graph
   (You et al. 2020); the output layer is dense. Large, sparse hidden layers
   use the real sparse kernel :class:`~nasprior.networks.sparse.SparseLinear`
   (see :func:`~nasprior.networks.sparse.use_sparse_kernel`).
@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..dag import layer_nodes, relational_mask, to_dag
 from ..errors import ConfigError
 from ..genes import Gene
 from ..priors import get_prior, make_graph
-from ..topology import layer_nodes, relational_mask, to_dag
 from .layers import MaskedLinear, SparseNetwork
 from .registry import Mapping, register_mapping
 from .sparse import SparseLinear, use_sparse_kernel
@@ -46,7 +46,7 @@ class GraphNetwork(SparseNetwork):
     ----------
     dag : networkx.DiGraph
         Acyclic; nodes are the hidden units. Layered by
-        :func:`~nasprior.topology.layer_nodes`.
+        :func:`~nasprior.dag.layer_nodes`.
     n_inputs : int
         Input features (the input is flattened).
     n_outputs : int
@@ -61,7 +61,7 @@ class GraphNetwork(SparseNetwork):
     Forward: (batch, ...) -> (batch, n_outputs).
     """
 
-    #: Each hidden layer reads all earlier units (see :func:`nasprior.features.topology.network_topology_scores`).
+    #: Each hidden layer reads all earlier units (see :func:`nasprior.features.mask_scores.network_topology_scores`).
     cumulative = True
 
     def __init__(self, dag: nx.DiGraph, n_inputs: int, n_outputs: int):

@@ -2,8 +2,8 @@
 
 Stier, Darji & Granitzer (2021) build recurrent classifiers from random
 graphs the same way as feedforward ones (graph-as-network): the graph is
-oriented into a DAG (lower to higher node index, :func:`~nasprior.topology.to_dag`)
-and layered by longest path (:func:`~nasprior.topology.layer_nodes`). Here:
+oriented into a DAG (lower to higher node index, :func:`~nasprior.dag.to_dag`)
+and layered by longest path (:func:`~nasprior.dag.layer_nodes`). Here:
 
 * every graph layer ``l`` is one recurrent layer (:class:`MaskedRecurrentLayer`)
   whose hidden units are the layer's nodes; cell type RNN-tanh, RNN-ReLU, GRU
@@ -68,10 +68,10 @@ import torch
 from torch import _VF, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..dag import layer_nodes, to_dag
 from ..errors import ConfigError
 from ..genes import Gene
 from ..priors import make_graph
-from ..topology import layer_nodes, to_dag
 from .layers import MaskedLinear, SparseNetwork, sparse_init_
 from .registry import Mapping, register_mapping
 from .wavefront import WavefrontRecurrence, pack_sub_layers
@@ -223,7 +223,7 @@ class RecurrentGraphNetwork(SparseNetwork):
     ----------
     dag : networkx.DiGraph
         Acyclic; nodes are the hidden units, layered by
-        :func:`~nasprior.topology.layer_nodes`.
+        :func:`~nasprior.dag.layer_nodes`.
     vocab_size : int
         Token ids (id 0 is padding; its embedding is fixed at zero).
     n_outputs : int

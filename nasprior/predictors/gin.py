@@ -77,7 +77,7 @@ def dag_tensors(graphs: Sequence[nx.DiGraph], max_nodes: int | None = None) -> t
         if n == 0 or n > m or not nx.is_directed_acyclic_graph(g):
             raise PredictorError(
                 f"graph {b} has {n} nodes{'' if n == 0 or n > m else ' and a cycle'}: the GIN reads DAGs of 1 to "
-                f"{m} nodes (orient a prior graph with nasprior.topology.to_dag)"
+                f"{m} nodes (orient a prior graph with nasprior.dag.to_dag)"
             )
         order = {v: i for i, v in enumerate(sorted(g.nodes))}
         depth = {}

@@ -19,7 +19,7 @@ module builds such masks and registers three priors that give them:
 The genome-level builders (:func:`genome_masks`, :func:`hidden_masks`,
 :func:`hidden_graph`) back these priors, which work with the ``layered``
 mapping only. Data-free scores of such masks (spectral gap, algebraic
-connectivity, path counts) live in :mod:`nasprior.features.topology`.
+connectivity, path counts) live in :mod:`nasprior.features.mask_scores`.
 
 References
 ----------
@@ -301,7 +301,7 @@ def hidden_graph(genome: Genome) -> nx.Graph:
     has ``n_layers * width`` nodes, not ``genome.n_nodes``, which these priors
     ignore); an undirected edge joins two units of consecutive hidden layers
     when the mask connects them. Orienting it from lower to higher index
-    (:func:`nasprior.topology.to_dag`) gives the layered DAG of the hidden
+    (:func:`nasprior.dag.to_dag`) gives the layered DAG of the hidden
     units. The input layer is left out (it depends on the task); with
     ``n_layers = 1`` the graph has no edges.
 

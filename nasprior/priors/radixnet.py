@@ -256,7 +256,7 @@ def radixnet_layered_masks(n_inputs: int, width: int, n_layers: int, radix: int)
     layer cannot use an exact Kronecker block when ``N`` does not divide
     ``n_inputs`` (784 for MNIST): input unit ``i`` joins group
     ``floor(i * N / n_inputs)`` (contiguous, near-equal groups, as in
-    :func:`nasprior.topology.relational_mask`) and hidden unit ``o`` of the
+    :func:`nasprior.dag.relational_mask`) and hidden unit ``o`` of the
     first layer reads the groups that ``W_0`` connects to its block
     ``o // B``. Each input belongs to exactly one group, so path counts from
     any input to any last-layer unit stay equal; the first layer's fan-in
