@@ -38,12 +38,8 @@ from .cost import (
 from .dag import to_dag
 from .errors import CandidateError, ConfigError
 from .features import (
-    FEATURE_NAMES,
-    GRAPH_FEATURE_NAMES,
-    PROFILE_FEATURE_NAMES,
-    SIZE_FEATURE_NAMES,
-    TOPOLOGY_SCORE_NAMES,
-    WL_FEATURE_NAMES,
+    CANDIDATE_FEATURES,
+    GRAPH_CANDIDATE_FEATURES,
     graph_arrays,
     graph_features,
     graph_size_features,
@@ -60,16 +56,6 @@ from .priors import get_prior, make_graph
 from .records import make_record
 from .tasks import TaskData, TaskShape
 from .training import TrainConfig, accuracy, train
-
-#: Feature columns of every candidate, in order: structural features of the
-#: graph, size features and data-free topology scores of the network, then the
-#: graph's profile and Weisfeiler-Lehman features (added later: records of older
-#: versions lack them, and fitting drops columns missing in some record).
-CANDIDATE_FEATURES = (
-    tuple(FEATURE_NAMES) + SIZE_FEATURE_NAMES + TOPOLOGY_SCORE_NAMES + PROFILE_FEATURE_NAMES + WL_FEATURE_NAMES
-)
-#: Feature columns of a graph without a task (:func:`graph_candidate_features` with ``shape=None``).
-GRAPH_CANDIDATE_FEATURES = tuple(GRAPH_FEATURE_NAMES) + SIZE_FEATURE_NAMES
 
 
 def check_limits() -> tuple[float, float]:

@@ -22,7 +22,14 @@
 """
 
 from .graph import GRAPH_FEATURE_NAMES, graph_features
-from .groups import DEFAULT_FEATURE_GROUPS, FEATURE_GROUPS, group_feature_names, parse_feature_groups
+from .groups import (
+    CANDIDATE_FEATURES,
+    DEFAULT_FEATURE_GROUPS,
+    FEATURE_GROUPS,
+    GRAPH_CANDIDATE_FEATURES,
+    group_feature_names,
+    parse_feature_groups,
+)
 from .mask_scores import TOPOLOGY_SCORE_NAMES, network_topology_scores, topology_scores
 from .profile import PROFILE_FEATURE_NAMES, profile_features
 from .proxies import PROXY_FEATURE_NAMES, proxy_batch, proxy_features
@@ -31,6 +38,8 @@ from .structural import FEATURE_NAMES, GraphArrays, feature_vector, graph_arrays
 from .wl import WL_FEATURE_NAMES, wl_histogram
 
 __all__ = [
+    "CANDIDATE_FEATURES",
+    "GRAPH_CANDIDATE_FEATURES",
     "DEFAULT_FEATURE_GROUPS",
     "FEATURE_GROUPS",
     "FEATURE_NAMES",

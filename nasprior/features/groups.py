@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import ConfigError
+from .graph import GRAPH_FEATURE_NAMES
 from .mask_scores import TOPOLOGY_SCORE_NAMES
 from .profile import PROFILE_FEATURE_NAMES
 from .proxies import PROXY_FEATURE_NAMES
@@ -85,3 +86,13 @@ def group_feature_names(groups: str | Sequence[str] | None) -> tuple[str, ...]:
         If a name is not a group, or none is given.
     """
     return tuple(name for group in parse_feature_groups(groups) for name in FEATURE_GROUPS[group])
+
+
+#: Feature columns of every candidate built for a task, in order (the default groups): structural features of
+#: the graph, size features and data-free topology scores of the network, then the graph's profile and
+#: Weisfeiler-Lehman features (added later: records of older versions lack them, and fitting drops columns
+#: missing in some record). The one list of them: the evaluator, the run's predictor and fitting read it.
+CANDIDATE_FEATURES: tuple[str, ...] = group_feature_names(DEFAULT_FEATURE_GROUPS)
+#: Feature columns of a graph without a task (:func:`nasprior.evaluation.graph_candidate_features` with
+#: ``shape=None``): the graph's own features (:data:`~nasprior.features.GRAPH_FEATURE_NAMES`) and its size.
+GRAPH_CANDIDATE_FEATURES: tuple[str, ...] = tuple(GRAPH_FEATURE_NAMES) + SIZE_FEATURE_NAMES
