@@ -59,6 +59,7 @@ import torch
 
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome
+from nasprior.predictors import fit_predictor
 from nasprior.records import RecordLog
 from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
@@ -130,16 +131,22 @@ TABLE_STRATEGIES = ("ga", "ga-skip", "ga-screen", "random", "local")
 REGRET_AT = (5, 10, 20, 30, 50, 75, 100)
 
 
-def table_search(job: tuple[str, str, int, int, int, str]) -> dict:
-    """One search of a table by lookup; its looked-up validation accuracies in order."""
-    strategy, table_dir, seed, population, generations, root = job
+def table_search(job: tuple) -> dict:
+    """One search of a table by lookup; its looked-up validation accuracies in order.
+
+    ``job`` is ``(strategy, table_dir, seed, population, generations, root)``, optionally followed by
+    ``allowed`` (the keys the search may look up; others fail) and ``predictor`` (a stored predictor's folder).
+    """
+    strategy, table_dir, seed, population, generations, root = job[:6]
+    allowed, predictor = (set(job[6]), job[7]) if len(job) > 6 else (None, None)
+    label = f"{strategy}+stored" if predictor else strategy
     torch.set_num_threads(1)
     table = Table.read(table_dir)
     stored = table_config(table_dir)
     space = SearchSpace.from_dict(stored["space"])
     if strategy == "local":
-        trained = local_search(table, space, seed, population * (generations + 1))
-        return {"strategy": strategy, "seed": seed, "trained": trained, "n_skipped": 0}
+        trained = local_search(table, space, seed, population * (generations + 1), allowed)
+        return {"strategy": label, "seed": seed, "trained": trained, "n_skipped": 0}
     config = SearchConfig(
         task=table.task,
         space=stored["space"],
@@ -148,27 +155,38 @@ def table_search(job: tuple[str, str, int, int, int, str]) -> dict:
         train=dict(stored["train"]),
         skip=dict(space.search.get("skip", {})),
         seed=seed,
-        run_id=f"{strategy}-{seed}",
+        run_id=f"{label}-{seed}-{len(allowed or ())}",
         strategy=strategy,
+        predictor=predictor,
     )
     evaluator = TableEvaluator(
-        table, placeholder_data(table.task), TrainConfig(**config.train), config.run_id, seed, fidelity="screen"
+        table,
+        placeholder_data(table.task),
+        TrainConfig(**config.train),
+        config.run_id,
+        seed,
+        fidelity="screen",
+        allowed=allowed,
     )
-    run_dir = Path(root) / f"{strategy}-{seed}"
+    run_dir = Path(root) / config.run_id
     run_search(config, run_dir, evaluator=evaluator, log=lambda _: None)
     records = RecordLog(run_dir / "records.jsonl").read()
     return {
-        "strategy": strategy,
+        "strategy": label,
         "seed": seed,
         "trained": [r["metrics"]["val_acc"] for r in records if r["status"] == "trained"],
         "n_skipped": sum(r["status"] == "skipped" for r in records),
     }
 
 
-def local_search(table: Table, space: SearchSpace, seed: int, budget: int) -> list[float]:
+def local_search(
+    table: Table, space: SearchSpace, seed: int, budget: int, allowed: set[str] | None = None
+) -> list[float]:
     """Local search with restarts (White et al. 2021) on a table: validation accuracies in lookup order."""
     rng = random.Random(seed)
-    genomes = {g.key: g.to_dict() for g in space.genomes() if g.key in table.by_key}
+    genomes = {
+        g.key: g.to_dict() for g in space.genomes() if g.key in table.by_key and (allowed is None or g.key in allowed)
+    }
     accuracy = {k: float(table.by_key[k]["metrics"]["val_acc"]) for k in genomes}
     keys = sorted(genomes)
     seen: list[str] = []
@@ -201,24 +219,108 @@ def local_search(table: Table, space: SearchSpace, seed: int, budget: int) -> li
     return [accuracy[k] for k in seen[:budget]]
 
 
+TRANSFER_STRATEGIES = ("random", "ga-screen", "ga-screen+stored")
+
+
+def halves(table: Table) -> tuple[list[str], list[str]]:
+    """The table's genomes split in two seeded halves (the transfer setting's folds)."""
+    keys = sorted(table.by_key)
+    random.Random(12345).shuffle(keys)
+    return sorted(keys[: len(keys) // 2]), sorted(keys[len(keys) // 2 :])
+
+
+def stored_predictor(table_dir: str, keys: list[str], root: str, name: str) -> str:
+    """A predictor fitted (nasprior predictor fit, default features) on the table's records of ``keys``; its folder."""
+    run = Path(root) / f"half-{name}"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(table_config(table_dir)), encoding="utf-8")
+    log = RecordLog(run / "records.jsonl")
+    table = Table.read(table_dir)
+    for key in keys:
+        log.append(table.by_key[key])
+    predictor = fit_predictor([run], name, n_trials=10, folds=3, repeats=1)
+    return str(predictor.save(Path(root) / "predictors" / name))
+
+
+def report(runs: list[dict], labels: tuple[str, ...], targets: dict[int, tuple[float, float]], top: float) -> dict:
+    """Print lookups to the top fraction and anytime regret per strategy; ``targets``: seed -> (best, threshold)."""
+    by = {(r["strategy"], r["seed"]): r for r in runs}
+    seeds = sorted({r["seed"] for r in runs})
+    print(f"Lookups (trainings) until a genome of the top {top:.0%} is found")
+    print(f"{'strategy':<17} {'median':>7} {'IQR':>15} {'missed':>7} {'/ random':>9} {'lookups (mean)':>15}")
+    summary: dict = {}
+    for s in labels:
+        counts, misses = [], 0
+        for seed in seeds:
+            trained = by[(s, seed)]["trained"]
+            n = needed(trained, targets[seed][1])
+            if n is None:
+                misses += 1
+                n = len(trained) + 1
+            counts.append(n)
+        q1, med, q3 = np.percentile(counts, [25, 50, 75])
+        summary[s] = {"median": med, "q1": q1, "q3": q3, "missed": misses, "counts": counts}
+    for s in labels:
+        row = summary[s]
+        row["fraction_of_random"] = row["median"] / summary["random"]["median"]
+        mean_lookups = statistics.fmean(len(by[(s, k)]["trained"]) for k in seeds)
+        iqr = f"[{row['q1']:.1f}, {row['q3']:.1f}]"
+        print(
+            f"{s:<17} {row['median']:7.1f} {iqr:>15} {row['missed']:7d} "
+            f"{row['fraction_of_random']:9.3f} {mean_lookups:15.1f}"
+        )
+    print("\nRegret (best of the genomes searched minus best found) after k lookups: median [IQR] over seeds")
+    print("(a search that stopped earlier counts with its final best)")
+    print(f"{'strategy':<17} " + " ".join(f"{f'k={k}':>21}" for k in REGRET_AT))
+    regret: dict = {}
+    for s in labels:
+        rows = []
+        regret[s] = {}
+        for k in REGRET_AT:
+            values = [targets[seed][0] - max(by[(s, seed)]["trained"][:k] or [0.0]) for seed in seeds]
+            q1, med, q3 = np.percentile(values, [25, 50, 75])
+            regret[s][k] = {"median": med, "q1": q1, "q3": q3}
+            rows.append(f"{f'{med:.4f} [{q1:.4f}, {q3:.4f}]':>21}")
+        print(f"{s:<17} " + " ".join(rows))
+    return {"summary": summary, "regret": regret}
+
+
 def table_main(args: argparse.Namespace) -> None:
-    """Run every table strategy over the seeds, print the efficiency and regret tables, write JSON and a plot."""
+    """Run every table strategy over the seeds, print the efficiency and regret tables, write JSON and a plot.
+
+    With ``--transfer`` also the transfer setting: the table split in two seeded halves; seed s searches half
+    s % 2 only (other genomes fail), ``ga-screen+stored`` with a predictor fitted on the other half (so it has
+    seen none of the genomes it ranks), beside ``random`` and ``ga-screen`` on the same half.
+    """
     start = time.perf_counter()
     table = Table.read(args.table)
-    best = max(table.values().values())
+    values = table.values()
+    best = max(values.values())
     threshold = table.top_threshold(args.top)
-    n_top = sum(v >= threshold for v in table.values().values())
+    n_top = sum(v >= threshold for v in values.values())
+    budget = args.population * (args.generations + 1)
     with tempfile.TemporaryDirectory() as root:
         jobs = [
             (s, str(args.table), seed, args.population, args.generations, root)
             for seed in range(args.seeds)
             for s in TABLE_STRATEGIES
         ]
+        if args.transfer:
+            parts = halves(table)
+            stored = [stored_predictor(str(args.table), parts[1 - f], root, f"half{1 - f}") for f in (0, 1)]
+            for seed in range(args.seeds):
+                f = seed % 2
+                jobs += [
+                    (s, str(args.table), seed, args.population, args.generations, root, parts[f], None)
+                    for s in ("random", "ga-screen")
+                ]
+                jobs.append(
+                    ("ga-screen", str(args.table), seed, args.population, args.generations, root, parts[f], stored[f])
+                )
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(args.workers) as pool:
             runs = pool.map(table_search, jobs, chunksize=4)
-    by = {(r["strategy"], r["seed"]): r for r in runs}
-    budget = args.population * (args.generations + 1)
+    whole = runs[: len(TABLE_STRATEGIES) * args.seeds]
     print(
         f"table {args.table}: {len(table)} genomes (fidelity {table.fidelity}), best val_acc {best:.4f}; "
         f"top {args.top:.0%}: val_acc >= {threshold:.4f} ({n_top} genomes)"
@@ -227,62 +329,33 @@ def table_main(args: argparse.Namespace) -> None:
         f"{len(runs)} searches by lookup in {time.perf_counter() - start:.0f} s: {args.seeds} seeds per strategy, "
         f"population {args.population}, {args.generations} generations (at most {budget} lookups)\n"
     )
-    print(f"Lookups (trainings) until a genome of the top {args.top:.0%} is found")
-    print(f"{'strategy':<10} {'median':>7} {'IQR':>15} {'missed':>7} {'/ random':>9} {'lookups (mean)':>15}")
-    summary: dict = {}
-    medians = {}
-    for s in TABLE_STRATEGIES:
-        counts, misses = [], 0
+    out = {
+        "table": str(args.table),
+        "n_genomes": len(table),
+        "best": best,
+        "top_fraction": args.top,
+        "threshold": threshold,
+        "seeds": args.seeds,
+        "population": args.population,
+        "generations": args.generations,
+        "whole": report(whole, TABLE_STRATEGIES, {s: (best, threshold) for s in range(args.seeds)}, args.top),
+        "runs": runs,
+    }
+    if args.transfer:
+        targets = {}
         for seed in range(args.seeds):
-            trained = by[(s, seed)]["trained"]
-            n = needed(trained, threshold)
-            if n is None:
-                misses += 1
-                n = len(trained) + 1
-            counts.append(n)
-        q1, med, q3 = np.percentile(counts, [25, 50, 75])
-        medians[s] = med
-        summary[s] = {"median": med, "q1": q1, "q3": q3, "missed": misses, "counts": counts}
-    for s in TABLE_STRATEGIES:
-        row = summary[s]
-        row["fraction_of_random"] = row["median"] / medians["random"]
-        mean_lookups = statistics.fmean(len(by[(s, k)]["trained"]) for k in range(args.seeds))
-        iqr = f"[{row['q1']:.1f}, {row['q3']:.1f}]"
+            part = [values[k] for k in parts[seed % 2] if k in values]
+            targets[seed] = (max(part), sorted(part, reverse=True)[max(1, round(args.top * len(part))) - 1])
         print(
-            f"{s:<10} {row['median']:7.1f} {iqr:>15} {row['missed']:7d} "
-            f"{row['fraction_of_random']:9.3f} {mean_lookups:15.1f}"
+            f"\nTransfer setting: each seed searches one half of the table ({len(parts[0])} / {len(parts[1])} genomes); "
+            "ga-screen+stored ranks with a predictor fitted on the other half"
         )
-    print("\nRegret (table best minus best found) after k lookups: median [IQR] over seeds (a search that stopped")
-    print("earlier counts with its final best)")
-    print(f"{'strategy':<10} " + " ".join(f"{f'k={k}':>21}" for k in REGRET_AT))
-    regret: dict = {}
-    for s in TABLE_STRATEGIES:
-        rows = []
-        regret[s] = {}
-        for k in REGRET_AT:
-            values = [best - max(by[(s, seed)]["trained"][:k]) for seed in range(args.seeds)]
-            q1, med, q3 = np.percentile(values, [25, 50, 75])
-            regret[s][k] = {"median": med, "q1": q1, "q3": q3}
-            rows.append(f"{f'{med:.4f} [{q1:.4f}, {q3:.4f}]':>21}")
-        print(f"{s:<10} " + " ".join(rows))
+        out["transfer"] = report(runs[len(whole) :], TRANSFER_STRATEGIES, targets, args.top)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        out = {
-            "table": str(args.table),
-            "n_genomes": len(table),
-            "best": best,
-            "top_fraction": args.top,
-            "threshold": threshold,
-            "seeds": args.seeds,
-            "population": args.population,
-            "generations": args.generations,
-            "summary": summary,
-            "regret": regret,
-            "runs": runs,
-        }
         Path(args.out).write_text(json.dumps(out, indent=1), encoding="utf-8")
     if args.plot:
-        plot_regret(runs, best, args.seeds, budget, args.plot)
+        plot_regret(whole, best, args.seeds, budget, args.plot)
 
 
 def plot_regret(runs: list[dict], best: float, seeds: int, budget: int, path: str) -> None:
@@ -324,6 +397,9 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=15, help="table mode: generations (default 15)")
     parser.add_argument("--top", type=float, default=0.01, help="table mode: the top fraction to reach (0.01)")
     parser.add_argument("--plot", help="table mode: write the regret curves to this PNG")
+    parser.add_argument(
+        "--transfer", action="store_true", help="table mode: also the half-table transfer setting (stored predictor)"
+    )
     args = parser.parse_args()
     if args.table:
         table_main(args)
