@@ -12,7 +12,7 @@ topology:
   Kepner 2018): with W = radix**2 both layers have density exactly
   ``1 / radix`` and every input reaches every second-layer unit by one path;
 * ``set``: the ``er`` masks rewired by SET after every epoch but the last
-  (ζ = 0.3; :class:`nasprior.set_rewiring.SETCallback`);
+  (ζ = 0.3; :class:`nasprior.sparsity.set_rewiring.SETCallback`);
 * ``dense``: all-ones masks (reference).
 
 Every network is trained with the same budget (Adam, lr 1e-3, batch 128,
@@ -47,7 +47,7 @@ from nasprior.features import network_topology_scores
 from nasprior.networks import LayeredNetwork
 from nasprior.priors.layerwise import erdos_renyi_mask, random_regular_mask
 from nasprior.priors.radixnet import radixnet_layered_masks
-from nasprior.set_rewiring import SETCallback
+from nasprior.sparsity.set_rewiring import SETCallback
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig, train
 

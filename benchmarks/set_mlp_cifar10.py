@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 
 from nasprior.networks import LayeredNetwork
-from nasprior.set_rewiring import set_step
+from nasprior.sparsity.set_rewiring import set_step
 from nasprior.tasks import load_task
 
 #: Test accuracy of SET-MLP (SReLU, SGD) on CIFAR-10 after epochs 1-100 (their result file, rounded to 4 digits);

@@ -17,7 +17,7 @@ OBJECTIVES = {"accuracy": 1.0, "weights": -1.0, "flops": -1.0}
 STRATEGIES = ("ga-skip", "ga", "ga-screen", "random")
 #: Devices a candidate may train on; ``auto`` is CUDA where available, else the CPU.
 DEVICES = ("auto", "cpu", "cuda")
-#: Pruning schemes of :mod:`nasprior.pruning` (Stier et al.'s class-blinded, -uniform, -distributed, and random).
+#: Pruning schemes of :mod:`nasprior.sparsity.pruning` (Stier et al.'s class-blinded, -uniform, -distributed, and random).
 PRUNE_SCHEMES = ("class-blinded", "class-uniform", "class-distributed", "random")
 #: The built-in tasks of :data:`nasprior.tasks.TASKS`, in registration order.
 TASK_NAMES = ("cifar10", "mnist", "digits", "reber", "reber_generated", "reber_embedded")

@@ -34,7 +34,7 @@ from .augment import PAD_MODES, alternating_flips, random_crop_flip
 from .errors import CandidateError, ConfigError
 from .names import DEVICES  # defined once there, for the CLI parsers too
 from .recipe import TTA_MODES, dirac_init_, make_ema, param_groups, tta_probabilities, warmup_linear_scheduler
-from .set_rewiring import SETCallback
+from .sparsity.set_rewiring import SETCallback
 
 OPTIMIZERS = ("adam", "sgd")
 #: Learning-rate schedules, per optimiser step: constant; cosine decay to 0; one-cycle (linear rise
@@ -78,7 +78,7 @@ class TrainConfig:
         Sparse Evolutionary Training (Mocanu et al. 2018): after each epoch,
         every hidden masked layer loses the fraction ``set_zeta`` of its
         weights closest to zero and regrows as many at random
-        (:class:`~nasprior.set_rewiring.SETCallback`, seeded by ``seed``);
+        (:class:`~nasprior.sparsity.set_rewiring.SETCallback`, seeded by ``seed``);
         density stays fixed. 0 (the default) keeps the masks static. The
         record's features describe the initial topology.
     bucket_by_length : bool
@@ -418,7 +418,7 @@ def train(
     epoch_callback : callable, optional
         ``epoch_callback(model, epoch)`` after each epoch's validation (epoch
         from 1), unless training stops there; e.g.
-        :class:`nasprior.set_rewiring.SETCallback` (SET rewiring).
+        :class:`nasprior.sparsity.set_rewiring.SETCallback` (SET rewiring).
     progress : callable, optional
         ``progress(epoch, epochs, val_acc)`` after each epoch's validation,
         for a live display (:mod:`nasprior.progress`).

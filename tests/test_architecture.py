@@ -20,7 +20,7 @@ LAYERS = [
         "nasprior.dag",
         "nasprior.validation",
         "nasprior.cost",
-        "nasprior.nnstd",
+        "nasprior.sparsity.nnstd",
         "nasprior.progress",
         "nasprior.registry",
         "nasprior.graph_io",
@@ -30,13 +30,13 @@ LAYERS = [
         "nasprior.cli.parsers",  # argparse only: --help must not import torch (tests/test_cli_startup.py)
     },
     {"nasprior.priors", "nasprior.features"},
-    {"nasprior.networks", "nasprior.set_rewiring", "nasprior.training"},
+    {"nasprior.networks", "nasprior.sparsity.set_rewiring", "nasprior.training"},
     {"nasprior.genome", "nasprior.tasks"},
-    {"nasprior.space", "nasprior.records", "nasprior.pruning"},
+    {"nasprior.space", "nasprior.records", "nasprior.sparsity.pruning"},
     {"nasprior.evaluation"},
-    {"nasprior.predictors", "nasprior.experiments", "nasprior.parallel", "nasprior.tabular"},
+    {"nasprior.predictors", "nasprior.sparsity.experiments", "nasprior.parallel", "nasprior.tabular"},
     {"nasprior.search", "nasprior.sampling"},
-    {"nasprior.report", "nasprior.export"},
+    {"nasprior.results.report", "nasprior.results.export"},
     {"nasprior.cli", "nasprior.__main__", "nasprior"},
 ]
 

@@ -12,8 +12,8 @@ from nasprior import names
 from nasprior._version import __version__
 from nasprior.cli import build_parser, handler, main
 from nasprior.cli.parsers import HANDLERS
-from nasprior.pruning import SCHEMES
 from nasprior.search import OBJECTIVES, STRATEGIES
+from nasprior.sparsity.pruning import SCHEMES
 from nasprior.tasks import TASKS
 from nasprior.training import DEVICES
 

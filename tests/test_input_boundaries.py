@@ -18,10 +18,10 @@ from nasprior.evaluation import check_cost
 from nasprior.genome import Genome
 from nasprior.networks import build_network
 from nasprior.predictors.stored import Predictor, _sha256
-from nasprior.pruning import save_masks
-from nasprior.report import topology_figure
+from nasprior.results.report import topology_figure
 from nasprior.search import SearchConfig
 from nasprior.space import SearchSpace, default_space_path
+from nasprior.sparsity.pruning import save_masks
 from nasprior.tasks import get_task, load_task
 
 SHIPPED = Path(__file__).resolve().parent.parent / "predictors" / "reber-gru"

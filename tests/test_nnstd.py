@@ -5,7 +5,7 @@ import pytest
 
 from nasprior.cli import main
 from nasprior.errors import ConfigError
-from nasprior.nnstd import neuron_costs, nnstd, nnstd_layers, population_diversity
+from nasprior.sparsity.nnstd import neuron_costs, nnstd, nnstd_layers, population_diversity
 
 
 def random_masks(widths, density, seed):

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from nasprior.errors import ConfigError, DataError
-from nasprior.experiments import pruned_record
 from nasprior.genome import Genome
 from nasprior.networks import LayeredNetwork
-from nasprior.pruning import (
+from nasprior.sparsity.experiments import pruned_record
+from nasprior.sparsity.pruning import (
     SCHEMES,
     compression_schedule,
     iterative_prune,
@@ -191,8 +191,8 @@ def test_pruned_record_has_structural_features():
 
 
 def test_prune_experiment_on_digits(tmp_path, monkeypatch):
-    from nasprior.experiments import PruneExperimentConfig, format_prune_table, run_prune_experiment
     from nasprior.records import RecordLog
+    from nasprior.sparsity.experiments import PruneExperimentConfig, format_prune_table, run_prune_experiment
     from nasprior.tasks import load_task
 
     data = load_task("digits", seed=0)

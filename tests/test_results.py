@@ -9,8 +9,8 @@ import pytest
 from test_search import small_config
 
 from nasprior.cli import main
-from nasprior.export import TOLERANCE, export_onnx
-from nasprior.report import FIGURES, write_report
+from nasprior.results.export import TOLERANCE, export_onnx
+from nasprior.results.report import FIGURES, write_report
 from nasprior.search import run_search
 from nasprior.tasks import load_task
 

@@ -5,7 +5,7 @@ import torch
 from nasprior.errors import ConfigError
 from nasprior.networks import LayeredNetwork, MaskedLinear
 from nasprior.priors.layerwise import er_set_mask
-from nasprior.set_rewiring import SETCallback, hidden_layers, set_step
+from nasprior.sparsity.set_rewiring import SETCallback, hidden_layers, set_step
 from nasprior.training import TrainConfig, train
 
 

@@ -10,8 +10,8 @@ import torch
 
 from nasprior.networks import LayeredNetwork, MaskedLinear, SparseLinear, use_sparse_kernel
 from nasprior.networks.sparse import SPARSE_MAX_DENSITY, SPARSE_MIN_WEIGHTS
-from nasprior.pruning import prune
-from nasprior.set_rewiring import SETCallback, set_step
+from nasprior.sparsity.pruning import prune
+from nasprior.sparsity.set_rewiring import SETCallback, set_step
 from nasprior.training import TrainConfig, train
 
 

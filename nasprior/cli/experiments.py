@@ -1,7 +1,7 @@
 """Subcommands of the reproduction experiments and topology tools: ``prune-mnist`` and ``nnstd``.
 
-See :mod:`nasprior.experiments` (the pruning experiment) and
-:mod:`nasprior.nnstd` (the sparse topology distance of Liu et al. 2020).
+See :mod:`nasprior.sparsity.experiments` (the pruning experiment) and
+:mod:`nasprior.sparsity.nnstd` (the sparse topology distance of Liu et al. 2020).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import torch
 from ..cost import check_masks
 from ..errors import ConfigError
 from ..evaluation import check_cost
-from ..experiments import PRUNE_KIND, PruneExperimentConfig, format_prune_table, run_prune_experiment
 from ..networks import build_network
-from ..nnstd import nnstd_layers
 from ..outputs import check_run_dir
-from ..pruning import load_masks, network_masks
 from ..records import RECORDS_FILE
+from ..sparsity.experiments import PRUNE_KIND, PruneExperimentConfig, format_prune_table, run_prune_experiment
+from ..sparsity.nnstd import nnstd_layers
+from ..sparsity.pruning import load_masks, network_masks
 from ..tasks import TaskShape, get_task, load_task
 from .base import check_name, genomes_argument
 

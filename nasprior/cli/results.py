@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..export import TOLERANCE, export_onnx
-from ..report import write_report
+from ..results.export import TOLERANCE, export_onnx
+from ..results.report import write_report
 from .base import drop_bad_tails
 
 

@@ -88,7 +88,7 @@ class MaskedLinear(nn.Module):
         """Number of outputs ``n_out``."""
         return self.mask.shape[0]
 
-    #: True once the mask is folded into the weight for export (:func:`nasprior.export.fold_masks`).
+    #: True once the mask is folded into the weight for export (:func:`nasprior.results.export.fold_masks`).
     folded = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

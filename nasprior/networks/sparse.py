@@ -24,11 +24,11 @@ Because the parameter is an ordinary dense vector, every torch optimiser
 works on it: SGD with momentum and Adam/AdamW keep their state per
 connection (a CSR tensor *as* the parameter trains with SGD only; Adam refuses
 that layout). Connections live in stable *slots* of ``values``: SET rewiring
-(:func:`nasprior.set_rewiring.set_step`) moves a removed slot's connection to
+(:func:`nasprior.sparsity.set_rewiring.set_step`) moves a removed slot's connection to
 its regrown position, so the optimiser state of every kept weight stays with
 it; ``order`` maps CSR positions to slots. Pruning
 (:meth:`SparseLinear.remove_positions`) shrinks ``values`` to a new parameter:
-create the optimiser after pruning, as :func:`nasprior.pruning.prune_iteratively`
+create the optimiser after pruning, as :func:`nasprior.sparsity.pruning.prune_iteratively`
 callers do.
 
 When it is used: :func:`use_sparse_kernel` picks it for a layer of the

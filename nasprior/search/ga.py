@@ -59,13 +59,13 @@ from sklearn.metrics import r2_score
 
 from ..evaluation import CANDIDATE_FAILURES, CANDIDATE_FEATURES, Evaluator, check_limits
 from ..genome import Genome, describe
-from ..nnstd import population_diversity
 from ..outputs import RunDirError, RunLock, check_run_dir, create_run_dir
 from ..parallel import DaskMap, EvaluatorSpec, RemoteTrain
 from ..predictors import Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
 from ..progress import SearchProgress
 from ..records import CONFIG_FILE, RECORDS_FILE, RecordLog, is_screening, quarantine_bad_tail, status_text, write_config
 from ..space import SearchSpace
+from ..sparsity.nnstd import population_diversity
 from ..tasks import TaskData, load_task
 from ..training import TrainConfig
 from .artifacts import pareto_entry, save_best, write_json

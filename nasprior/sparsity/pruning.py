@@ -44,7 +44,7 @@ pruned network as a run record; :func:`save_masks` / :func:`load_masks` /
 :func:`network_from_masks` store masks as ``.npz`` and rebuild a
 :class:`~nasprior.networks.LayeredNetwork` on them as a fixed topology (to
 retrain from scratch, to start SET from, or to compare with
-:func:`nasprior.nnstd.nnstd`).
+:func:`nasprior.sparsity.nnstd.nnstd`).
 
 References
 ----------
@@ -67,9 +67,9 @@ import networkx as nx
 import numpy as np
 import torch
 
-from .errors import ConfigError, DataError
-from .names import PRUNE_SCHEMES as SCHEMES  # defined once there, for the CLI parsers too
-from .networks import LayeredNetwork, MaskedLinear, SparseLinear, SparseNetwork, sparse_init_
+from ..errors import ConfigError, DataError
+from ..names import PRUNE_SCHEMES as SCHEMES  # defined once there, for the CLI parsers too
+from ..networks import LayeredNetwork, MaskedLinear, SparseLinear, SparseNetwork, sparse_init_
 
 
 @dataclass
@@ -454,7 +454,7 @@ def load_masks(path: str | os.PathLike) -> list[np.ndarray]:
             return [archive[f"mask_{i}"].astype(bool) for i in range(n)]
     except (OSError, KeyError, ValueError) as exc:
         raise DataError(
-            f"{path} is not a mask archive ({exc}): write one with nasprior.pruning.save_masks or 'nasprior prune-mnist'"
+            f"{path} is not a mask archive ({exc}): write one with nasprior.sparsity.pruning.save_masks or 'nasprior prune-mnist'"
         ) from None
 
 

@@ -35,14 +35,14 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 
-from .dag import layer_index, to_dag
-from .errors import RecordError
-from .evaluation import CANDIDATE_FEATURES, checked_graph
-from .genome import Genome
-from .outputs import check_output_file, write_output
-from .predictors import feature_matrix, select_feature_names
-from .records import FINAL_FIDELITY, RECORDS_FILE, RecordLog, is_screening, read_config
-from .validation import read_json
+from ..dag import layer_index, to_dag
+from ..errors import RecordError
+from ..evaluation import CANDIDATE_FEATURES, checked_graph
+from ..genome import Genome
+from ..outputs import check_output_file, write_output
+from ..predictors import feature_matrix, select_feature_names
+from ..records import FINAL_FIDELITY, RECORDS_FILE, RecordLog, is_screening, read_config
+from ..validation import read_json
 
 #: Largest graph drawn node by node; bigger ones are drawn as their first nodes only.
 MAX_DRAWN_NODES = 300

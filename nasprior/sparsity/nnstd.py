@@ -32,7 +32,7 @@ from itertools import combinations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def _as_masks(masks: Sequence[np.ndarray], name: str) -> list[np.ndarray]:

@@ -39,8 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ConfigError
-from .networks import MaskedLinear, SparseLinear, SparseNetwork
+from ..errors import ConfigError
+from ..networks import MaskedLinear, SparseLinear, SparseNetwork
 
 
 def _closest_to_zero(values: torch.Tensor, zeta: float) -> torch.Tensor:

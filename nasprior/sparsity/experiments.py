@@ -5,11 +5,11 @@
     784-100-10 MLP trained with SGD (lr 0.01, batch 64), then pruned to 80%
     compression with retraining, by the class-blinded, class-uniform and
     class-distributed magnitude schemes and by random pruning
-    (:mod:`nasprior.pruning`), over several seeds. Prints a table of test
+    (:mod:`nasprior.sparsity.pruning`), over several seeds. Prints a table of test
     accuracies and logs every network as a record in ``runs/<id>/``.
 ``nasprior nnstd A B``
     Neural Network Sparse Topology Distance (Liu et al. 2020,
-    :mod:`nasprior.nnstd`) between two layered networks given as genomes
+    :mod:`nasprior.sparsity.nnstd`) between two layered networks given as genomes
     (JSON files or inline JSON) or mask archives (``.npz``, e.g. the pruned
     masks written by ``prune-mnist``).
 
@@ -51,15 +51,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import ConfigError
-from .features import graph_features, size_features
-from .genome import Genome
-from .networks import SparseNetwork, build_network
-from .outputs import RunLock, check_run_dir, create_run_dir
+from ..errors import ConfigError
+from ..features import graph_features, size_features
+from ..genome import Genome
+from ..networks import SparseNetwork, build_network
+from ..outputs import RunLock, check_run_dir, create_run_dir
+from ..records import RECORDS_FILE, RecordLog, make_record, write_config
+from ..tasks import TaskData
+from ..training import TrainConfig, accuracy, train
 from .pruning import SCHEMES, compression_schedule, iterative_prune, masks_to_graph, network_masks, save_masks
-from .records import RECORDS_FILE, RecordLog, make_record, write_config
-from .tasks import TaskData
-from .training import TrainConfig, accuracy, train
 
 #: Kind of the pruning experiment's runs (``config.json`` marker, :func:`nasprior.outputs.run_kind`).
 PRUNE_KIND = "prune-mnist"
@@ -82,7 +82,7 @@ class PruneExperimentConfig:
     compression : float
         Final fraction of weights removed, in [0, 1).
     schemes : tuple of str
-        Pruning schemes (:data:`nasprior.pruning.SCHEMES`).
+        Pruning schemes (:data:`nasprior.sparsity.pruning.SCHEMES`).
     include_output : bool
         Prune the output layer too.
     lr : float
@@ -180,7 +180,7 @@ def run_prune_experiment(
         Receives ``config.json``, ``records.jsonl`` (one record per trained
         network: unpruned, dense control, each pruned network) and
         ``masks/<scheme>-s<seed>.npz`` (the pruned topologies, loadable with
-        :func:`nasprior.pruning.load_masks`).
+        :func:`nasprior.sparsity.pruning.load_masks`).
     run_id : str
     structural : bool
         Compute structural features of each pruned unit graph for its record
