@@ -413,8 +413,10 @@ def fit_predictor(
     ]
     keys = [str(r.get("key", "")) for r in trained]
     # Second seeds of a genome (nasprior sample --replicates) share its features: keep them in one fold, or the
-    # held-out folds would hold genomes the model was fitted on.
-    key_groups = np.asarray(keys) if len(set(keys)) < len(keys) else None
+    # held-out folds would hold genomes the model was fitted on. (Other records may share a key too, e.g. one
+    # genome pruned to several densities: those are different networks and are not grouped.)
+    replicated = any((r.get("sample") or {}).get("replicate") for r in trained)
+    key_groups = np.asarray(keys) if replicated and len(set(keys)) < len(keys) else None
     log(
         f"{len(trained)} trained records from {len(runs)} run(s)"
         + (f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else "")
