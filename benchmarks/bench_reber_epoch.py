@@ -8,7 +8,7 @@ Three modes, each run in one process so old and new are measured side by side:
     one at a time, for a Barabasi-Albert graph (n = 30, m = 3, Stier et
     al.'s n // 10 rule) and a Watts-Strogatz graph (n = 30, k = n // 5 = 6,
     p = 1) and each ``--cells`` type. ``old`` is the path before this
-    work: the autograd wavefront (``fused=False``), uniformly random batches
+    work: the autograd wavefront (``recurrent_reference.wavefront_forward``), uniformly random batches
     of 128, Adam lr 1e-3 with one update per parameter tensor, gradient
     clipping 5 (Stier et al. 2021). ``--repeats N`` times each lever N
     times (a fresh network each time; the levers interleaved) and prints
@@ -38,12 +38,14 @@ import argparse
 import os
 import statistics
 import time
+import types
 
 import torch
 
 from nasprior.genome import Genome
 from nasprior.networks import wavefront
 from nasprior.networks.recurrent import build_recurrent_network
+from nasprior.networks.recurrent_reference import wavefront_forward
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig, accuracy, train
 
@@ -85,7 +87,8 @@ def run(data, genome: Genome, settings: dict, epochs: int, curve: list | None = 
     """Train a fresh network (weights seeded 0) of ``genome`` under ``settings``; returns (net, TrainResult)."""
     torch.manual_seed(0)
     net = build_recurrent_network(genome, data.vocab_size, data.n_classes)
-    net.fused = settings["fused"]
+    if not settings["fused"]:  # the autograd wavefront the network ran before its fused recurrence
+        net.forward = types.MethodType(wavefront_forward, net)
     wavefront.loop_implementation = settings["loops"]
     config = TrainConfig(
         epochs=epochs,

@@ -133,7 +133,7 @@ LINE_BUDGETS = {
         800,
         "Stier et al.'s 23 features, the spectral ones and their exact/sampled paths",
     ),
-    "nasprior.networks.recurrent": (900, "the recurrent graph network with its layered and fused forward paths"),
+    "nasprior.networks.recurrent": (640, "the recurrent graph network and the packed layout of its fused recurrence"),
     "nasprior.networks.wavefront": (720, "the fused BPTT recurrence: forward and backward time loops of four cells"),
     "nasprior.predictors.fitting": (750, "repeated nested cross-validation, size-only baselines and model cards"),
     "nasprior.search.ga": (

@@ -18,6 +18,7 @@ from nasprior.networks.recurrent import (
     RecurrentGraphNetwork,
     build_recurrent_network,
 )
+from nasprior.networks.recurrent_reference import layered_forward, wavefront_forward
 from nasprior.tasks.reber import encode, generate_dataset, load_reber_task
 from nasprior.training import TrainConfig, accuracy, train
 
@@ -111,7 +112,7 @@ def test_wavefront_forward_equals_layered_reference(cell, hidden_mask):
     net = build_recurrent_network(genome, 28, 2, hidden_mask=hidden_mask)
     assert len(net.node_layers) > 3 and len(net.skip_pairs) > 3
     x, _ = batch(40, seed=5)
-    torch.testing.assert_close(net(x), net.forward_layered(x), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(net(x), layered_forward(net, x), rtol=1e-4, atol=1e-5)
 
 
 def test_padding_never_changes_a_prediction():
@@ -198,11 +199,11 @@ def test_fused_forward_and_gradients_equal_the_autograd_paths(cell, hidden_mask)
     torch.manual_seed(3)
     genome = Genome(prior="watts_strogatz", n_nodes=14, k=4, p=1.0, cell=cell, seed=1)
     net = build_recurrent_network(genome, 28, 2, hidden_mask=hidden_mask)
-    assert net.fused and len(net.skip_pairs) > 0
+    assert len(net.skip_pairs) > 0
     x, _ = batch(24, seed=2)
     weights = torch.randn(24, 2, generator=torch.Generator().manual_seed(0))
     results = []
-    for forward in (net.forward_fused, net.forward_wavefront, net.forward_layered):
+    for forward in (net, lambda x: wavefront_forward(net, x), lambda x: layered_forward(net, x)):
         net.zero_grad()
         out = forward(x)
         (out * weights).sum().backward()
@@ -214,12 +215,10 @@ def test_fused_forward_and_gradients_equal_the_autograd_paths(cell, hidden_mask)
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     for layer in net.recurrent_layers():  # absent weights get exactly zero gradient on the fused path too
         net.zero_grad()
-        net.forward_fused(x).sum().backward()
+        net(x).sum().backward()
         assert (layer.weight_ih.grad[~layer.mask_ih] == 0).all()
     with torch.no_grad():
-        torch.testing.assert_close(net.forward_fused(x), fused)
-    net.fused = False
-    torch.testing.assert_close(net(x), results[1][0])
+        torch.testing.assert_close(net(x), fused)
 
 
 def outputs_and_gradients(net, x, implementation, monkeypatch):
@@ -316,11 +315,11 @@ def test_fused_path_handles_interleaved_forward_passes_and_one_layer_graphs():
     (net(x1).sum() + net(x2).sum()).backward()  # two graphs alive at once: separate buffers
     grads = [p.grad.clone() for p in net.parameters()]
     net.zero_grad()
-    (net.forward_wavefront(x1).sum() + net.forward_wavefront(x2).sum()).backward()
+    (wavefront_forward(net, x1).sum() + wavefront_forward(net, x2).sum()).backward()
     for a, b in zip(grads, [p.grad for p in net.parameters()]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     flat = RecurrentGraphNetwork(dag([], n=3), 28, 2, cell="lstm", embedding_dim=4)  # one layer, no edges
-    torch.testing.assert_close(flat(x1), flat.forward_layered(x1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(flat(x1), layered_forward(flat, x1), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="all padding"):
         net(torch.zeros(2, 5, dtype=torch.long))
 

@@ -37,11 +37,10 @@ count in gradient clipping or Adam's moments), and :meth:`MaskedRecurrentLayer.a
 zeroes them again after each optimiser step. ``weight_ih`` is initialised for
 each unit's real fan-in (:func:`~nasprior.networks.sparse_init_`, gain 1).
 
-Why this module is long: the network keeps three forward passes side by side
-(``forward_fused``, the fast default with the kernels of
-:mod:`nasprior.networks.wavefront`; ``forward_wavefront`` and
-``forward_layered``, the autograd references the tests compare it with), and
-they share the network's block layout.
+The network has one forward pass, the fused wavefront recurrence with the
+kernels of :mod:`nasprior.networks.wavefront`; the two slower forms of the same
+model that tests and benchmarks check it against (one kernel per layer, and
+the autograd wavefront) live in :mod:`nasprior.networks.recurrent_reference`.
 
 References
 ----------
@@ -66,7 +65,6 @@ import networkx as nx
 import numpy as np
 import torch
 from torch import _VF, nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from ..dag import layer_nodes, to_dag
 from ..errors import ConfigError
@@ -234,11 +232,6 @@ class RecurrentGraphNetwork(SparseNetwork):
     hidden_mask : bool
         Identity-masked instead of dense hidden-to-hidden weights (see the
         module notes).
-    fused : bool
-        Forward pass: :meth:`forward_fused` (True, the default: hand-written
-        backward pass) or :meth:`forward_wavefront` (False: the autograd
-        wavefront used before). Same parameters, same outputs to rounding;
-        may be switched on a built network (``net.fused = False``).
 
     Attributes
     ----------
@@ -267,12 +260,11 @@ class RecurrentGraphNetwork(SparseNetwork):
         cell: str = "gru",
         embedding_dim: int = 16,
         hidden_mask: bool = False,
-        fused: bool = True,
     ):
         super().__init__()
         if dag.number_of_nodes() == 0:
             raise ValueError("the graph has no nodes: a recurrent network needs at least one node")
-        self.cell, self.hidden_mask, self.fused = cell, hidden_mask, fused
+        self.cell, self.hidden_mask = cell, hidden_mask
         self.node_layers = layer_nodes(dag)
         layer_of = {node: l for l, nodes in enumerate(self.node_layers) for node in nodes}
         row = {node: i for nodes in self.node_layers for i, node in enumerate(nodes)}  # index within its layer
@@ -290,61 +282,11 @@ class RecurrentGraphNetwork(SparseNetwork):
         order = [node for nodes in self.node_layers for node in nodes]
         sinks = np.array([dag.out_degree(node) == 0 for node in order])
         self.output_layer = MaskedLinear(np.tile(sinks, (n_outputs, 1)), gain=1.0)
-        self._build_wavefront()
         self._build_packed()
 
     # -- wavefront layout ------------------------------------------------
-    def _build_wavefront(self) -> None:
-        """Index tensors that lay every sub-layer out as one block of a batched state (see :meth:`forward`)."""
-        subs = [(t, t - 1, layer) for t, layer in enumerate(self.layers)]
-        subs += [(t, s, layer) for (s, t), layer in zip(self.skip_pairs, self.skip_layers)]
-        gates = CELL_GATES[self.cell]
-        widths = [len(nodes) for nodes in self.node_layers]
-        width = max(widths)  # every block and layer is padded to this many units
-        self.max_lag = max([1] + [t - s for t, s, _ in subs])
-        ih_idx, hh_idx = [], []
-        for i, (t, s, layer) in enumerate(subs):
-            rho = np.arange(gates * layer.n_hidden)
-            gate, unit = rho // layer.n_hidden, rho % layer.n_hidden  # rows of weight_ih / weight_hh
-            for target, n_cols in ((hh_idx, layer.n_hidden),) + (((ih_idx, layer.n_in),) if s >= 0 else ()):
-                target.append(
-                    np.stack(
-                        [
-                            np.full(len(rho) * n_cols, i),
-                            np.repeat(gate, n_cols),
-                            np.repeat(unit, n_cols),
-                            np.tile(np.arange(n_cols), len(rho)),
-                        ]
-                    )
-                )
-        as_long = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
-        self.register_buffer(
-            "_wf_ih_idx", as_long(np.concatenate(ih_idx, axis=1) if ih_idx else np.zeros((4, 0))), persistent=False
-        )
-        self.register_buffer("_wf_hh_idx", as_long(np.concatenate(hh_idx, axis=1)), persistent=False)
-        b_idx = [
-            np.stack(
-                [
-                    np.full(gates * layer.n_hidden, i),
-                    np.arange(gates * layer.n_hidden) // layer.n_hidden,
-                    np.arange(gates * layer.n_hidden) % layer.n_hidden,
-                ]
-            )
-            for i, (_, _, layer) in enumerate(subs)
-        ]
-        self.register_buffer("_wf_b_idx", as_long(np.concatenate(b_idx, axis=1)), persistent=False)
-        self.register_buffer("_wf_target", as_long([t for t, _, _ in subs]), persistent=False)  # (n_blocks,)
-        self.register_buffer("_wf_source", as_long([max(s, 0) for _, s, _ in subs]), persistent=False)
-        self.register_buffer("_wf_lag", as_long([t - s - 1 if s >= 0 else 0 for t, s, _ in subs]), persistent=False)
-        unit_cols = np.concatenate([l * width + np.arange(w) for l, w in enumerate(widths)])
-        self.register_buffer(
-            "_wf_unit_cols", as_long(unit_cols), persistent=False
-        )  # (n_units,) in layer-major padded order
-        self._wf_subs = [layer for _, _, layer in subs]
-        self._wf_shape = (len(subs), gates, width)
-
     def _build_packed(self) -> None:
-        """Layout of the fused path (:meth:`forward_fused`): sub-layers packed into few blocks, histories without padding.
+        """Layout of the fused path (:meth:`forward`): sub-layers packed into few blocks, histories without padding.
 
         Every sub-layer (one per graph layer and skip pair) keeps its own
         recurrent state, but several narrow ones share one block of the
@@ -362,6 +304,8 @@ class RecurrentGraphNetwork(SparseNetwork):
         """
         subs = [(t, t - 1, layer) for t, layer in enumerate(self.layers)]
         subs += [(t, s, layer) for (s, t), layer in zip(self.skip_pairs, self.skip_layers)]
+        self._wf_subs = [layer for _, _, layer in subs]  # the sub-layers in block order
+        self.max_lag = max([1] + [t - s for t, s, _ in subs])  # the longest skip, in layers
         gates = CELL_GATES[self.cell]
         widths = [len(nodes) for nodes in self.node_layers]
         width, n_layers, lag = max(widths), len(widths), self.max_lag
@@ -507,60 +451,11 @@ class RecurrentGraphNetwork(SparseNetwork):
             b_hh.view(n_blocks, gw, 1),
         )
 
-    def _block_weights(self) -> tuple[torch.Tensor, ...]:
-        """Masked weights of all sub-layers, zero-padded into per-block stacks for batched matmuls."""
-        n_blocks, gates, width = self._wf_shape
-        subs = self._wf_subs
-        w = subs[0].weight_ih
-        w_ih = w.new_zeros(n_blocks, gates, width, width)
-        if self._wf_ih_idx.shape[1]:
-            values = torch.cat([(layer.weight_ih * layer.mask_ih).flatten() for layer in subs[1:]])
-            w_ih = w_ih.index_put(tuple(self._wf_ih_idx), values)
-        hh = [
-            (layer.weight_hh * layer.mask_hh if layer.mask_hh is not None else layer.weight_hh).flatten()
-            for layer in subs
-        ]
-        w_hh = w.new_zeros(n_blocks, gates, width, width).index_put(tuple(self._wf_hh_idx), torch.cat(hh))
-        b_ih = w.new_zeros(n_blocks, gates, width).index_put(
-            tuple(self._wf_b_idx), torch.cat([l.bias_ih for l in subs])
-        )
-        b_hh = w.new_zeros(n_blocks, gates, width).index_put(
-            tuple(self._wf_b_idx), torch.cat([l.bias_hh for l in subs])
-        )
-        first = subs[0]  # layer 0 reads the embedding: its weight_ih, padded to width rows per gate
-        n0 = first.n_hidden
-        w_emb = w.new_zeros(gates, width, first.n_in)
-        w_emb = w_emb.index_put(
-            (torch.arange(gates * n0, device=w.device) // n0, torch.arange(gates * n0, device=w.device) % n0),
-            first.weight_ih * first.mask_ih,
-        )
-        flat = lambda m: m.reshape(n_blocks, gates * width, width).transpose(1, 2)  # noqa: E731  (blocks, in, gates*width)
-        return (
-            w_emb.reshape(gates * width, first.n_in),
-            flat(w_ih),
-            flat(w_hh),
-            b_ih.reshape(n_blocks, 1, gates * width),
-            b_hh.reshape(n_blocks, 1, gates * width),
-        )
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape (batch, n_outputs) for ids of shape (batch, max_len).
+        """Logits for token ids: the wavefront forward pass with a hand-written backward pass.
 
-        Runs :meth:`forward_fused` (the default, ``fused=True``) or
-        :meth:`forward_wavefront` (``fused=False``); both compute what
-        :meth:`forward_layered` computes, to rounding.
-
-        Raises
-        ------
-        ValueError
-            If a row of ``x`` is all padding (id 0).
-        """
-        return self.forward_fused(x) if self.fused else self.forward_wavefront(x)
-
-    def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
-        """Wavefront forward pass with a hand-written backward pass (the fast path).
-
-        The same wavefront schedule as :meth:`forward_wavefront`, run by
+        A wavefront schedule (every layer advances one step per iteration; the
+        autograd form is :func:`nasprior.networks.recurrent_reference.wavefront_forward`), run by
         :class:`WavefrontRecurrence`: a :class:`torch.autograd.Function`
         whose forward loop writes contiguous chunks of cached buffers with
         the batch as the innermost dimension, over the packed blocks of
@@ -618,100 +513,6 @@ class RecurrentGraphNetwork(SparseNetwork):
             table, x.t().contiguous(), w_ih, w_hh, b_hh if gru else None, self, n_active, lengths
         )  # (batch, n_units)
         return self.output_layer(last[torch.argsort(order)])  # back to the input's row order
-
-    def forward_wavefront(self, x: torch.Tensor) -> torch.Tensor:
-        """Wavefront forward pass recorded op by op by autograd (the implementation before ``forward_fused``).
-
-        Computes exactly what :meth:`forward_layered` computes, in another
-        order (a wavefront). Every sub-layer (one per graph layer and one per
-        skip pair) is a block of one batched state, zero-padded to the widest
-        layer; at step ``tau`` the blocks of layer ``l`` process time
-        ``tau - l``, reading layer ``l - 1``'s summed output from step
-        ``tau - 1`` (a skip source ``s`` from step ``tau - (l - s)``). One
-        step of ~15 batched tensor operations thus advances every layer,
-        ``max_len + depth - 1`` steps in all, instead of a kernel call per
-        layer and skip pair. Blocks of layers that have not started are held
-        at zero (padded units stay zero by construction); each unit is read
-        at its own sequence's last real step.
-        """
-        n_blocks, gates, width = self._wf_shape
-        lengths = (x != 0).sum(dim=1)  # (batch,)
-        if bool((lengths == 0).any()):
-            raise ValueError("a row of the batch is all padding (id 0): every sequence needs at least one character")
-        x = x[:, : int(lengths.max())]  # columns that are padding in every row change nothing
-        batch, n_time = x.shape
-        n_layers = len(self.node_layers)
-        w_emb, w_ih, w_hh, b_ih, b_hh = self._block_weights()
-        emb_gates = torch.nn.functional.linear(self.embedding(x), w_emb).transpose(0, 1)  # (n_time, batch, gates*width)
-        first_block = (torch.arange(n_blocks, device=x.device) == 0).to(emb_gates.dtype).view(n_blocks, 1, 1)
-        zero_y = emb_gates.new_zeros(n_layers, batch, width)
-        history = [zero_y] * self.max_lag  # summed layer outputs (layers, batch, width), newest first
-        h = emb_gates.new_zeros(n_blocks, batch, width)
-        c = h if self.cell == "lstm" else None
-        outputs = []
-        for tau in range(n_time + n_layers - 1):
-            stacked = (
-                torch.stack(history) if self.max_lag > 1 else history[0].unsqueeze(0)
-            )  # (lags, layers, batch, width)
-            src = stacked[self._wf_lag, self._wf_source]  # (blocks, batch, width): each block's input
-            gi = torch.baddbmm(b_ih, src, w_ih)  # (blocks, batch, gates*width)
-            if tau < n_time:
-                gi = gi + first_block * emb_gates[tau]
-            gh = torch.baddbmm(b_hh, h, w_hh)
-            if self.cell == "gru":
-                i_r, i_z, i_n = gi.chunk(3, dim=2)
-                h_r, h_z, h_n = gh.chunk(3, dim=2)
-                r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-                n = torch.tanh(i_n + r * h_n)
-                h_new = n + z * (h - n)
-            elif self.cell == "lstm":
-                i, f, g, o = (gi + gh).chunk(4, dim=2)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h_new = torch.sigmoid(o) * torch.tanh(c)
-            else:
-                pre = gi + gh
-                h_new = torch.tanh(pre) if self.cell == "rnn_tanh" else torch.relu(pre)
-            if tau < n_layers - 1:  # blocks of layers that start later stay at zero
-                started = (self._wf_target <= tau).to(h_new.dtype).view(n_blocks, 1, 1)
-                h_new = h_new * started
-                if c is not None:
-                    c = c * started
-            h = h_new
-            y = zero_y.index_add(0, self._wf_target, h)  # (layers, batch, width): sub-layer outputs summed per layer
-            history = [y] + history[:-1]
-            outputs.append(y)
-        ys = torch.stack(outputs)  # (steps, layers, batch, width)
-        steps = (lengths - 1).unsqueeze(0) + torch.arange(n_layers, device=x.device).unsqueeze(1)  # (layers, batch)
-        last = ys[steps, torch.arange(n_layers, device=x.device).unsqueeze(1), torch.arange(batch, device=x.device)]
-        last = last.transpose(0, 1).reshape(batch, n_layers * width)[:, self._wf_unit_cols]  # (batch, n_units)
-        return self.output_layer(last)
-
-    def forward_layered(self, x: torch.Tensor) -> torch.Tensor:
-        """Reference forward pass: one fused kernel call per recurrent layer and skip pair.
-
-        Same inputs and result as :meth:`forward` (to rounding); the batch is
-        packed by length and each :class:`MaskedRecurrentLayer` runs on the
-        packed sequence in turn. Slower on a CPU for deep graphs; kept as the
-        literal form of the model and to check :meth:`forward` against.
-        """
-        lengths = (x != 0).sum(dim=1).cpu()  # (batch,)
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        batch_sizes = packed.batch_sizes
-        inputs = self.embedding(packed.data)  # (n_steps_total, embedding_dim)
-        outputs: list[torch.Tensor] = []  # packed output of each layer, (n_steps_total, n_l)
-        lasts: list[torch.Tensor] = []  # last real step of each layer, (batch, n_l), sorted order
-        skips_into: dict[int, list[int]] = {}
-        for i, (_, t) in enumerate(self.skip_pairs):
-            skips_into.setdefault(t, []).append(i)
-        for t, layer in enumerate(self.layers):
-            out, last = layer(inputs if t == 0 else outputs[t - 1], batch_sizes)
-            for i in skips_into.get(t, []):
-                skip_out, skip_last = self.skip_layers[i](outputs[self.skip_pairs[i][0]], batch_sizes)
-                out, last = out + skip_out, last + skip_last
-            outputs.append(out)
-            lasts.append(last)
-        h = torch.cat(lasts, dim=1)[packed.unsorted_indices]  # (batch, n_nodes), original order
-        return self.output_layer(h)
 
     def recurrent_layers(self) -> list[MaskedRecurrentLayer]:
         """Every :class:`MaskedRecurrentLayer`, main layers first."""

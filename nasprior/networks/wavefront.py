@@ -5,7 +5,7 @@ together (a wavefront); :class:`WavefrontRecurrence` runs that loop with a
 hand-written backward pass through time, over only the strings still running
 at each step (a batch sorted by length), with buffers reused from batch to
 batch (:class:`Workspace`). It computes what the autograd wavefront
-(``RecurrentGraphNetwork.forward_wavefront``) computes, to 1e-5.
+(:func:`nasprior.networks.recurrent_reference.wavefront_forward`) computes, to 1e-5.
 
 The two time loops run, by default, as the compiled kernels of
 :mod:`nasprior.networks.wavefront_kernels` (Numba: a step's gate arithmetic
@@ -72,7 +72,7 @@ _WORKSPACES: weakref.WeakKeyDictionary[nn.Module, Workspace] = weakref.WeakKeyDi
 
 
 class WavefrontRecurrence(torch.autograd.Function):
-    """The wavefront time loop of :meth:`RecurrentGraphNetwork.forward_fused`, with explicit back-propagation through time.
+    """The wavefront time loop of :meth:`RecurrentGraphNetwork.forward`, with explicit back-propagation through time.
 
     Layout: the batch is the innermost (contiguous) dimension everywhere.
     ``table`` (gates*width, vocabulary) holds the input gates of the
