@@ -6,7 +6,8 @@ written, so a hand-written ``README.md`` data card beside them is kept):
 * ``config.json``: the sample's config, as ``nasprior sample`` stored it
   (restore it into a run directory to resume the sample, see the card);
 * ``records.jsonl.gz``: every record of the log, in log order, gzip with
-  a zero timestamp (the same records give the same bytes);
+  a zero timestamp (the same records give the same bytes); for a table
+  (``--all``), only records of genomes its space lists;
 * ``summary.json``: the counts, seeds, timings and versions the data card
   quotes (genomes trained and failed, second seeds, worker seconds, first and
   last record times, package versions), computed from the records.
@@ -29,6 +30,7 @@ from collections import Counter
 from pathlib import Path
 
 from nasprior.records import CONFIG_FILE, RECORDS_FILE, RecordLog
+from nasprior.space import SearchSpace
 
 DATASET_RECORDS = RECORDS_FILE + ".gz"
 SUMMARY_FILE = "summary.json"
@@ -82,6 +84,12 @@ def main() -> int:
         print(f"error: {args.run_dir} is a {config.get('kind')!r} run, not a sample", file=sys.stderr)
         return 2
     records = RecordLog(args.run_dir / RECORDS_FILE).read()
+    if config.get("exhaustive"):  # a table: only genomes its space lists (a repair since may have merged some)
+        listed = {g.key for g in SearchSpace.from_dict(config["space"]).genomes()}
+        kept = [r for r in records if r["key"] in listed]
+        if len(kept) < len(records):
+            print(f"left out {len(records) - len(kept)} record(s) of genomes the space no longer lists", file=sys.stderr)
+        records = kept
     args.dataset_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.run_dir / CONFIG_FILE, args.dataset_dir / CONFIG_FILE)
     buffer = io.BytesIO()
