@@ -31,6 +31,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
@@ -77,6 +78,7 @@ def progress_figure(records: list[dict], generations: list[dict]) -> Figure:
         ax.plot(gens, [statistics.median(acc[g]) if acc[g] else np.nan for g in gens], "s--", label="median trained")
     ax.set_xlabel("generation")
     ax.set_ylabel("validation accuracy")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # generations are whole numbers
     counts = ax.twinx()
     width = 0.35
     trained = [sum(r.get("generation") == g and r["status"] == "trained" for r in records) for g in gens]
