@@ -88,7 +88,9 @@ def main() -> int:
         listed = {g.key for g in SearchSpace.from_dict(config["space"]).genomes()}
         kept = [r for r in records if r["key"] in listed]
         if len(kept) < len(records):
-            print(f"left out {len(records) - len(kept)} record(s) of genomes the space no longer lists", file=sys.stderr)
+            print(
+                f"left out {len(records) - len(kept)} record(s) of genomes the space no longer lists", file=sys.stderr
+            )
         records = kept
     args.dataset_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.run_dir / CONFIG_FILE, args.dataset_dir / CONFIG_FILE)

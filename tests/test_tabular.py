@@ -241,3 +241,45 @@ def test_predictor_fit_keeps_a_genome_and_its_second_seed_in_one_fold(tmp_path):
     lines: list[str] = []
     fit_predictor([tmp_path / "r"], "t", n_trials=2, folds=3, repeats=1, log=lines.append)
     assert any("6 second seeds folded with their genomes" in line for line in lines)
+
+
+def test_final_accuracy_from_structure_and_screening_curve_ranks_survivors(tmp_path):
+    """Baker et al. 2017: fit the final-fidelity accuracy on size + the screening curve, rank survivors by it."""
+    from nasprior.features import parse_feature_groups
+    from nasprior.predictors import fit_predictor
+    from nasprior.search.final import survivors
+
+    space = SearchSpace.from_dict({"genes": TABLE_GENES}, name="table")
+    train = {**SearchSpace.from_toml(default_space_path("digits")).train, "epochs": 2}
+    for run_id, budget, fidelity in (("screen", 2, "sample"), ("final", 4, "final")):
+        config = SampleConfig(
+            task="digits",
+            space=space.to_dict(),
+            n=14,
+            exhaustive=True,
+            train={**train, "epochs": budget},
+            fidelity=fidelity,
+            run_id=run_id,
+        )
+        run_sample(config, tmp_path / run_id, workers=1, log=lambda s: None)
+    assert "curve" not in parse_feature_groups("all")  # a record's own curve holds its own accuracy
+    with pytest.raises(ConfigError, match="curve-from"):
+        fit_predictor([tmp_path / "final"], "x", fidelity="final", feature_groups="size,curve", n_trials=1)
+    lines: list[str] = []
+    predictor = fit_predictor(
+        [tmp_path / "final"],
+        "baker",
+        fidelity="final",
+        feature_groups="size,curve",
+        curve_from=[tmp_path / "screen"],
+        n_trials=2,
+        folds=3,
+        repeats=1,
+        log=lines.append,
+    )
+    assert "curve_val_acc_last" in predictor.feature_names and "n_params" in predictor.feature_names
+    screened = [{**r, "fidelity": "screen"} for r in RecordLog(tmp_path / "screen" / "records.jsonl").read()]
+    chosen = survivors(screened, 3, predictor)
+    assert len(chosen) == 3 and all("predicted_final" in r for r in chosen)
+    assert [r["predicted_final"] for r in chosen] == sorted((r["predicted_final"] for r in chosen), reverse=True)
+    assert survivors(screened, 3)[0]["metrics"]["val_acc"] == max(r["metrics"]["val_acc"] for r in screened)

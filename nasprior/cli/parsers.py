@@ -296,8 +296,16 @@ def add_predictor_commands(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument(
         "--feature-groups",
         metavar="GROUPS",
-        help="comma-separated feature groups of the columns: structural, size, topology, profile, wl, proxies, or "
-        "all (default: all but proxies); the size-only baseline is scored whatever the groups",
+        help="comma-separated feature groups of the columns: structural, size, topology, profile, wl, proxies, "
+        "curve (with --curve-from), or all (every group but curve; default: all but proxies); the size-only "
+        "baseline is scored whatever the groups",
+    )
+    f.add_argument(
+        "--curve-from",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="runs whose screening records give the curve group's columns, by genome key (fit a final-fidelity "
+        "target from structure plus the screening learning curve, Baker et al. 2017)",
     )
     f.add_argument("--out", default="predictors", help="parent directory of predictors (default: predictors)")
     f.add_argument("--n-trials", type=int, default=20, help="optuna trials per tuning (default 20)")

@@ -147,6 +147,7 @@ def cmd_predictor(args: argparse.Namespace) -> int:
             gene_features=genes,
             fidelity=args.fidelity,
             feature_groups=args.feature_groups,
+            curve_from=args.curve_from,
             **options,
         )
     else:

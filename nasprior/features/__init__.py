@@ -21,6 +21,7 @@
   fitted on (:data:`FEATURE_GROUPS`).
 """
 
+from .curve import CURVE_FEATURE_NAMES, curve_features
 from .graph import GRAPH_FEATURE_NAMES, graph_features
 from .groups import (
     CANDIDATE_FEATURES,
@@ -38,6 +39,8 @@ from .structural import FEATURE_NAMES, GraphArrays, feature_vector, graph_arrays
 from .wl import WL_FEATURE_NAMES, wl_histogram
 
 __all__ = [
+    "CURVE_FEATURE_NAMES",
+    "curve_features",
     "CANDIDATE_FEATURES",
     "GRAPH_CANDIDATE_FEATURES",
     "DEFAULT_FEATURE_GROUPS",

@@ -13,6 +13,11 @@ The groups, in column order:
     Width profile, skips, paths, clustering, assortativity (:data:`~nasprior.features.PROFILE_FEATURE_NAMES`).
 ``wl``
     Hashed Weisfeiler-Lehman histogram (:data:`~nasprior.features.WL_FEATURE_NAMES`).
+``curve``
+    Learning-curve features of a trained record (:data:`~nasprior.features.CURVE_FEATURE_NAMES`,
+    Baker et al. 2017): known only after a training, so neither a default nor part of ``all``; taken from
+    the screening record of the same genome (``predictor fit --curve-from RUN``), it lets a predictor learn
+    the final accuracy from structure plus the screening curve.
 ``proxies``
     Zero-cost proxies at initialisation (:data:`~nasprior.features.PROXY_FEATURE_NAMES`); the only
     group that needs the task's data, so not among the defaults: a predictor fitted on it predicts
@@ -24,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import ConfigError
+from .curve import CURVE_FEATURE_NAMES
 from .graph import GRAPH_FEATURE_NAMES
 from .mask_scores import TOPOLOGY_SCORE_NAMES
 from .profile import PROFILE_FEATURE_NAMES
@@ -40,6 +46,7 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "profile": tuple(PROFILE_FEATURE_NAMES),
     "wl": tuple(WL_FEATURE_NAMES),
     "proxies": tuple(PROXY_FEATURE_NAMES),
+    "curve": tuple(CURVE_FEATURE_NAMES),
 }
 #: Groups used when none are named: every group but the proxies (the columns of
 #: :data:`nasprior.evaluation.CANDIDATE_FEATURES`, as before the proxies existed).
@@ -53,7 +60,7 @@ def parse_feature_groups(groups: str | Sequence[str] | None) -> tuple[str, ...]:
     ----------
     groups : str or sequence of str or None
         Comma-separated names or a sequence of names; None: :data:`DEFAULT_FEATURE_GROUPS`.
-        ``"all"`` names every group. Repeats are ignored.
+        ``"all"`` names every group but ``curve``. Repeats are ignored.
 
     Returns
     -------
@@ -68,8 +75,8 @@ def parse_feature_groups(groups: str | Sequence[str] | None) -> tuple[str, ...]:
         return DEFAULT_FEATURE_GROUPS
     items = groups.split(",") if isinstance(groups, str) else list(groups)
     names = {str(g).strip() for g in items if str(g).strip()}
-    if "all" in names:
-        names = (names - {"all"}) | set(FEATURE_GROUPS)
+    if "all" in names:  # every group a record has before training: not the curve (see its entry above)
+        names = (names - {"all"}) | (set(FEATURE_GROUPS) - {"curve"})
     unknown = sorted(names - set(FEATURE_GROUPS))
     if unknown or not names:
         what = f"unknown feature group(s) {', '.join(unknown)}" if unknown else "no feature group given"

@@ -87,7 +87,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, RecordError
 from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
-from ..features import FEATURE_GROUPS, group_feature_names, parse_feature_groups
+from ..features import FEATURE_GROUPS, curve_features, group_feature_names, parse_feature_groups
 from ..genes import GENES
 from ..graph_io import read_graph
 from ..records import CONFIG_FILE, RECORDS_FILE, SCREEN_FIDELITY, RecordLog
@@ -277,6 +277,7 @@ def fit_predictor(
     fidelity: str | None = None,
     feature_groups: str | Sequence[str] | None = None,
     log: Callable[[str], None] | None = None,
+    curve_from: Sequence[str | os.PathLike] | None = None,
 ) -> Predictor:
     """Fit, score and describe a predictor from the trained records of runs (not saved).
 
@@ -314,8 +315,15 @@ def fit_predictor(
         e.g. ``"size,structural,proxies"``; default
         :data:`nasprior.features.DEFAULT_FEATURE_GROUPS`. Stored in the card.
         The size-only baseline uses :data:`SIZE_ONLY_FEATURES` whatever the groups.
+        With the ``curve`` group each record's learning-curve features
+        (:func:`nasprior.features.curve_features`) are added to its columns.
     log : callable, optional
         Receives progress lines.
+    curve_from : sequence of path-like, optional
+        Runs whose trained screening (or sample) records give the ``curve``
+        columns instead of each record's own curve, matched by genome key: a
+        final-fidelity target learnt from structure plus the screening curve
+        (Baker et al. 2017). Records without a match are left out (logged).
 
     Returns
     -------
@@ -362,6 +370,15 @@ def fit_predictor(
             f"fidelity {fidelity!r}: {left_out} trained record(s) of other fidelities ({', '.join(fidelities)}) left "
             "out; fit them on their own with --fidelity"
         )
+    if "curve" in groups:
+        if not curve_from:  # a record's own curve holds its own best val_acc: no prediction, a copy
+            raise ConfigError(
+                "the curve feature group needs --curve-from SCREEN_RUN (the screening curves of the genomes whose "
+                "final accuracy is fitted, e.g. --fidelity final)"
+            )
+        trained = with_curve_features(trained, curve_from, log)
+    elif curve_from:
+        raise ConfigError("--curve-from gives the 'curve' feature group's columns: add curve to --feature-groups")
     where = {str(k): str(v) for k, v in (where or {}).items()}
     for gene in [*where, *gene_features]:
         if not any(gene_value(r.get("genome", {}), gene) is not None for r in trained):
@@ -447,6 +464,41 @@ def fit_predictor(
         log=log,
         start=start,
     )
+
+
+def with_curve_features(
+    records: list[dict], curve_from: Sequence[str | os.PathLike] | None, log: Callable[[str], None]
+) -> list[dict]:
+    """Copies of trained records with learning-curve columns (:func:`nasprior.features.curve_features`) added.
+
+    The curve is that of the trained screening or sample record of the same key in the ``curve_from`` runs
+    (the best by validation accuracy where there are several; without runs, each record's own); records
+    without one are left out.
+
+    Raises
+    ------
+    RecordError
+        If no record has a curve to take.
+    """
+    source: dict[str, dict] = {}
+    if curve_from:
+        for r in read_runs(curve_from)[0]:
+            if r["status"] == "trained" and str(r.get("fidelity") or SCREEN_FIDELITY) in ("screen", "sample"):
+                known = source.get(r["key"])
+                if known is None or r["metrics"]["val_acc"] > known["metrics"]["val_acc"]:
+                    source[r["key"]] = r
+    out = []
+    for r in records:
+        curve = (source.get(r["key"]) or {}).get("curve") if curve_from else r.get("curve")
+        columns = curve_features(curve or [])
+        if columns:
+            out.append({**r, "features": {**r["features"], **columns}})
+    if len(out) < len(records):
+        where = "a screening record of the same genome in --curve-from" if curve_from else "a learning curve"
+        log(f"curve features: {len(records) - len(out)} of {len(records)} record(s) without {where} left out")
+    if not out:
+        raise RecordError("no record has a learning curve for the curve feature group: give --curve-from SCREEN_RUN")
+    return out
 
 
 def fit_predictor_from_graphs(

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..cost import check_population
 from ..errors import ConfigError
 from ..names import OBJECTIVES, STRATEGIES  # defined once there, for the CLI parsers too
-from ..predictors import Predictor, SkipRule
+from ..predictors import Predictor, SkipRule, predictor_path
 from ..space import SearchSpace
 from ..tasks import check_task
 from ..training import TrainConfig, resolve_device
@@ -31,7 +31,7 @@ SPACE_SEARCH_KEYS = (
 
 
 #: Keys of a space's ``[final]`` table that are not training options.
-FINAL_KEYS = ("top_k", "minutes")
+FINAL_KEYS = ("top_k", "minutes", "survivor_predictor")
 
 
 def final_train_options(train: dict, final: dict) -> dict:
@@ -41,8 +41,9 @@ def final_train_options(train: dict, final: dict) -> dict:
     survivors train on every training image unless ``final`` says
     otherwise) and its ``score_test`` (survivors are always scored on the
     test split), updated with the options in ``final`` (all but
-    :data:`FINAL_KEYS`: ``top_k`` and ``minutes``, the time budget of
-    :func:`nasprior.search.final.epochs_within`).
+    :data:`FINAL_KEYS`: ``top_k``, ``minutes``, the time budget of
+    :func:`nasprior.search.final.epochs_within`, and ``survivor_predictor``, a
+    predictor that ranks the survivors instead of their screening accuracy).
 
     Raises
     ------
@@ -187,6 +188,18 @@ class SearchConfig:
         final = final_train_options(self.train, self.final)
         for options in (self.train, final):  # a GPU asked for on a machine without one: stop before anything runs
             resolve_device(options.get("device", "auto"))
+        ranker = self.final.get("survivor_predictor")
+        if ranker is not None:
+            if not isinstance(ranker, str):
+                raise ConfigError(
+                    f"final option 'survivor_predictor' = {ranker!r} is invalid: give a predictor folder or a "
+                    "shipped predictor's name"
+                )
+            ranked_on = Predictor.load(predictor_path(ranker)).task["name"]
+            if ranked_on != self.task:
+                raise ConfigError(
+                    f"[final] survivor_predictor {ranker} was fitted on task {ranked_on!r}, not {self.task!r}"
+                )
         if self.predictor:
             fitted_on = Predictor.load(self.predictor).task["name"]
             if fitted_on != self.task:

@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..evaluation import Evaluator
+from ..features import curve_features
 from ..genome import Genome, describe
 from ..networks.convolutional import widen
+from ..predictors import Predictor, predictor_path
 from ..records import FINAL_FIDELITY, is_screening
 from ..training import TrainConfig
 from .config import final_train_options
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
     from .ga import GeneticSearch
 
 
-def survivors(records: list[dict], top_k: int) -> list[dict]:
+def survivors(records: list[dict], top_k: int, predictor: Any = None) -> list[dict]:
     """The screening records of the ``top_k`` distinct best trained candidates.
 
     Parameters
@@ -56,12 +58,23 @@ def survivors(records: list[dict], top_k: int) -> list[dict]:
     records : list of dict
         A run's records (any fidelity; only trained screening records count).
     top_k : int
+    predictor : Predictor, optional
+        Rank by its prediction (e.g. of the final accuracy, from structure
+        and the screening curve: ``[final] survivor_predictor``; Baker et al.
+        2017) instead of the screening validation accuracy. Its rows are each
+        record's features plus its curve features
+        (:func:`nasprior.features.curve_features`).
 
     Returns
     -------
     list of dict
         At most ``top_k`` records with distinct keys, highest validation
-        accuracy first (ties: the earlier record first).
+        accuracy (or prediction) first (ties: the earlier record first).
+
+    Raises
+    ------
+    PredictorError
+        If the predictor cannot read the records' features.
     """
     best: dict[str, dict] = {}
     for record in records:
@@ -69,8 +82,14 @@ def survivors(records: list[dict], top_k: int) -> list[dict]:
             known = best.get(record["key"])
             if known is None or record["metrics"]["val_acc"] > known["metrics"]["val_acc"]:
                 best[record["key"]] = record
-    ranked = sorted(best.values(), key=lambda r: -r["metrics"]["val_acc"])
-    return ranked[:top_k]
+    if predictor is None or not best:
+        ranked = sorted(best.values(), key=lambda r: -r["metrics"]["val_acc"])
+        return ranked[:top_k]
+    candidates = list(best.values())
+    rows = [{**r["features"], **curve_features(r.get("curve") or [])} for r in candidates]
+    predicted = predictor.predict(rows)
+    order = sorted(range(len(candidates)), key=lambda i: -float(predicted[i]))
+    return [{**candidates[i], "predicted_final": float(predicted[i])} for i in order[:top_k]]
 
 
 #: How a survivor's final seed is derived (written into its record as ``seed_from``).
@@ -155,7 +174,15 @@ def train_survivors(
     train_config = TrainConfig(**options)
     minutes = float(config.final.get("minutes", 0))
     done = {r["key"]: r for r in [*search.previous, *search.records] if r.get("fidelity") == FINAL_FIDELITY}
-    chosen = survivors(search.records, top_k)
+    ranker = config.final.get("survivor_predictor")
+    chosen = survivors(search.records, top_k, Predictor.load(predictor_path(ranker)) if ranker else None)
+    if ranker:
+        log(
+            f"survivors ranked by {ranker} (predicted final accuracy from structure and screening curve): "
+            + ", ".join(
+                f"{r['key'][:8]} {r['predicted_final']:.4f} (screen {r['metrics']['val_acc']:.4f})" for r in chosen
+            )
+        )
     n_images = len(search.data.x_train)
     if train_config.train_subset:
         n_images = min(n_images, train_config.train_subset)
