@@ -62,3 +62,48 @@ def test_shipped_predictors_were_fitted_on_the_shipped_set(records, name, cell):
     assert np.all((predicted >= 0) & (predicted <= 1))
     # in-sample agreement is well above the cross-validated one; a model fitted on other rows or columns would not be
     assert spearmanr(predicted, target).statistic > predictor.card["scores"]["structural"]["spearman"]["mean"]
+
+
+# -- the CIFAR-10 table (datasets/cifar10-cnn) and the predictor the default CIFAR-10 search uses ----------------
+CNN = ROOT / "datasets" / "cifar10-cnn"
+
+
+def test_the_cifar10_table_belongs_to_the_default_space_and_its_card():
+    """Every record is a genome the shipped cifar10 space lists, once per seed; the card and summary count them."""
+    import re
+
+    from nasprior.records import RecordLog
+    from nasprior.space import SearchSpace, default_space_path
+
+    records = RecordLog(CNN / "records.jsonl.gz").read()
+    listed = {g.key for g in SearchSpace.from_toml(default_space_path("cifar10")).genomes()}
+    assert {r["key"] for r in records} <= listed
+    pairs = [(r["key"], r["seed"]) for r in records]
+    assert len(pairs) == len(set(pairs)), "a genome was trained twice at one seed"
+    first = [r for r in records if r["seed"] == 0]
+    second = [r for r in records if r["seed"] == 1]
+    assert all(r["sample"].get("replicate") == 1 for r in second) and {r["seed"] for r in records} <= {0, 1}
+    assert {r["key"] for r in second} <= {r["key"] for r in first}
+    assert all(
+        r["fidelity"] == "sample" and r["train"]["epochs"] == 3 and r["train"]["train_subset"] == 5000 for r in records
+    )
+    summary = json.loads((CNN / "summary.json").read_text())
+    trained = sum(r["status"] == "trained" for r in first)
+    assert summary["n_trained"] == trained and summary["n_second_seed"] == len(second)
+    card = (CNN / "README.md").read_text()
+    stated = re.search(r"\*\*Status: (?:partial|complete)[^*]*\*\* (\d+) of the space's (\d+) genomes", card)
+    assert stated and int(stated.group(1)) == trained and int(stated.group(2)) == len(listed)
+
+
+def test_the_shipped_cifar10_predictor_was_fitted_on_the_table_and_the_space_names_it():
+    from nasprior.predictors import predictor_path
+    from nasprior.records import RecordLog
+    from nasprior.space import SearchSpace, default_space_path
+
+    space = SearchSpace.from_toml(default_space_path("cifar10"))
+    predictor = Predictor.load(predictor_path(space.search["predictor"]))
+    records = [r for r in RecordLog(CNN / "records.jsonl.gz").read() if r["status"] == "trained"]
+    assert predictor.card["n_train"] == len(records) and predictor.task["name"] == "cifar10"
+    predicted = predictor.predict([r["features"] for r in records])
+    rho = spearmanr(predicted, [r["metrics"]["val_acc"] for r in records]).statistic
+    assert rho > 0.5  # in sample: the model reads these columns

@@ -109,7 +109,8 @@ def read_runs(run_dirs: Sequence[str | os.PathLike]) -> tuple[list[dict], list[d
     Parameters
     ----------
     run_dirs : sequence of path-like
-        Run directories holding ``records.jsonl`` (and usually ``config.json``).
+        Run directories holding ``records.jsonl`` (and usually ``config.json``), or data set
+        folders holding ``records.jsonl.gz`` (e.g. ``datasets/cifar10-cnn``).
 
     Returns
     -------
@@ -128,9 +129,12 @@ def read_runs(run_dirs: Sequence[str | os.PathLike]) -> tuple[list[dict], list[d
     for run_dir in run_dirs:
         run_dir = Path(run_dir)
         log_path = run_dir / RECORDS_FILE
+        if not log_path.exists() and (run_dir / (RECORDS_FILE + ".gz")).exists():
+            log_path = run_dir / (RECORDS_FILE + ".gz")  # a shipped data set (datasets/<name>/records.jsonl.gz)
         if not log_path.exists():
             raise RecordError(
                 f"{run_dir} holds no {RECORDS_FILE}: give run directories made by 'nasprior sample' or 'nasprior search'"
+                ", or a shipped data set folder (records.jsonl.gz)"
             )
         run_records = RecordLog(log_path).read()
         config = {}
