@@ -135,7 +135,10 @@ LINE_BUDGETS = {
     ),
     "nasprior.networks.recurrent": (640, "the recurrent graph network and the packed layout of its fused recurrence"),
     "nasprior.networks.wavefront": (720, "the fused BPTT recurrence: forward and backward time loops of four cells"),
-    "nasprior.predictors.fitting": (750, "repeated nested cross-validation, size-only baselines and model cards"),
+    "nasprior.predictors.fitting": (
+        800,
+        "fits from runs, data sets and graph files; curve columns; nested CV and model cards",
+    ),
     "nasprior.search.ga": (
         690,
         "the DEAP GA: toolbox, strategies, skipping and screening, stored or own predictor, resumable run loop",
