@@ -79,8 +79,12 @@ def fit_predict(X_train, y_train, X_test, n_trials: int, seed: int) -> np.ndarra
     return make_pipeline(model, params, seed).fit(X_train, y_train).predict(X_test)
 
 
-def learning_curve(X: np.ndarray, y: np.ndarray, repeats: int, n_trials: int, folds: int) -> dict[str, dict]:
-    """Scores at each training size N (random draws, rest held out) and at N = all (k-fold)."""
+def learning_curve(predict, y: np.ndarray, repeats: int, folds: int) -> dict[str, dict]:
+    """Scores at each training size N (seeded random draws, the rest held out) and at N = all (k-fold).
+
+    ``predict(train_idx, test_idx, seed)`` fits a model on the training rows and returns its predictions
+    of the test rows; every model is scored on the same draws and folds.
+    """
     out: dict[str, dict] = {}
     for n in SIZES:
         if n >= len(y) - 10:
@@ -89,32 +93,11 @@ def learning_curve(X: np.ndarray, y: np.ndarray, repeats: int, n_trials: int, fo
         for r in range(repeats):
             order = np.random.default_rng(1000 + r).permutation(len(y))
             tr, te = order[:n], order[n:]
-            rows.append(scores(y[te], fit_predict(X[tr], y[tr], X[te], n_trials, seed=r)))
+            rows.append(scores(y[te], predict(tr, te, r)))
         out[str(n)] = summarise(rows)
     predicted = np.empty_like(y)
-    for f, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=0).split(X)):
-        predicted[te] = fit_predict(X[tr], y[tr], X[te], n_trials, seed=f)
-    out["all"] = {**summarise([scores(y, predicted)]), "n_train": int(len(y) * (folds - 1) / folds)}
-    return out
-
-
-def gin_curve(graphs: list, G: np.ndarray, y: np.ndarray, repeats: int, folds: int) -> dict[str, dict]:
-    """The GIN (stage DAG + log size) in the same protocol: the same draws and held-out genomes, no tuning."""
-    out: dict[str, dict] = {}
-    for n in SIZES:
-        if n >= len(y) - 10:
-            continue
-        rows = []
-        for r in range(repeats):
-            order = np.random.default_rng(1000 + r).permutation(len(y))
-            tr, te = order[:n], order[n:]
-            model = GINRegressor(seed=r).fit([graphs[i] for i in tr], G[tr], y[tr])
-            rows.append(scores(y[te], model.predict([graphs[i] for i in te], G[te])))
-        out[str(n)] = summarise(rows)
-    predicted = np.empty_like(y)
-    for f, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=0).split(G)):
-        model = GINRegressor(seed=f).fit([graphs[i] for i in tr], G[tr], y[tr])
-        predicted[te] = model.predict([graphs[i] for i in te], G[te])
+    for f, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=0).split(y)):
+        predicted[te] = predict(tr, te, f)
     out["all"] = {**summarise([scores(y, predicted)]), "n_train": int(len(y) * (folds - 1) / folds)}
     return out
 
@@ -179,14 +162,20 @@ def main() -> None:
     for set_name, candidates in FEATURE_SETS.items():
         names, _ = select_feature_names(records, candidates)
         X = np.array([[float(r["features"][n]) for n in names] for r in records])
-        results[set_name] = {
-            "n_features": len(names),
-            "curve": learning_curve(X, y, args.repeats, args.trials, args.folds),
-        }
+
+        def tuned(tr, te, seed, X=X):  # tuned as nasprior predictor fit tunes
+            return fit_predict(X[tr], y[tr], X[te], args.trials, seed)
+
+        results[set_name] = {"n_features": len(names), "curve": learning_curve(tuned, y, args.repeats, args.folds)}
         print(f"  fitted {set_name} ({len(names)} features) at {time.perf_counter() - start:.0f} s", flush=True)
     graphs = [to_dag(make_graph(Genome.from_dict(r["genome"]))) for r in records]
     G = np.log(np.array([[float(r["features"]["n_params"]), float(r["features"]["n_flops"])] for r in records]))
-    results["gin (dag+size)"] = {"n_features": 2, "curve": gin_curve(graphs, G, y, args.repeats, args.folds)}
+
+    def gin(tr, te, seed):  # fixed settings, no tuning
+        model = GINRegressor(seed=seed).fit([graphs[i] for i in tr], G[tr], y[tr])
+        return model.predict([graphs[i] for i in te], G[te])
+
+    results["gin (dag+size)"] = {"n_features": 2, "curve": learning_curve(gin, y, args.repeats, args.folds)}
     print(f"  fitted the GIN at {time.perf_counter() - start:.0f} s", flush=True)
     print(f"\nHeld-out Kendall tau / Spearman rho / R2 by training size (mean ± sd over {args.repeats} draws)")
     ns = [n for n in (*map(str, SIZES), "all") if n in results["size"]["curve"]]
