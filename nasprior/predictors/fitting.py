@@ -471,37 +471,38 @@ def fit_predictor(
 
 
 def with_curve_features(
-    records: list[dict], curve_from: Sequence[str | os.PathLike] | None, log: Callable[[str], None]
+    records: list[dict], curve_from: Sequence[str | os.PathLike], log: Callable[[str], None]
 ) -> list[dict]:
     """Copies of trained records with learning-curve columns (:func:`nasprior.features.curve_features`) added.
 
     The curve is that of the trained screening or sample record of the same key in the ``curve_from`` runs
-    (the best by validation accuracy where there are several; without runs, each record's own); records
-    without one are left out.
+    (the best by validation accuracy where there are several); records without one are left out.
 
     Raises
     ------
     RecordError
-        If no record has a curve to take.
+        If no record has a match with a curve.
     """
     source: dict[str, dict] = {}
-    if curve_from:
-        for r in read_runs(curve_from)[0]:
-            if r["status"] == "trained" and str(r.get("fidelity") or SCREEN_FIDELITY) in ("screen", "sample"):
-                known = source.get(r["key"])
-                if known is None or r["metrics"]["val_acc"] > known["metrics"]["val_acc"]:
-                    source[r["key"]] = r
+    for r in read_runs(curve_from)[0]:
+        if r["status"] == "trained" and str(r.get("fidelity") or SCREEN_FIDELITY) in ("screen", "sample"):
+            known = source.get(r["key"])
+            if known is None or r["metrics"]["val_acc"] > known["metrics"]["val_acc"]:
+                source[r["key"]] = r
     out = []
     for r in records:
-        curve = (source.get(r["key"]) or {}).get("curve") if curve_from else r.get("curve")
-        columns = curve_features(curve or [])
+        columns = curve_features((source.get(r["key"]) or {}).get("curve") or [])
         if columns:
             out.append({**r, "features": {**r["features"], **columns}})
     if len(out) < len(records):
-        where = "a screening record of the same genome in --curve-from" if curve_from else "a learning curve"
-        log(f"curve features: {len(records) - len(out)} of {len(records)} record(s) without {where} left out")
+        log(
+            f"curve features: {len(records) - len(out)} of {len(records)} record(s) without a screening record "
+            "of the same genome in --curve-from left out"
+        )
     if not out:
-        raise RecordError("no record has a learning curve for the curve feature group: give --curve-from SCREEN_RUN")
+        raise RecordError(
+            "no record has a screening record with a learning curve in --curve-from: give the run that screened them"
+        )
     return out
 
 
