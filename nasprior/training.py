@@ -37,9 +37,9 @@ from .recipe import TTA_MODES, dirac_init_, make_ema, param_groups, tta_probabil
 from .sparsity.set_rewiring import SETCallback
 
 OPTIMIZERS = ("adam", "sgd")
-#: Learning-rate schedules, per optimiser step: constant; cosine decay to 0; one-cycle (linear rise
-#: from lr / 25 over the first 25% of steps, then linear decay to 0); warm-up then linear decay
-#: (:func:`nasprior.recipe.warmup_linear_scheduler`).
+#: Learning-rate schedules, per optimiser step, each one of torch's schedulers (:func:`lr_scheduler`):
+#: constant; cosine decay to 0; one-cycle (linear rise from lr / 25 over the first 25% of steps, then
+#: linear decay to 0); warm-up then linear decay (:func:`nasprior.recipe.warmup_linear_scheduler`).
 SCHEDULES = ("constant", "cosine", "onecycle", "warmup_linear")
 #: Horizontal flips of ``augment``: each image with probability 1/2, or every other epoch (airbench).
 FLIPS = ("random", "alternating")
@@ -294,23 +294,65 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def lr_factor(schedule: str, step: int, n_steps: int) -> float:
-    """Multiplier of the base learning rate at optimiser step ``step`` (from 0) of ``n_steps``.
+def lr_scheduler(
+    optimizer: torch.optim.Optimizer, schedule: str, n_steps: int, warmup_fraction: float = 0.2
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Torch's scheduler of ``schedule`` over ``n_steps`` optimiser steps (``None`` for ``constant``).
 
-    ``constant``: 1. ``cosine``: ``(1 + cos(pi * step / n_steps)) / 2``
-    (Loshchilov & Hutter 2017, no restarts). ``onecycle``: linear from 1/25
-    to 1 over the first quarter of the steps, then linear to 0 (Smith &
-    Topin 2019). ``warmup_linear`` is stepped by a torch scheduler instead
-    (:func:`nasprior.recipe.warmup_linear_scheduler`): 1 here.
+    Step it once after each optimiser step; after ``s`` steps each group's
+    learning rate is its base lr (the group's lr when the scheduler is built)
+    times:
+
+    * ``cosine``: ``(1 + cos(pi s / n_steps)) / 2``, torch's
+      :class:`~torch.optim.lr_scheduler.CosineAnnealingLR` with ``T_max = n_steps``
+      (Loshchilov & Hutter 2017, no restarts);
+    * ``onecycle``: linear from 1/25 to 1 until ``s = n_steps / 4``, then linear
+      towards 0 at ``s = n_steps`` (Smith & Topin 2019), torch's
+      :class:`~torch.optim.lr_scheduler.OneCycleLR` (linear annealing, momentum
+      not cycled). OneCycleLR reaches its end at its last step; here the decay
+      ends one step after the last optimiser step (which keeps a small
+      non-zero rate), so it is built for ``n_steps + 1`` steps with its peak
+      placed at step ``n_steps / 4``;
+    * ``warmup_linear``: :func:`nasprior.recipe.warmup_linear_scheduler`.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        Its groups' current learning rates are the base rates.
+    schedule : {"constant", "cosine", "onecycle", "warmup_linear"}
+    n_steps : int
+        Optimiser steps of the whole training (>= 1).
+    warmup_fraction : float
+        Warm-up share of ``warmup_linear`` (ignored by the others).
+
+    Returns
+    -------
+    torch.optim.lr_scheduler.LRScheduler or None
+
+    Raises
+    ------
+    ValueError
+        For a schedule not in :data:`SCHEDULES` (configs are checked before training).
     """
-    if schedule in ("constant", "warmup_linear") or n_steps <= 0:
-        return 1.0
-    t = min(step / n_steps, 1.0)
+    n_steps = max(1, n_steps)
+    if schedule == "constant":
+        return None
+    if schedule == "warmup_linear":
+        return warmup_linear_scheduler(optimizer, n_steps, warmup_fraction)
     if schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * t))
-    if t < 0.25:
-        return 0.04 + 0.96 * t / 0.25
-    return max(0.0, (1.0 - t) / 0.75)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=n_steps, eta_min=0.0)
+    if schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
+            total_steps=n_steps + 1,
+            pct_start=(n_steps / 4 + 1) / (n_steps + 1),
+            anneal_strategy="linear",
+            cycle_momentum=False,
+            div_factor=25.0,
+            final_div_factor=math.inf,
+        )
+    raise ValueError(f"unknown schedule {schedule!r}: use one of {', '.join(SCHEDULES)}")
 
 
 def _autocast(device: torch.device, enabled: bool):
@@ -488,8 +530,7 @@ def train(
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
     n_steps, step = config.epochs * steps_per_epoch, 0
     base_lrs = [group["lr"] for group in optimizer.param_groups]
-    warmup = config.schedule == "warmup_linear"  # a torch scheduler sets the lr as soon as it is built
-    scheduler = warmup_linear_scheduler(optimizer, n_steps, config.warmup_fraction) if warmup else None
+    scheduler = lr_scheduler(optimizer, config.schedule, n_steps, config.warmup_fraction)  # sets the first lr
     first_flips = (
         torch.rand(len(x_train), generator=generator) < 0.5 if augment and config.flip == "alternating" else None
     )
@@ -524,9 +565,6 @@ def train(
             if augment:
                 flip = None if first_flips is None else alternating_flips(first_flips, epoch)[idx.cpu()]
                 xb = random_crop_flip(xb, config.crop_padding, generator, flip=flip, pad_mode=config.pad_mode)
-            if config.schedule not in ("constant", "warmup_linear"):
-                for group, base in zip(optimizer.param_groups, base_lrs):
-                    group["lr"] = base * lr_factor(config.schedule, step, n_steps)
             with _autocast(device, config.amp):
                 logits = forward(xb.to(device))
             loss = F.cross_entropy(logits.float(), y_train[idx].to(device), label_smoothing=config.label_smoothing)
@@ -557,10 +595,10 @@ def train(
         if epoch == 1 and fit_epochs is not None:
             epochs = max(1, min(config.epochs, int(fit_epochs(time.perf_counter() - epoch_start))))
             n_steps = epochs * steps_per_epoch
-            if scheduler is not None:  # the warm-up/decay spans the epochs chosen: rebuilt, then moved to this step
+            if scheduler is not None:  # the schedule spans the epochs chosen: rebuilt, then moved to this step
                 for group, base in zip(optimizer.param_groups, base_lrs):
-                    group["lr"] = base  # LinearLR scales the current lr: rebuilt from the base, not the decayed one
-                scheduler = warmup_linear_scheduler(optimizer, n_steps, config.warmup_fraction)
+                    group["lr"] = base  # schedulers scale the current lr: rebuilt from the base, not the decayed one
+                scheduler = lr_scheduler(optimizer, config.schedule, n_steps, config.warmup_fraction)
                 for _ in range(step):
                     scheduler.step()
         curve.append({"epoch": epoch, "train_loss": total_loss / max(1, seen), "val_acc": val_acc})

@@ -1,6 +1,7 @@
 """Randomly wired CNNs (mapping ``convolutional``), CNN training options, and the search's final stage."""
 
 import json
+import math
 
 import networkx as nx
 import pytest
@@ -17,7 +18,7 @@ from nasprior.predictors import fit_predictor
 from nasprior.records import RecordLog, is_screening
 from nasprior.search import GeneticSearch, SearchConfig, epochs_within, run_search, survivors
 from nasprior.tasks import TaskShape, get_task, load_task
-from nasprior.training import TrainConfig, lr_factor, train
+from nasprior.training import TrainConfig, lr_scheduler, train
 
 CNN_GENES = {
     "prior": ["gnp", "complete"],
@@ -106,10 +107,42 @@ def test_random_crop_flip_keeps_shape_and_content():
     assert torch.equal(out, same)
 
 
+def _scheduled_lrs(schedule: str, n_steps: int, lrs=(0.05, 0.2)) -> list[list[float]]:
+    """Each group's lr at each of n_steps optimiser steps under lr_scheduler."""
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in lrs]
+    optimizer = torch.optim.SGD(groups, lr=lrs[0])
+    scheduler = lr_scheduler(optimizer, schedule, n_steps)
+    seen = []
+    for _ in range(n_steps):
+        seen.append([g["lr"] for g in optimizer.param_groups])
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+    return seen
+
+
+@pytest.mark.parametrize("n_steps", [1, 7, 10, 157])
+def test_torch_schedules_follow_the_documented_factors(n_steps):
+    def onecycle(s):  # linear from 1/25 to 1 at n/4, then linear to 0 at n (Smith & Topin 2019)
+        t = s / n_steps
+        return 0.04 + 0.96 * t / 0.25 if t < 0.25 else (1 - t) / 0.75
+
+    def cosine(s):
+        return 0.5 * (1 + math.cos(math.pi * s / n_steps))
+
+    for schedule, factor in (("onecycle", onecycle), ("cosine", cosine), ("constant", lambda s: 1.0)):
+        seen = _scheduled_lrs(schedule, n_steps)
+        for s, lrs in enumerate(seen):
+            assert lrs == pytest.approx([0.05 * factor(s), 0.2 * factor(s)], rel=1e-12, abs=1e-15), (schedule, s)
+    if n_steps >= 8:  # the peak and the last step
+        seen = _scheduled_lrs("onecycle", 100)
+        assert seen[0][0] == pytest.approx(0.002) and seen[25][0] == pytest.approx(0.05)
+        assert 0 < seen[-1][0] < 0.05 / 50
+    with pytest.raises(ValueError, match="unknown schedule"):
+        lr_scheduler(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1), "steps", 10)
+
+
 def test_schedules_and_cnn_training_options(digits):
-    assert lr_factor("constant", 5, 10) == 1.0
-    assert lr_factor("cosine", 0, 10) == 1.0 and lr_factor("cosine", 10, 10) == pytest.approx(0.0)
-    assert lr_factor("onecycle", 0, 100) == pytest.approx(0.04) and lr_factor("onecycle", 25, 100) == 1.0
     with pytest.raises(ConfigError, match="nesterov"):
         TrainConfig(optimizer="adam", nesterov=True)
     with pytest.raises(ConfigError, match="schedule"):
