@@ -139,6 +139,23 @@ def test_run_predictor_interval_and_skip_rule_upper_bound():
     point, lower, upper = predictor.predict_interval(features, 0.8)
     assert lower[0] < point[0] < upper[0] and point[0] == pytest.approx(predictor.predict(features)[0])
     assert SkipRule(interval=0.8).interval == 0.8
+    with pytest.raises(PredictorError, match="no 0.85 interval"):
+        predictor.predict_interval(features, 0.85)  # calibrated at 0.8 and 0.9 only
+    wider = RunPredictor(["a", "b"], levels=[0.8, 0.85, 0.9]).fit(records)
+    assert set(wider.half_widths_) == {0.8, 0.85, 0.9}
+    assert wider.half_widths_[0.8] <= wider.half_widths_[0.85] <= wider.half_widths_[0.9]
+    assert wider.half_widths_[0.8] == predictor.half_widths_[0.8]  # the same folds and forests
+    # the pooled out-of-fold R2 equals sklearn's on cross_val_predict with the same folds
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    from nasprior.predictors.base import feature_matrix
+
+    X, y = feature_matrix(records, ["a", "b"])
+    forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=0, n_jobs=1)
+    oof = cross_val_predict(forest, X, y, cv=KFold(5, shuffle=True, random_state=0))
+    assert predictor.cv_r2_ == pytest.approx(r2_score(y, oof), abs=1e-12)
     with pytest.raises(ConfigError, match="interval"):
         SkipRule(interval=1.5)
 

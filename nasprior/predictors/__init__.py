@@ -34,7 +34,7 @@ from .fitting import (
     read_graph_table,
     read_runs,
 )
-from .intervals import LEVELS, conformal_half_widths, conformal_quantile
+from .intervals import LEVELS, conformal_half_widths, cross_conformal
 from .regressors import REGRESSORS, Regressor, make_pipeline, register_regressor, suggest
 from .run import RunPredictor, SkipRule
 from .scoring import format_scores, nested_cv_scores, tune
@@ -71,7 +71,7 @@ __all__ = [
     "TRUSTED_TYPES",
     "check_card",
     "conformal_half_widths",
-    "conformal_quantile",
+    "cross_conformal",
     "feature_matrix",
     "fit_predictor",
     "fit_predictor_from_graphs",

@@ -27,7 +27,6 @@ References
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -44,29 +43,82 @@ def level_key(level: float) -> str:
     return f"{float(level):g}"
 
 
-def conformal_quantile(abs_residuals: Sequence[float], level: float) -> float:
-    """Half-width of the conformal interval at ``level`` from absolute out-of-fold residuals.
+def cross_conformal(
+    estimator: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    cv: Any,
+    groups: np.ndarray | None = None,
+    levels: Sequence[float] = LEVELS,
+) -> CrossConformalRegressor:
+    """MAPIE's cross-conformal regressor of ``estimator``, fitted and conformalised on ``(X, y)``.
+
+    The "CV" method of Barber et al. (2021) (``method="base"``, absolute
+    residuals): a clone of ``estimator`` is fitted on each training part of
+    ``cv`` and scored on its held-out part (the out-of-fold conformity scores,
+    ``.conformity_scores``, shape (n_samples,)), and one clone on all of
+    ``(X, y)`` gives the point predictions
+    (``.predict(X, aggregate_point_predictions=None)``). The same fold fits as
+    :func:`sklearn.model_selection.cross_val_predict` with the same ``cv``.
 
     Parameters
     ----------
-    abs_residuals : sequence of float, shape (n,)
-        ``|y - out-of-fold prediction|``.
-    level : float
-        Nominal coverage in (0, 1).
+    estimator : sklearn regressor or pipeline
+        Unfitted; cloned for each fold and for the full fit.
+    X : numpy.ndarray of shape (n_samples, n_features)
+    y : numpy.ndarray of shape (n_samples,)
+    cv : int or sklearn splitter
+        Folds of the out-of-fold residuals.
+    groups : numpy.ndarray of shape (n_samples,), optional
+        Group labels for a group splitter.
+    levels : sequence of float
+        Nominal coverages in (0, 1) its intervals are calibrated for.
 
     Returns
     -------
-    float
-        The ``ceil((n + 1) * level)``-th smallest residual; the largest one
-        when that rank exceeds ``n`` (too few residuals for the level: the
-        finite-sample guarantee then does not hold, see the model card's
-        measured coverage). 0 for no residuals.
+    mapie.regression.CrossConformalRegressor
     """
-    r = np.sort(np.abs(np.asarray(abs_residuals, dtype=float)))
-    if len(r) == 0:
-        return 0.0
-    rank = math.ceil((len(r) + 1) * level)
-    return float(r[min(rank, len(r)) - 1])
+    mapie = CrossConformalRegressor(
+        estimator, confidence_level=list(levels), method="base", cv=cv, conformity_score="absolute"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mapie.fit_conformalize(X, y, groups=groups)
+    return mapie
+
+
+def interval_half_widths(mapie: CrossConformalRegressor, X_row: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """Half-width of each calibrated level's interval of a fitted :func:`cross_conformal` regressor.
+
+    Parameters
+    ----------
+    mapie : mapie.regression.CrossConformalRegressor
+        Fitted by :func:`cross_conformal`.
+    X_row : numpy.ndarray of shape (1, n_features)
+        Any one row (with absolute residuals the half-width is the same for every row).
+    levels : sequence of float
+        The levels ``mapie`` was built with, in that order.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_levels,)
+        In the order of the levels ``mapie`` was built with: each the
+        ``ceil((n + 1) * level)``-th smallest of the ``n`` out-of-fold
+        residuals (MAPIE's finite-sample correction). When MAPIE refuses
+        because there are too few residuals for a level (fewer than about
+        ``1 / (1 - level)``: the guarantee then does not hold, see the model
+        card's measured coverage), every level gets the largest residual.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            _, bounds = mapie.predict_interval(X_row, aggregate_point_predictions=None)  # (1, 2, n_levels)
+            return (bounds[0, 1, :] - bounds[0, 0, :]) / 2.0
+        except ValueError:  # too few residuals for a level: the largest one, for every level
+            scores = np.asarray(mapie.conformity_scores, dtype=float)
+            scores = scores[np.isfinite(scores)]
+            largest = float(scores.max()) if len(scores) else 0.0
+            return np.full(len(levels), largest)
 
 
 def conformal_half_widths(
@@ -78,6 +130,8 @@ def conformal_half_widths(
     levels: Sequence[float] = LEVELS,
 ) -> dict[str, float]:
     """Half-widths of conformal intervals of an unfitted estimator, calibrated by cross-validation (MAPIE).
+
+    :func:`cross_conformal` then :func:`interval_half_widths`.
 
     Parameters
     ----------
@@ -95,20 +149,8 @@ def conformal_half_widths(
     Returns
     -------
     dict of str to float
-        ``{level_key(level): half_width}``; an infinite bound (too few
-        samples for the level) is replaced by the largest residual's bound.
+        ``{level_key(level): half_width}``.
     """
     levels = list(levels)
-    mapie = CrossConformalRegressor(
-        estimator, confidence_level=levels, method="base", cv=cv, conformity_score="absolute"
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mapie.fit_conformalize(X, y, groups=groups)
-        try:
-            _, bounds = mapie.predict_interval(X[:1])  # (1, 2, n_levels)
-            half = (bounds[0, 1, :] - bounds[0, 0, :]) / 2.0
-        except ValueError:  # fewer residuals than a level needs: the largest residual (see conformal_quantile)
-            scores = np.asarray(mapie.conformity_scores, dtype=float)
-            half = [conformal_quantile(scores[np.isfinite(scores)], level) for level in levels]
+    half = interval_half_widths(cross_conformal(estimator, X, y, cv, groups, levels), X[:1], levels)
     return {level_key(level): float(value) for level, value in zip(levels, half)}

@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import KFold
 
-from ..errors import ConfigError, RecordError
+from ..errors import ConfigError, PredictorError, RecordError
 from .base import feature_matrix
-from .intervals import conformal_quantile
+from .intervals import LEVELS, cross_conformal, interval_half_widths
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,14 @@ class SkipRule:
 
 
 class RunPredictor:
-    """Random-forest predictor refitted on a run's own trained records.
+    """Random-forest predictor refitted on a run's own trained records, with conformal intervals.
+
+    Fitted through MAPIE's cross-conformal regressor
+    (:func:`~nasprior.predictors.intervals.cross_conformal`): one forest per
+    fold of a 5-fold split scores the held-out records (the out-of-fold
+    residuals give both the cross-validated R² and the intervals), and one
+    forest on all records gives the predictions; the same intervals as a
+    stored predictor's.
 
     Parameters
     ----------
@@ -103,6 +110,10 @@ class RunPredictor:
         Feature names used as columns.
     seed : int
         ``random_state`` of the forest and of the cross-validation folds.
+    levels : sequence of float
+        Coverage levels in (0, 1) the intervals are calibrated for (default
+        :data:`~nasprior.predictors.intervals.LEVELS`, 0.8 and 0.9; a search
+        adds its skip rule's ``interval``).
 
     Attributes
     ----------
@@ -112,69 +123,86 @@ class RunPredictor:
     n_train_ : int
         Trained records used in the last fit.
     abs_residuals_ : numpy.ndarray of shape (n_train_,)
-        Absolute out-of-fold residuals of the last fit (the conformity
-        scores of :meth:`predict_interval`).
+        Absolute out-of-fold residuals of the last fit (MAPIE's conformity scores).
+    half_widths_ : dict of float to float
+        Interval half-width per level (accuracy, fraction) of the last fit.
     """
 
-    def __init__(self, names: Sequence[str], seed: int = 0):
+    def __init__(self, names: Sequence[str], seed: int = 0, levels: Sequence[float] = LEVELS):
         self.names = tuple(names)
         self.seed = seed
-        self.model_: RandomForestRegressor | None = None
+        self.levels = tuple(sorted({float(level) for level in levels}))
+        self.model_ = None
         self.cv_r2_ = float("nan")
         self.n_train_ = 0
         self.abs_residuals_ = np.empty(0)
+        self.half_widths_: dict[float, float] = {}
 
     def fit(self, records: Iterable[Mapping]) -> RunPredictor:
         """Fit on the trained records and estimate R² by 5-fold cross-validation (see ``cv_r2_``)."""
         X, y = feature_matrix(records, self.names)
         self.n_train_ = len(y)
         if len(y) < 5:
-            self.model_, self.cv_r2_ = None, float("nan")
+            self.model_, self.cv_r2_, self.half_widths_ = None, float("nan"), {}
             return self
         model = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=self.seed, n_jobs=1)
         folds = KFold(n_splits=5, shuffle=True, random_state=self.seed)
-        # R² of the pooled out-of-fold predictions: stable on the few records of a young run, where
-        # the mean of per-fold R² over folds of two records swings by orders of magnitude.
-        out_of_fold = cross_val_predict(model, X, y, cv=folds)
-        self.cv_r2_ = float(r2_score(y, out_of_fold))
-        self.abs_residuals_ = np.abs(y - out_of_fold)
-        self.model_ = model.fit(X, y)
+        mapie = cross_conformal(model, X, y, folds, levels=self.levels)
+        self.abs_residuals_ = np.asarray(mapie.conformity_scores, dtype=float)
+        # R² of the pooled out-of-fold predictions (it depends on the residuals' squares only, so y minus
+        # the absolute residual stands in for the prediction): stable on the few records of a young run,
+        # where the mean of per-fold R² over folds of two records swings by orders of magnitude.
+        self.cv_r2_ = float(r2_score(y, y - self.abs_residuals_))
+        self.half_widths_ = dict(zip(self.levels, (float(h) for h in interval_half_widths(mapie, X[:1], self.levels))))
+        self.model_ = mapie
         return self
 
+    def _matrix(self, features: Sequence[Mapping[str, float]]) -> np.ndarray:
+        if self.model_ is None:
+            raise RecordError("the run predictor has not been fitted: it needs at least 5 trained records")
+        return np.asarray([[float(f[n]) for n in self.names] for f in features], dtype=np.float64)
+
     def predict(self, features: Sequence[Mapping[str, float]]) -> np.ndarray:
-        """Predicted target for each feature dict; shape (len(features),).
+        """Predicted target for each feature dict (the forest fitted on all records); shape (len(features),).
 
         Raises
         ------
         RecordError
             If called before a successful fit.
         """
-        if self.model_ is None:
-            raise RecordError("the run predictor has not been fitted: it needs at least 5 trained records")
-        X = np.asarray([[float(f[n]) for n in self.names] for f in features], dtype=np.float64)
-        return self.model_.predict(X)
+        X = self._matrix(features)
+        if len(X) == 0:
+            return np.empty(0)
+        return np.asarray(self.model_.predict(X, aggregate_point_predictions=None), dtype=float)
 
     def predict_interval(
         self, features: Sequence[Mapping[str, float]], level: float = 0.9
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Prediction with a split-conformal interval from the out-of-fold residuals of the last fit.
+        """Prediction with its cross-conformal interval at ``level`` (MAPIE, from the last fit).
 
         Parameters
         ----------
         features : sequence of dict
         level : float
-            Nominal coverage in (0, 1).
+            One of the coverage levels the predictor was built with (``levels``).
 
         Returns
         -------
         predicted, lower, upper : numpy.ndarray of shape (len(features),)
-            ``predicted +/- conformal_quantile(abs_residuals_, level)``.
+            ``predicted +/- half_widths_[level]``.
 
         Raises
         ------
         RecordError
             If called before a successful fit.
+        PredictorError
+            If ``level`` is not one of the calibrated levels.
         """
         predicted = self.predict(features)
-        half = conformal_quantile(self.abs_residuals_, level)
+        if float(level) not in self.half_widths_:
+            raise PredictorError(
+                f"the run predictor has no {level:g} interval: it is calibrated at "
+                f"{', '.join(f'{lv:g}' for lv in self.levels)}; build it with levels=[..., {level:g}]"
+            )
+        half = self.half_widths_[float(level)]
         return predicted, predicted - half, predicted + half

@@ -61,7 +61,7 @@ from ..evaluation import CANDIDATE_FAILURES, CANDIDATE_FEATURES, Evaluator, chec
 from ..genome import Genome, describe
 from ..outputs import RunDirError, RunLock, check_run_dir, create_run_dir
 from ..parallel import DaskMap, EvaluatorSpec, RemoteTrain
-from ..predictors import Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
+from ..predictors import LEVELS, Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
 from ..progress import SearchProgress
 from ..records import CONFIG_FILE, RECORDS_FILE, RecordLog, is_screening, quarantine_bad_tail, status_text, write_config
 from ..space import SearchSpace
@@ -141,7 +141,8 @@ class GeneticSearch:
                 self.cache.setdefault(record["key"], record)
         trained = [r for r in previous if r["status"] == "trained" and is_screening(r)]
         self.best_val_acc = max((r["metrics"]["val_acc"] for r in trained), default=-1.0)
-        self.predictor = RunPredictor(CANDIDATE_FEATURES, seed=config.seed)
+        levels = LEVELS + ((self.rule.interval,) if self.rule.interval else ())
+        self.predictor = RunPredictor(CANDIDATE_FEATURES, seed=config.seed, levels=levels)
         self.stored: Predictor | None = Predictor.load(config.predictor) if config.predictor else None
         self.seen: set[str] = set()  # keys visited so far (the same when a resumed run replays the GA)
         self.summaries: list[dict] = []
