@@ -3,7 +3,7 @@
 One row per lever: the same genome, the same seeds (weights, batch order,
 augmentation), trained for ``--epochs`` epochs with today's ``[final]``
 options of ``nasprior/spaces/cifar10.toml`` plus that one lever
-(:class:`nasprior.training.TrainConfig` options; :mod:`nasprior.recipe`),
+(:class:`nasprior.training.TrainConfig` options; :mod:`nasprior.training.recipe`),
 with validation accuracy on the 5,000-image validation split carved from
 the training set, its change against the baseline row, and training seconds
 per epoch. Levers are chosen on the validation split only; the test split
@@ -27,7 +27,7 @@ A smoke run (a minute or two: checks that every part runs, says nothing about th
 References
 ----------
 K. Jordan, "94% on CIFAR-10 in 3.29 seconds on a single GPU", arXiv:2404.00498 (2024),
-and the papers cited in :mod:`nasprior.recipe`.
+and the papers cited in :mod:`nasprior.training.recipe`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Run: ``python benchmarks/bench_dask_workers.py [--tasks 8] [--workers 2]``. Each task trains a 784-512-512-10
 MLP for a fixed number of steps with one torch thread (about a second). Three ways, one after another in this
 run: a ``multiprocessing`` pool, a Dask ``LocalCluster`` with Dask's default worker environment
-(``MALLOC_TRIM_THRESHOLD_=65536``), and :func:`nasprior.parallel.start_client`, which unsets it. Prints wall
+(``MALLOC_TRIM_THRESHOLD_=65536``), and :func:`nasprior.compute.parallel.start_client`, which unsets it. Prints wall
 time per way, the median seconds per task inside the workers, and the ratios.
 """
 
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from distributed import Client, LocalCluster
 
-from nasprior.parallel import close_client, start_client
+from nasprior.compute.parallel import close_client, start_client
 
 
 def torch_task(seed: int, steps: int = 60) -> tuple[float, str]:
@@ -72,7 +72,7 @@ def main() -> None:
     rows = [
         ("multiprocessing pool", run_pool(args.tasks, args.workers)),
         ("dask, default worker env", run_dask(args.tasks, args.workers, fast=False)),
-        ("dask, nasprior.parallel", run_dask(args.tasks, args.workers, fast=True)),
+        ("dask, nasprior.compute.parallel", run_dask(args.tasks, args.workers, fast=True)),
     ]
     base = rows[-1][1]
     print(f"{args.tasks} torch tasks on {args.workers} workers, one torch thread each")

@@ -6,7 +6,7 @@ cifar10-airbench (2024), written here from its published description
 no code copied:
 
 * a frozen 2x2 patch-whitening convolution fitted on training images
-  (24 channels: 12 eigen-directions, both signs; :class:`~nasprior.recipe.PatchWhitening`
+  (24 channels: 12 eigen-directions, both signs; :class:`~nasprior.networks.convolutional.PatchWhitening`
   without padding, 32x32 -> 31x31), then GELU;
 * three blocks, each a 3x3 convolution to the block's width, 2x2 max
   pooling, batch norm, GELU, a second 3x3 convolution, batch norm, GELU
@@ -56,7 +56,7 @@ from torch import nn
 
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome, describe
-from nasprior.recipe import PatchWhitening
+from nasprior.networks.convolutional import PatchWhitening
 from nasprior.space import default_space_path
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig, train

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from nasprior.tabular import Table, table_config
+from nasprior.runs.tabular import Table, table_config
 
 SETTINGS = ("epochs", "train_subset", "batch_size", "width_multiplier", "lr", "schedule")
 

@@ -22,7 +22,7 @@ Two worker processes with one torch thread each. Usage::
 Table mode (``--table DIR``): the strategies search a tabular benchmark (a
 ``nasprior sample --all`` run or a shipped data set such as
 ``datasets/cifar10-cnn``) by lookup, no training
-(:class:`nasprior.tabular.TableEvaluator`), over many seeds: ``ga``,
+(:class:`nasprior.runs.tabular.TableEvaluator`), over many seeds: ``ga``,
 ``ga-skip`` and ``ga-screen`` (each with the run's own predictor, fitted on
 the run's lookups only: a predictor fitted on the table would have seen the
 answers), ``random`` (the project's random strategy), and ``local``: local
@@ -60,10 +60,10 @@ import torch
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome
 from nasprior.predictors import fit_predictor
-from nasprior.records import RecordLog
+from nasprior.runs.records import RecordLog
+from nasprior.runs.tabular import Table, TableEvaluator, placeholder_data, table_config
 from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
-from nasprior.tabular import Table, TableEvaluator, placeholder_data, table_config
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig
 

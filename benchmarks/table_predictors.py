@@ -52,7 +52,7 @@ from nasprior.predictors.gin import GINRegressor
 from nasprior.predictors.regressors import make_pipeline
 from nasprior.predictors.scoring import tune
 from nasprior.priors import make_graph
-from nasprior.tabular import Table
+from nasprior.runs.tabular import Table
 
 #: Feature sets compared: name -> feature names in column order.
 FEATURE_SETS = {

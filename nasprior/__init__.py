@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and the AP
     from .search import SearchConfig, run_search
     from .space import SearchSpace
     from .tasks import TASKS, TaskShape, load_task
-    from .training import TrainConfig, train
+    from .training.loop import TrainConfig, train
 
 #: The submodule each public name comes from; imported on first access (PEP 562), so that
 #: ``import nasprior`` (and ``nasprior --help``) does not import torch and scikit-learn.

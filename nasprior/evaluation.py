@@ -53,9 +53,9 @@ from .networks import GraphNetwork, build_network
 from .networks.convolutional import image_shape, widen
 from .networks.registry import check_task_fits
 from .priors import get_prior, make_graph
-from .records import make_record
+from .runs.records import make_record
 from .tasks import TaskData, TaskShape
-from .training import TrainConfig, accuracy, train
+from .training.loop import TrainConfig, accuracy, train
 
 
 def check_limits() -> tuple[float, float]:
@@ -259,7 +259,7 @@ class Evaluator:
         Seed of weight initialisation, the same for every candidate.
     fidelity : str
         Name of the budget written into every record (``"screen"`` while a
-        search screens candidates; see :func:`nasprior.records.make_record`).
+        search screens candidates; see :func:`nasprior.runs.records.make_record`).
     """
 
     def __init__(self, data: TaskData, train_config: TrainConfig, run_id: str, seed: int, fidelity: str = "screen"):
@@ -323,7 +323,7 @@ class Evaluator:
     def record(
         self, genome: Genome, status: str, features: dict, metrics: dict, generation: int | None, **kw: Any
     ) -> dict:
-        """A record of this run and budget for ``genome`` (see :func:`nasprior.records.make_record`)."""
+        """A record of this run and budget for ``genome`` (see :func:`nasprior.runs.records.make_record`)."""
         return make_record(
             run_id=self.run_id,
             genome=genome,

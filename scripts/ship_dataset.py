@@ -29,7 +29,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from nasprior.records import CONFIG_FILE, RECORDS_FILE, RecordLog
+from nasprior.runs.records import CONFIG_FILE, RECORDS_FILE, RecordLog
 from nasprior.space import SearchSpace
 
 DATASET_RECORDS = RECORDS_FILE + ".gz"

@@ -9,7 +9,7 @@ import pytest
 
 from nasprior.cli import main
 from nasprior.errors import RecordError
-from nasprior.records import RecordLog
+from nasprior.runs.records import RecordLog
 from nasprior.search import SearchConfig
 from nasprior.space import SearchSpace, default_space_path
 

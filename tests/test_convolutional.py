@@ -7,7 +7,6 @@ import networkx as nx
 import pytest
 import torch
 
-from nasprior.augment import random_crop_flip
 from nasprior.dag import to_dag
 from nasprior.errors import ConfigError, RecordError
 from nasprior.evaluation import CANDIDATE_FEATURES, Evaluator
@@ -15,10 +14,11 @@ from nasprior.features import FEATURE_NAMES
 from nasprior.genome import Genome
 from nasprior.networks import RandWireNetwork, build_network
 from nasprior.predictors import fit_predictor
-from nasprior.records import RecordLog, is_screening
+from nasprior.runs.records import RecordLog, is_screening
 from nasprior.search import GeneticSearch, SearchConfig, epochs_within, run_search, survivors
 from nasprior.tasks import TaskShape, get_task, load_task
 from nasprior.training import TrainConfig, lr_scheduler, train
+from nasprior.training.augment import random_crop_flip
 
 CNN_GENES = {
     "prior": ["gnp", "complete"],

@@ -31,8 +31,8 @@ import pytest
 import torch
 
 from nasprior import records as records_module
-from nasprior.records import RECORDS_FILE, RecordLog, quarantine_bad_tail
-from nasprior.sampling import SampleConfig, run_sample
+from nasprior.runs.records import RECORDS_FILE, RecordLog, quarantine_bad_tail
+from nasprior.runs.sampling import SampleConfig, run_sample
 from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task

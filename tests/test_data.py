@@ -21,8 +21,8 @@ import pooch
 import pytest
 import requests
 
+from nasprior.compute.progress import DownloadProgress
 from nasprior.errors import DataError, NaspriorError
-from nasprior.progress import DownloadProgress
 from nasprior.tasks import image_files as data
 from nasprior.tasks.image_files import (
     DATA_ENV,

@@ -12,9 +12,9 @@ import time
 import pytest
 import torch
 
+from nasprior.compute.parallel import START_TOPIC, close_client, start_client
 from nasprior.errors import ConfigError
-from nasprior.parallel import START_TOPIC, close_client, start_client
-from nasprior.records import RECORDS_FILE, RecordLog
+from nasprior.runs.records import RECORDS_FILE, RecordLog
 from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task

@@ -13,7 +13,7 @@ from nasprior.cli import main
 from nasprior.errors import CandidateError, ConfigError, CostError, NaspriorError, PredictorError
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome
-from nasprior.records import RecordLog
+from nasprior.runs.records import RecordLog
 from nasprior.search import SearchConfig, epochs_within, final_seed, run_search
 from nasprior.tasks import load_task
 from nasprior.training import TrainConfig

@@ -19,10 +19,10 @@ import pytest
 
 from nasprior.cli import main
 from nasprior.errors import ConfigError, RunDirError
-from nasprior.outputs import HOLDER_FILE, LOCK_FILE, RunLock, check_output_file, check_run_dir, run_kind
-from nasprior.records import RecordLog
 from nasprior.results.report import REPORT_MARKER, is_report
-from nasprior.sampling import SampleConfig
+from nasprior.runs.outputs import HOLDER_FILE, LOCK_FILE, RunLock, check_output_file, check_run_dir, run_kind
+from nasprior.runs.records import RecordLog
+from nasprior.runs.sampling import SampleConfig
 from nasprior.search import SearchConfig
 from nasprior.space import SearchSpace, default_space_path, shipped_spaces, space_path
 

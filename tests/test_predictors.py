@@ -31,7 +31,7 @@ from nasprior.predictors import (
     select_feature_names,
     trained_records,
 )
-from nasprior.records import RecordLog, make_record
+from nasprior.runs.records import RecordLog, make_record
 from nasprior.tasks import get_task
 
 

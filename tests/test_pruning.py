@@ -191,7 +191,7 @@ def test_pruned_record_has_structural_features():
 
 
 def test_prune_experiment_on_digits(tmp_path, monkeypatch):
-    from nasprior.records import RecordLog
+    from nasprior.runs.records import RecordLog
     from nasprior.sparsity.experiments import PruneExperimentConfig, format_prune_table, run_prune_experiment
     from nasprior.tasks import load_task
 

@@ -1,29 +1,28 @@
-"""The fast-training recipe's components (nasprior.recipe, nasprior.augment) and their TrainConfig options."""
+"""The fast-training recipe's components (nasprior.training.recipe, nasprior.training.augment) and their TrainConfig options."""
 
 import networkx as nx
 import pytest
 import torch
 from torch import nn
 
-from nasprior import training
-from nasprior.augment import alternating_flips, random_crop_flip
 from nasprior.dag import to_dag
 from nasprior.errors import ConfigError
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome
 from nasprior.networks import RandWireNetwork, build_network
-from nasprior.networks.convolutional import widen
-from nasprior.recipe import (
-    PatchWhitening,
+from nasprior.networks.convolutional import PatchWhitening, widen
+from nasprior.tasks import TaskShape, load_task
+from nasprior.training import TrainConfig, accuracy, schedules, train
+from nasprior.training import loop as training
+from nasprior.training.augment import alternating_flips, random_crop_flip
+from nasprior.training.recipe import (
     dirac_init_,
     ema_decay_at,
     make_ema,
     param_groups,
     tta_probabilities,
-    warmup_linear_scheduler,
 )
-from nasprior.tasks import TaskShape, load_task
-from nasprior.training import TrainConfig, accuracy, train
+from nasprior.training.schedules import warmup_linear_scheduler
 
 SHAPE = TaskShape("tiny", 8 * 8 * 3, 4, image_shape=(8, 8, 3))
 
@@ -241,7 +240,7 @@ def test_time_budget_rebuilds_warmup_linear_schedule_from_the_base_lr(monkeypatc
         built.append(warmup_linear_scheduler(optimizer, n_steps, fraction))
         return built[-1]
 
-    monkeypatch.setattr(training, "warmup_linear_scheduler", spy)
+    monkeypatch.setattr(schedules, "warmup_linear_scheduler", spy)
     x, y = tiny_data(32, 2)
     after_first = []
     config = TrainConfig(

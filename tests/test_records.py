@@ -4,7 +4,7 @@ import pytest
 
 from nasprior.errors import RecordError
 from nasprior.genome import Genome
-from nasprior.records import RecordLog, make_record, quarantine_bad_tail
+from nasprior.runs.records import RecordLog, make_record, quarantine_bad_tail
 
 
 def rec(seed):

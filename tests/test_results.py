@@ -43,7 +43,7 @@ def test_onnx_export_matches_torch(run_dir, capsys):
 def test_progress_is_live_on_a_terminal_and_plain_elsewhere(tmp_path):
     import io
 
-    from nasprior.progress import SearchProgress
+    from nasprior.compute.progress import SearchProgress
 
     plain = io.StringIO()
     with SearchProgress(2, stream=plain) as progress:  # a StringIO is not a terminal

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from nasprior.errors import ConfigError, RecordError
-from nasprior.records import RecordLog
-from nasprior.sampling import SampleConfig, draw_genomes, run_sample
+from nasprior.runs.records import RecordLog
+from nasprior.runs.sampling import SampleConfig, draw_genomes, run_sample
 from nasprior.space import SearchSpace, default_space_path
 
 

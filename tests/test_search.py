@@ -6,7 +6,7 @@ import pytest
 
 from nasprior.evaluation import CANDIDATE_FEATURES as PREDICTOR_FEATURES
 from nasprior.predictors import RunPredictor, SkipRule
-from nasprior.records import RecordLog
+from nasprior.runs.records import RecordLog
 from nasprior.search import SearchConfig, run_search
 from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task

@@ -72,7 +72,7 @@ def test_the_cifar10_table_belongs_to_the_default_space_and_its_card():
     """Every record is a genome the shipped cifar10 space lists, once per seed; the card and summary count them."""
     import re
 
-    from nasprior.records import RecordLog
+    from nasprior.runs.records import RecordLog
     from nasprior.space import SearchSpace, default_space_path
 
     records = RecordLog(CNN / "records.jsonl.gz").read()
@@ -97,7 +97,7 @@ def test_the_cifar10_table_belongs_to_the_default_space_and_its_card():
 
 def test_the_shipped_cifar10_predictor_was_fitted_on_the_table_and_the_space_names_it():
     from nasprior.predictors import predictor_path
-    from nasprior.records import RecordLog
+    from nasprior.runs.records import RecordLog
     from nasprior.space import SearchSpace, default_space_path
 
     space = SearchSpace.from_toml(default_space_path("cifar10"))

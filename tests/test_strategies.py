@@ -9,7 +9,7 @@ from deap import algorithms, tools
 from test_search import small_config
 
 from nasprior.errors import ConfigError
-from nasprior.records import RecordLog
+from nasprior.runs.records import RecordLog
 from nasprior.search import run_search
 from nasprior.search.operators import Individual, dominates, fitness_class, make_toolbox, select_pareto_tournament
 from nasprior.space import SearchSpace

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nasprior.errors import ConfigError, RecordError
-from nasprior.records import RecordLog
-from nasprior.sampling import SampleConfig, draw_genomes, run_sample, sample_jobs
+from nasprior.runs.records import RecordLog
+from nasprior.runs.sampling import SampleConfig, draw_genomes, run_sample, sample_jobs
 from nasprior.search.config import final_train_options
 from nasprior.space import SearchSpace, default_space_path
 
@@ -154,7 +154,7 @@ def digits_table(tmp_path_factory):
 
 
 def test_table_reads_a_sample_and_ranks_its_top(digits_table):
-    from nasprior.tabular import Table
+    from nasprior.runs.tabular import Table
 
     table = Table.read(digits_table)
     assert len(table) + table.n_failed == 54 and table.task == "digits" and table.fidelity == "sample"
@@ -167,9 +167,9 @@ def test_table_reads_a_sample_and_ranks_its_top(digits_table):
 
 def test_search_on_a_table_looks_up_and_never_trains(digits_table, tmp_path, monkeypatch):
     import nasprior.evaluation
-    from nasprior.records import RecordLog
+    from nasprior.runs.records import RecordLog
+    from nasprior.runs.tabular import Table, TableEvaluator, placeholder_data
     from nasprior.search import SearchConfig, run_search
-    from nasprior.tabular import Table, TableEvaluator, placeholder_data
     from nasprior.training import TrainConfig
 
     def no_training(*args, **kwargs):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 
-from ..cores import available_cores
+from ..compute.cores import available_cores
 from ..errors import ConfigError, RecordError
 from ..genome import Genome
-from ..records import CONFIG_FILE, RECORDS_FILE, quarantine_bad_tail, read_config
+from ..runs.records import CONFIG_FILE, RECORDS_FILE, quarantine_bad_tail, read_config
 from ..validation import parse_json, read_text
 
 #: A run or predictor name: a plain directory name.
@@ -88,7 +88,7 @@ def genomes_argument(text: str, option: str) -> list[Genome]:
 def drop_bad_tails(run_dirs: list[str | os.PathLike], enabled: bool) -> None:
     """With ``--drop-bad-tail``, move the unreadable tail of each run's record log to ``records.jsonl.bad``.
 
-    The search's mechanism (:func:`nasprior.records.quarantine_bad_tail`),
+    The search's mechanism (:func:`nasprior.runs.records.quarantine_bad_tail`),
     shared by every command that reads record logs. Only folders holding a
     nasprior run (a readable ``config.json``) are touched; nothing is lost.
 

@@ -17,8 +17,8 @@ from ..cost import check_masks
 from ..errors import ConfigError
 from ..evaluation import check_cost
 from ..networks import build_network
-from ..outputs import check_run_dir
-from ..records import RECORDS_FILE
+from ..runs.outputs import check_run_dir
+from ..runs.records import RECORDS_FILE
 from ..sparsity.experiments import PRUNE_KIND, PruneExperimentConfig, format_prune_table, run_prune_experiment
 from ..sparsity.nnstd import nnstd_layers
 from ..sparsity.pruning import load_masks, network_masks

@@ -62,7 +62,7 @@ def common_options() -> argparse.ArgumentParser:
 
 
 def add_cluster_options(parser: argparse.ArgumentParser, default_help: str) -> None:
-    """Add ``--workers [N]`` and ``--scheduler ADDRESS`` (Dask, :mod:`nasprior.parallel`) to a subcommand."""
+    """Add ``--workers [N]`` and ``--scheduler ADDRESS`` (Dask, :mod:`nasprior.compute.parallel`) to a subcommand."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--workers",

@@ -2,7 +2,7 @@
 
 ``nasprior sample``
     Train a random (optionally prior- and cell-stratified) sample of a search
-    space in parallel, as a resumable run (:mod:`nasprior.sampling`).
+    space in parallel, as a resumable run (:mod:`nasprior.runs.sampling`).
 ``nasprior predictor fit RUN_DIR [RUN_DIR ...]`` or ``nasprior predictor fit --graphs DIR --targets FILE.csv``
     Fit, tune and score a predictor on runs' trained records, or on graph
     files from any tool and a table of their targets, and store it under
@@ -27,9 +27,9 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..graph_io import graph_files, read_graph
-from ..outputs import check_output_dir
 from ..predictors import CARD_FILE, Predictor, PredictorError, fit_predictor, fit_predictor_from_graphs, format_scores
-from ..sampling import SampleConfig, run_sample
+from ..runs.outputs import check_output_dir
+from ..runs.sampling import SampleConfig, run_sample
 from ..search.config import final_train_options
 from ..space import SearchSpace, default_space_path, space_path
 from ..tasks import get_task

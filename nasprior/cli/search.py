@@ -7,12 +7,12 @@ import json
 import time
 from pathlib import Path
 
+from ..compute.parallel import check_scheduler_address, close_client, start_client
+from ..compute.progress import SearchProgress
 from ..errors import NaspriorError
-from ..outputs import check_run_dir
-from ..parallel import check_scheduler_address, close_client, start_client
 from ..predictors.shipped import predictor_path
-from ..progress import SearchProgress
-from ..records import read_config
+from ..runs.outputs import check_run_dir
+from ..runs.records import read_config
 from ..search import SearchConfig, check_space_search_table, run_search
 from ..space import SearchSpace, default_space_path, space_path
 from ..tasks import TASKS, get_task

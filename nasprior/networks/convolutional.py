@@ -46,13 +46,13 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..dag import layer_nodes, to_dag
 from ..errors import ConfigError
 from ..genes import Gene
 from ..priors import make_graph
-from ..recipe import PatchWhitening
 from .registry import Mapping, register_mapping
 
 if TYPE_CHECKING:
@@ -125,6 +125,74 @@ def image_shape(shape: Any) -> tuple[int, int, int]:
         f"task {getattr(shape, 'name', '?')!r} has no image shape (n_inputs = {n}): "
         "the convolutional mapping needs an image task such as cifar10, mnist or digits"
     )
+
+
+class PatchWhitening(nn.Module):
+    """A frozen convolution that whitens ``patch x patch`` image patches, fitted on training images.
+
+    The filters are the eigenvectors ``v_i`` of the covariance of the
+    training images' patches, scaled by ``1 / sqrt(lambda_i + eps)``, each
+    with both signs (so a following ReLU/GELU keeps both halves), and the
+    bias centres the fitted patches: on the images it was fitted on, the
+    first ``c_in * patch**2`` output channels have covariance
+    ``diag(lambda / (lambda + eps))``, about the identity (Page 2018;
+    airbench's first layer, Jordan 2024).
+
+    Parameters
+    ----------
+    c_in : int
+        Channels of the input images.
+    patch : int
+        Side of the patches (airbench: 2).
+    eps : float
+        Added to the eigenvalues (airbench: 5e-4), which bounds the gain of
+        the noisiest directions.
+
+    Notes
+    -----
+    (batch, c_in, H, W) -> (batch, 2 * c_in * patch**2, H, W): the input is
+    zero padded by ``patch - 1`` pixels at the right and bottom so the
+    resolution is kept. The weight and bias are buffers (never trained).
+    """
+
+    def __init__(self, c_in: int, patch: int = 2, eps: float = 5e-4):
+        super().__init__()
+        self.patch, self.eps = patch, eps
+        self.out_channels = 2 * c_in * patch * patch
+        self.register_buffer("weight", torch.zeros(self.out_channels, c_in, patch, patch))
+        self.register_buffer("bias", torch.zeros(self.out_channels))
+
+    @torch.no_grad()
+    def fit(self, images: torch.Tensor) -> PatchWhitening:
+        """Set the filters from the patch covariance of ``images`` (batch, c_in, H, W); returns self.
+
+        Raises
+        ------
+        ValueError
+            If ``images`` has the wrong number of channels or fewer patches than patch dimensions.
+        """
+        c_in, p = self.weight.shape[1], self.patch
+        if images.ndim != 4 or images.shape[1] != c_in:
+            raise ValueError(f"images must have shape (batch, {c_in}, H, W), got {tuple(images.shape)}")
+        patches = images.float().unfold(2, p, 1).unfold(3, p, 1)  # (batch, c, H-p+1, W-p+1, p, p)
+        patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, c_in * p * p).double()
+        if len(patches) <= patches.shape[1]:
+            raise ValueError(f"{len(patches)} patches cannot fit a {patches.shape[1]}-d whitening: give more images")
+        mean = patches.mean(dim=0)
+        eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(patches.T))
+        filters = eigenvectors.T / torch.sqrt(eigenvalues.clamp_min(0) + self.eps)[:, None]  # (d, d), rows
+        filters = torch.cat([filters, -filters])  # both signs
+        self.weight.copy_(filters.reshape(self.weight.shape).to(self.weight.dtype))
+        self.bias.copy_((-(filters @ mean)).to(self.bias.dtype))
+        return self
+
+    def whiten(self, x: torch.Tensor) -> torch.Tensor:
+        """The whitened patches without padding: (batch, c_in, H, W) -> (batch, out, H-patch+1, W-patch+1)."""
+        return F.conv2d(x, self.weight, self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, c_in, H, W) -> (batch, 2 * c_in * patch**2, H, W)."""
+        return self.whiten(F.pad(x, (0, self.patch - 1, 0, self.patch - 1)))
 
 
 class SeparableConv(nn.Sequential):
@@ -338,7 +406,7 @@ class RandWireNetwork(nn.Module):
     def use_whitening_stem(self, images: torch.Tensor, patch: int = 2, eps: float = 5e-4) -> None:
         """Replace the stem by a frozen patch whitening fitted on ``images``, a 3x3 convolution and batch norm.
 
-        The new stem is :class:`~nasprior.recipe.PatchWhitening` (``2 * C *
+        The new stem is :class:`PatchWhitening` (``2 * C *
         patch**2`` channels of whitened patches, both signs; Page 2018,
         Jordan 2024), then a trainable 3x3 convolution to ``channels`` and
         batch norm, as airbench's first block reads its whitened input. The
@@ -349,7 +417,7 @@ class RandWireNetwork(nn.Module):
         images : torch.Tensor
             Training images in the layout :meth:`forward` takes, e.g. (n, H, W, C).
         patch, eps : int, float
-            See :class:`~nasprior.recipe.PatchWhitening`.
+            See :class:`PatchWhitening`.
         """
         height, width, c_img = self.image_shape
         x = images.reshape(images.shape[0], height, width, c_img).permute(0, 3, 1, 2)

@@ -53,7 +53,7 @@ def feature_matrix(
     Parameters
     ----------
     records : iterable of dict
-        Records as written by :func:`nasprior.records.make_record`; only those
+        Records as written by :func:`nasprior.runs.records.make_record`; only those
         with status ``"trained"`` and a finite target are used.
     names : sequence of str
         Feature names, in column order.
@@ -93,7 +93,7 @@ def trained_records(records: Iterable[Mapping], target: str = TARGET) -> list[Ma
     Parameters
     ----------
     records : iterable of dict
-        Records as written by :func:`nasprior.records.make_record`.
+        Records as written by :func:`nasprior.runs.records.make_record`.
     target : str
         Key of ``record["metrics"]``.
 

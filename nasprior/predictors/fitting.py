@@ -90,7 +90,7 @@ from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
 from ..features import FEATURE_GROUPS, curve_features, group_feature_names, parse_feature_groups
 from ..genes import GENES
 from ..graph_io import read_graph
-from ..records import CONFIG_FILE, RECORDS_FILE, SCREEN_FIDELITY, RecordLog
+from ..runs.records import CONFIG_FILE, RECORDS_FILE, SCREEN_FIDELITY, RecordLog
 from ..tasks import get_task
 from .base import TARGET, feature_matrix, gene_columns, gene_value, select_feature_names, trained_records
 from .intervals import conformal_half_widths

@@ -43,7 +43,7 @@ from sklearn.pipeline import Pipeline
 from ..errors import ConfigError
 from ..evaluation import candidate_features, checked_graph, graph_candidate_features
 from ..networks.registry import check_task_fits
-from ..records import versions as run_versions
+from ..runs.records import versions as run_versions
 from ..tasks import TaskShape
 from ..validation import read_json
 from .base import PredictorError, gene_columns, gene_value

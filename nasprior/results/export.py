@@ -23,11 +23,11 @@ from ..errors import ConfigError, RecordError
 from ..evaluation import Evaluator, check_cost
 from ..genome import Genome
 from ..networks import MaskedLinear, build_network
-from ..outputs import check_output_file, write_output
-from ..records import RECORDS_FILE, RecordLog, read_config
+from ..runs.outputs import check_output_file, write_output
+from ..runs.records import RECORDS_FILE, RecordLog, read_config
 from ..search import SearchConfig
 from ..tasks import get_task, load_task
-from ..training import TrainConfig
+from ..training.loop import TrainConfig
 from ..validation import read_json, read_text
 
 #: Largest absolute difference allowed between onnxruntime's and torch's logits.

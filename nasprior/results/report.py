@@ -40,9 +40,9 @@ from ..dag import layer_index, to_dag
 from ..errors import RecordError
 from ..evaluation import CANDIDATE_FEATURES, checked_graph
 from ..genome import Genome
-from ..outputs import check_output_file, write_output
 from ..predictors import feature_matrix, select_feature_names
-from ..records import FINAL_FIDELITY, RECORDS_FILE, RecordLog, is_screening, read_config
+from ..runs.outputs import check_output_file, write_output
+from ..runs.records import FINAL_FIDELITY, RECORDS_FILE, RecordLog, is_screening, read_config
 from ..validation import read_json
 
 #: Largest graph drawn node by node; bigger ones are drawn as their first nodes only.
@@ -263,7 +263,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     -----
     One fidelity at a time: the summary counts, the figures and the
     out-of-fold R² come from the screening records only
-    (:func:`nasprior.records.is_screening`); the final records of the
+    (:func:`nasprior.runs.records.is_screening`); the final records of the
     survivors are listed in a table of their own.
     """
     run_dir = Path(run_dir)

@@ -13,7 +13,7 @@ from ..names import OBJECTIVES, STRATEGIES  # defined once there, for the CLI pa
 from ..predictors import Predictor, SkipRule, predictor_path
 from ..space import SearchSpace
 from ..tasks import check_task
-from ..training import TrainConfig, resolve_device
+from ..training.loop import TrainConfig, resolve_device
 from ..validation import from_mapping
 
 #: Keys of a search space's ``[search]`` table (GA settings and the skip rule).

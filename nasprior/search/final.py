@@ -5,7 +5,7 @@ epochs, maybe a subset of the training images). Its survivors, the ``top_k``
 distinct candidates with the best screening validation accuracy, are then
 trained again from scratch at the full budget (the space's ``[final]``
 table: more epochs, every training image), each logged as its own record
-with fidelity ``"final"`` (:data:`nasprior.records.FINAL_FIDELITY`) in the
+with fidelity ``"final"`` (:data:`nasprior.runs.records.FINAL_FIDELITY`) in the
 same record log; the screening record keeps its own metrics. ``best/``
 then holds the fully trained survivor with the best validation accuracy.
 A resumed run trains only the survivors not yet logged at the final
@@ -28,7 +28,7 @@ keeps every logged final record. One-cycle and cosine schedules span the
 epochs chosen from the second epoch on.
 
 The search's predictor learns from screening records only
-(:func:`nasprior.records.is_screening`).
+(:func:`nasprior.runs.records.is_screening`).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from ..features import curve_features
 from ..genome import Genome, describe
 from ..networks.convolutional import widen
 from ..predictors import Predictor, predictor_path
-from ..records import FINAL_FIDELITY, is_screening
-from ..training import TrainConfig
+from ..runs.records import FINAL_FIDELITY, is_screening
+from ..training.loop import TrainConfig
 from .config import final_train_options
 
 if TYPE_CHECKING:

@@ -57,17 +57,25 @@ from deap import algorithms, tools
 from deap.tools import crossover, emo, mutation, selection
 from sklearn.metrics import r2_score
 
+from ..compute.parallel import DaskMap, EvaluatorSpec, RemoteTrain
+from ..compute.progress import SearchProgress
 from ..evaluation import CANDIDATE_FAILURES, CANDIDATE_FEATURES, Evaluator, check_limits
 from ..genome import Genome, describe
-from ..outputs import RunDirError, RunLock, check_run_dir, create_run_dir
-from ..parallel import DaskMap, EvaluatorSpec, RemoteTrain
 from ..predictors import LEVELS, Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
-from ..progress import SearchProgress
-from ..records import CONFIG_FILE, RECORDS_FILE, RecordLog, is_screening, quarantine_bad_tail, status_text, write_config
+from ..runs.outputs import RunDirError, RunLock, check_run_dir, create_run_dir
+from ..runs.records import (
+    CONFIG_FILE,
+    RECORDS_FILE,
+    RecordLog,
+    is_screening,
+    quarantine_bad_tail,
+    status_text,
+    write_config,
+)
 from ..space import SearchSpace
 from ..sparsity.nnstd import population_diversity
 from ..tasks import TaskData, load_task
-from ..training import TrainConfig
+from ..training.loop import TrainConfig
 from .artifacts import pareto_entry, save_best, write_json
 from .config import SearchConfig, SearchResult
 from .final import train_survivors
@@ -105,10 +113,10 @@ class GeneticSearch:
     progress : SearchProgress, optional
         A live display told of each candidate and each training epoch.
     client : distributed.Client, optional
-        Train candidates as futures on this Dask client (:mod:`nasprior.parallel`); records stay here.
+        Train candidates as futures on this Dask client (:mod:`nasprior.compute.parallel`); records stay here.
     evaluator : Evaluator, optional
         Computes features and trains instead of the config's own evaluator (e.g. a
-        :class:`nasprior.tabular.TableEvaluator` answering by lookup).
+        :class:`nasprior.runs.tabular.TableEvaluator` answering by lookup).
     """
 
     def __init__(
@@ -549,7 +557,7 @@ def run_search(
     The data set, the limits of ``$NASPRIOR_MAX_MEMORY_GB`` /
     ``$NASPRIOR_MAX_FEATURE_S``, the space's mappings against the task and a
     stored predictor are checked before a new run directory is created; the
-    run directory is locked (:class:`nasprior.outputs.RunLock`) while the
+    run directory is locked (:class:`nasprior.runs.outputs.RunLock`) while the
     search runs.
 
     Parameters
@@ -566,17 +574,17 @@ def run_search(
     log : callable
         Receives one line of progress text at a time.
     progress : SearchProgress, optional
-        A live display (:mod:`nasprior.progress`).
+        A live display (:mod:`nasprior.compute.progress`).
     client : distributed.Client, optional
-        Evaluate candidates on this Dask client (:func:`nasprior.parallel.start_client`);
+        Evaluate candidates on this Dask client (:func:`nasprior.compute.parallel.start_client`);
         the records equal a single-process run with one torch thread.
     drop_bad_tail : bool
         With ``resume``: move an unreadable end of the record log to
-        ``records.jsonl.bad`` (:func:`nasprior.records.quarantine_bad_tail`) first.
+        ``records.jsonl.bad`` (:func:`nasprior.runs.records.quarantine_bad_tail`) first.
     evaluator : Evaluator, optional
         Evaluates candidates instead of an :class:`~nasprior.evaluation.Evaluator` of the
         config's budget; its data stands for ``data`` (a search on a tabular benchmark:
-        :class:`nasprior.tabular.TableEvaluator` and :func:`nasprior.tabular.placeholder_data`).
+        :class:`nasprior.runs.tabular.TableEvaluator` and :func:`nasprior.runs.tabular.placeholder_data`).
 
     Returns
     -------

@@ -55,13 +55,13 @@ from ..errors import ConfigError
 from ..features import graph_features, size_features
 from ..genome import Genome
 from ..networks import SparseNetwork, build_network
-from ..outputs import RunLock, check_run_dir, create_run_dir
-from ..records import RECORDS_FILE, RecordLog, make_record, write_config
+from ..runs.outputs import RunLock, check_run_dir, create_run_dir
+from ..runs.records import RECORDS_FILE, RecordLog, make_record, write_config
 from ..tasks import TaskData
-from ..training import TrainConfig, accuracy, train
+from ..training.loop import TrainConfig, accuracy, train
 from .pruning import SCHEMES, compression_schedule, iterative_prune, masks_to_graph, network_masks, save_masks
 
-#: Kind of the pruning experiment's runs (``config.json`` marker, :func:`nasprior.outputs.run_kind`).
+#: Kind of the pruning experiment's runs (``config.json`` marker, :func:`nasprior.runs.outputs.run_kind`).
 PRUNE_KIND = "prune-mnist"
 
 
@@ -427,7 +427,7 @@ def pruned_record(
     wall_time_s: float = 0.0,
     with_structural_features: bool = True,
 ) -> dict[str, Any]:
-    """A run record (:func:`nasprior.records.make_record`) of a pruned network.
+    """A run record (:func:`nasprior.runs.records.make_record`) of a pruned network.
 
     Parameters
     ----------

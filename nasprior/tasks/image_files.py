@@ -60,8 +60,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pooch
 
+from ..compute.progress import DownloadProgress
 from ..errors import DataError
-from ..progress import DownloadProgress
 
 __all__ = [
     "DATA_ENV",

@@ -37,12 +37,12 @@ from typing import Any
 
 import torch
 
-from .errors import CandidateError, RecordError
-from .evaluation import Evaluation, Evaluator
-from .genome import Genome
+from ..errors import CandidateError, RecordError
+from ..evaluation import Evaluation, Evaluator
+from ..genome import Genome
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config
-from .tasks import TaskData, get_task
-from .training import TrainConfig
+from ..tasks import TaskData, get_task
+from ..training.loop import TrainConfig
 
 #: File of a shipped data set's records.
 TABLE_FILE = RECORDS_FILE + ".gz"

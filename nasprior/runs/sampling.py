@@ -54,14 +54,14 @@ from typing import Any
 
 import torch
 
-from .cores import available_cores
-from .cost import check_population
-from .errors import ConfigError, RecordError
-from .evaluation import Evaluator, check_limits
-from .genome import Genome, describe
-from .networks import CELLS
+from ..compute.cores import available_cores
+from ..cost import check_population
+from ..errors import ConfigError, RecordError
+from ..evaluation import Evaluator, check_limits
+from ..genome import Genome, describe
+from ..networks import CELLS
 from .outputs import RunLock, check_run_dir, create_run_dir
-from .parallel import (
+from ..compute.parallel import (
     DaskMap,
     EvaluatorSpec,
     RemoteEvaluate,
@@ -69,12 +69,12 @@ from .parallel import (
     close_client,
     start_client,
 )
-from .priors import PRIORS
+from ..priors import PRIORS
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, status_text, write_config
-from .space import SearchSpace
-from .tasks import check_task, get_task, load_task
-from .training import TrainConfig
-from .validation import from_mapping
+from ..space import SearchSpace
+from ..tasks import check_task, get_task, load_task
+from ..training.loop import TrainConfig
+from ..validation import from_mapping
 
 #: Budgets a sample may be labelled with: its own, or a search's final stage (:func:`nasprior.search.final_train_options`).
 SAMPLE_FIDELITIES = ("sample", "final")

@@ -36,8 +36,8 @@ from typing import Any
 
 import filelock
 
-from .errors import RecordError, RunDirError
-from .validation import read_json
+from ..errors import RecordError, RunDirError
+from ..validation import read_json
 
 CONFIG_FILE = "config.json"
 #: The lock file of a run directory (held by :class:`RunLock`).

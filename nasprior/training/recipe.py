@@ -4,22 +4,22 @@ The tricks of Keller Jordan's cifar10-airbench (2024), which trains a small
 VGG-like network to 94% CIFAR-10 test accuracy in under 10 epochs, most of
 them from David Page's "How to train your ResNet" (2018) and hlb-cifar10:
 
-* :class:`PatchWhitening`: a frozen first convolution whose filters whiten
-  2x2 image patches, fitted on training images (Page 2018; airbench);
+* the patch-whitening stem (:class:`nasprior.networks.convolutional.PatchWhitening`, which
+  lives with the networks it is a layer of): a frozen first convolution whose filters whiten 2x2 image patches, fitted on training images (Page 2018; airbench);
 * :func:`dirac_init_`: identity initialisation of convolutions (airbench's
   ``main2_dirac``; Zagoruyko & Komodakis 2017, DiracNets);
 * :func:`param_groups`: a scaled learning rate for batch-norm biases and no
   weight decay on norm/bias parameters (airbench scales BN bias lr by 64;
   Goyal et al. 2017 apply no decay to BN parameters);
-* :func:`warmup_linear_scheduler`: linear warm-up then linear decay to 0,
-  with torch's own schedulers (Goyal et al. 2017 for the warm-up);
+* the warm-up then linear decay schedule (``schedule = "warmup_linear"``,
+  :func:`nasprior.training.schedules.warmup_linear_scheduler`, with torch's own schedulers);
 * :func:`make_ema`: an exponential moving average of the weights and batch
   norm buffers, evaluated in place of the raw weights (Polyak & Juditsky
   1992; the EMA form used by hlb-cifar10 and airbench's Lookahead-EMA);
 * :func:`tta_probabilities`: test-time augmentation, the mean class
   probabilities of an image and its mirror image (and 1-pixel translations).
 
-The alternating flip and the 2-pixel translation are in :mod:`nasprior.augment`.
+The alternating flip and the 2-pixel translation are in :mod:`nasprior.training.augment`.
 
 References
 ----------
@@ -39,82 +39,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.lr_scheduler import LinearLR, SequentialLR
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 #: Test-time augmentations of :func:`tta_probabilities`: none; the image and its mirror image; those two and
 #: both translated by one pixel up-left and down-right (airbench's level-2 TTA, here equally weighted).
 TTA_MODES = ("none", "flip", "flip_translate")
-#: Learning-rate factor at the first step of the warm-up of :func:`warmup_linear_scheduler` (airbench: 0.2).
-WARMUP_START = 0.2
-
-
-class PatchWhitening(nn.Module):
-    """A frozen convolution that whitens ``patch x patch`` image patches, fitted on training images.
-
-    The filters are the eigenvectors ``v_i`` of the covariance of the
-    training images' patches, scaled by ``1 / sqrt(lambda_i + eps)``, each
-    with both signs (so a following ReLU/GELU keeps both halves), and the
-    bias centres the fitted patches: on the images it was fitted on, the
-    first ``c_in * patch**2`` output channels have covariance
-    ``diag(lambda / (lambda + eps))``, about the identity (Page 2018;
-    airbench's first layer, Jordan 2024).
-
-    Parameters
-    ----------
-    c_in : int
-        Channels of the input images.
-    patch : int
-        Side of the patches (airbench: 2).
-    eps : float
-        Added to the eigenvalues (airbench: 5e-4), which bounds the gain of
-        the noisiest directions.
-
-    Notes
-    -----
-    (batch, c_in, H, W) -> (batch, 2 * c_in * patch**2, H, W): the input is
-    zero padded by ``patch - 1`` pixels at the right and bottom so the
-    resolution is kept. The weight and bias are buffers (never trained).
-    """
-
-    def __init__(self, c_in: int, patch: int = 2, eps: float = 5e-4):
-        super().__init__()
-        self.patch, self.eps = patch, eps
-        self.out_channels = 2 * c_in * patch * patch
-        self.register_buffer("weight", torch.zeros(self.out_channels, c_in, patch, patch))
-        self.register_buffer("bias", torch.zeros(self.out_channels))
-
-    @torch.no_grad()
-    def fit(self, images: torch.Tensor) -> PatchWhitening:
-        """Set the filters from the patch covariance of ``images`` (batch, c_in, H, W); returns self.
-
-        Raises
-        ------
-        ValueError
-            If ``images`` has the wrong number of channels or fewer patches than patch dimensions.
-        """
-        c_in, p = self.weight.shape[1], self.patch
-        if images.ndim != 4 or images.shape[1] != c_in:
-            raise ValueError(f"images must have shape (batch, {c_in}, H, W), got {tuple(images.shape)}")
-        patches = images.float().unfold(2, p, 1).unfold(3, p, 1)  # (batch, c, H-p+1, W-p+1, p, p)
-        patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, c_in * p * p).double()
-        if len(patches) <= patches.shape[1]:
-            raise ValueError(f"{len(patches)} patches cannot fit a {patches.shape[1]}-d whitening: give more images")
-        mean = patches.mean(dim=0)
-        eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(patches.T))
-        filters = eigenvectors.T / torch.sqrt(eigenvalues.clamp_min(0) + self.eps)[:, None]  # (d, d), rows
-        filters = torch.cat([filters, -filters])  # both signs
-        self.weight.copy_(filters.reshape(self.weight.shape).to(self.weight.dtype))
-        self.bias.copy_((-(filters @ mean)).to(self.bias.dtype))
-        return self
-
-    def whiten(self, x: torch.Tensor) -> torch.Tensor:
-        """The whitened patches without padding: (batch, c_in, H, W) -> (batch, out, H-patch+1, W-patch+1)."""
-        return F.conv2d(x, self.weight, self.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, c_in, H, W) -> (batch, 2 * c_in * patch**2, H, W)."""
-        return self.whiten(F.pad(x, (0, self.patch - 1, 0, self.patch - 1)))
 
 
 @torch.no_grad()
@@ -192,38 +121,6 @@ def param_groups(
         {"params": bn_bias, "lr": lr * bn_bias_lr_scale, "weight_decay": nb_decay},
     ]
     return [g for g in groups if g["params"]]
-
-
-def warmup_linear_scheduler(
-    optimizer: torch.optim.Optimizer, n_steps: int, warmup_fraction: float = 0.2
-) -> torch.optim.lr_scheduler.LRScheduler:
-    """Linear warm-up from :data:`WARMUP_START` times each group's lr to 1 times it, then linear decay to 0.
-
-    Built from torch's :class:`~torch.optim.lr_scheduler.LinearLR` and
-    :class:`~torch.optim.lr_scheduler.SequentialLR`; step it once per optimiser
-    step. The warm-up takes ``round(warmup_fraction * n_steps)`` steps (Goyal
-    et al. 2017; airbench's schedule warms up from 0.2 and decays linearly to 0).
-
-    Parameters
-    ----------
-    optimizer : torch.optim.Optimizer
-    n_steps : int
-        Optimiser steps of the whole training (>= 1).
-    warmup_fraction : float
-        In [0, 1).
-
-    Returns
-    -------
-    torch.optim.lr_scheduler.LRScheduler
-        After ``s`` calls of ``step()``, the factor is ``0.2 + 0.8 s / w`` for ``s < w`` (``w`` warm-up steps)
-        and ``(n_steps - s) / (n_steps - w)`` after.
-    """
-    warm = min(n_steps - 1, round(warmup_fraction * n_steps))
-    decay = LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=n_steps - warm)
-    if warm <= 0:
-        return decay
-    rise = LinearLR(optimizer, start_factor=WARMUP_START, end_factor=1.0, total_iters=warm)
-    return SequentialLR(optimizer, [rise, decay], milestones=[warm])
 
 
 def ema_decay_at(decay: float, n_averaged: int) -> float:

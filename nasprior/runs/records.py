@@ -40,11 +40,11 @@ import numpy
 import sklearn
 import torch
 
-from ._version import __version__
-from .errors import NaspriorError, RecordError
-from .genome import Genome
+from .._version import __version__
+from ..errors import NaspriorError, RecordError
+from ..genome import Genome
 from .outputs import CONFIG_FILE
-from .validation import read_json
+from ..validation import read_json
 
 RECORDS_FILE = "records.jsonl"
 #: Record statuses: trained fully, skipped by the predictor, or failed.

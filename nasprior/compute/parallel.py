@@ -1,6 +1,6 @@
 """Distributed evaluation on Dask: candidates as futures, on a local cluster or a user's cluster.
 
-A search (:mod:`nasprior.search`) and ``nasprior sample`` (:mod:`nasprior.sampling`)
+A search (:mod:`nasprior.search`) and ``nasprior sample`` (:mod:`nasprior.runs.sampling`)
 send candidates to a Dask client instead of evaluating them in the process:
 
 * ``--workers N`` starts a :class:`distributed.LocalCluster` of ``N`` worker
@@ -46,12 +46,12 @@ import torch
 from distributed import Client, LocalCluster, as_completed, get_worker
 from distributed.comm.addressing import parse_address, parse_host_port
 
+from ..errors import ConfigError
+from ..evaluation import Evaluation, Evaluator
+from ..genome import Genome
+from ..tasks import load_task
+from ..training.loop import TrainConfig
 from .cores import available_cores
-from .errors import ConfigError
-from .evaluation import Evaluation, Evaluator
-from .genome import Genome
-from .tasks import load_task
-from .training import TrainConfig
 
 #: Dask event topic of candidate starts (one event per attempt).
 START_TOPIC = "nasprior-start"

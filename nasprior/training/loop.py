@@ -6,12 +6,12 @@ restored at the end, masks re-applied after every optimiser step.
 
 What a CNN on CIFAR-10 needs is switched on by :class:`TrainConfig` fields
 whose defaults keep the plain loop: random crop and flip
-(:func:`nasprior.augment.random_crop_flip`), SGD with Nesterov momentum, a
+(:func:`nasprior.training.augment.random_crop_flip`), SGD with Nesterov momentum, a
 cosine or one-cycle learning-rate schedule (Loshchilov & Hutter 2017; Smith
 & Topin 2019), label smoothing (Szegedy et al. 2016), ``channels_last``
 memory, bfloat16 autocast on a GPU, and a seeded subset of the training
 images (a low screening fidelity). The fast-training recipe of airbench
-(Jordan 2024; :mod:`nasprior.recipe`) adds, each opt-in: a frozen
+(Jordan 2024; :mod:`nasprior.training.recipe`) adds, each opt-in: a frozen
 patch-whitening stem, identity initialisation, a scaled batch-norm bias
 learning rate, warm-up then linear decay, the alternating flip and a
 2-pixel translation, an EMA of the weights and test-time augmentation.
@@ -30,17 +30,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import CandidateError, ConfigError
+from ..names import DEVICES  # defined once there, for the CLI parsers too
+from ..sparsity.set_rewiring import SETCallback
 from .augment import PAD_MODES, alternating_flips, random_crop_flip
-from .errors import CandidateError, ConfigError
-from .names import DEVICES  # defined once there, for the CLI parsers too
-from .recipe import TTA_MODES, dirac_init_, make_ema, param_groups, tta_probabilities, warmup_linear_scheduler
-from .sparsity.set_rewiring import SETCallback
+from .recipe import TTA_MODES, dirac_init_, make_ema, param_groups, tta_probabilities
+from .schedules import SCHEDULES, lr_scheduler
 
 OPTIMIZERS = ("adam", "sgd")
-#: Learning-rate schedules, per optimiser step, each one of torch's schedulers (:func:`lr_scheduler`):
-#: constant; cosine decay to 0; one-cycle (linear rise from lr / 25 over the first 25% of steps, then
-#: linear decay to 0); warm-up then linear decay (:func:`nasprior.recipe.warmup_linear_scheduler`).
-SCHEDULES = ("constant", "cosine", "onecycle", "warmup_linear")
 #: Horizontal flips of ``augment``: each image with probability 1/2, or every other epoch (airbench).
 FLIPS = ("random", "alternating")
 #: Training images the patch-whitening stem is fitted on (airbench: 5,000).
@@ -90,7 +87,7 @@ class TrainConfig:
         Where to train (see :func:`resolve_device`).
     augment : bool
         Random crop (4 pixels of padding) and horizontal flip of every
-        training batch of images (:func:`nasprior.augment.random_crop_flip`);
+        training batch of images (:func:`nasprior.training.augment.random_crop_flip`);
         ignored for inputs that are not images.
     nesterov : bool
         Nesterov momentum for ``optimizer="sgd"``.
@@ -114,36 +111,36 @@ class TrainConfig:
         step took 0.7 ms fused against 6.7 ms (torch 2.13, 1 thread).
     warmup_fraction : float
         In [0, 1): share of the steps the ``warmup_linear`` schedule warms up
-        (:func:`nasprior.recipe.warmup_linear_scheduler`; Goyal et al. 2017).
+        (:func:`nasprior.training.schedules.warmup_linear_scheduler`; Goyal et al. 2017).
     crop_padding : int
         Pixels of padding of the ``augment`` random crop (>= 0): 4 is the
         usual CIFAR-10 crop, 2 airbench's translation (Jordan 2024).
     pad_mode : {"zeros", "reflect"}
-        Padding of the crop (:data:`nasprior.augment.PAD_MODES`).
+        Padding of the crop (:data:`nasprior.training.augment.PAD_MODES`).
     flip : {"random", "alternating"}
         Flips of ``augment``: random, or each image mirrored every other
-        epoch (:func:`nasprior.augment.alternating_flips`; Jordan 2024).
+        epoch (:func:`nasprior.training.augment.alternating_flips`; Jordan 2024).
     whiten_stem : bool
         Replace the network's stem by a frozen 2x2 patch-whitening layer
         fitted on the first :data:`WHITEN_IMAGES` training images
-        (:class:`nasprior.recipe.PatchWhitening`; Page 2018, Jordan 2024).
+        (:class:`nasprior.training.recipe.PatchWhitening`; Page 2018, Jordan 2024).
         Needs a network with a ``use_whitening_stem`` method (the
         convolutional mapping).
     dirac_init : bool
         Identity-initialise the convolutions before training
-        (:func:`nasprior.recipe.dirac_init_`).
+        (:func:`nasprior.training.recipe.dirac_init_`).
     bn_bias_lr_scale : float
         Learning-rate multiplier of batch-norm biases (> 0; airbench: 64).
     no_decay_norm_bias : bool
         No weight decay on norm-layer parameters and biases
-        (:func:`nasprior.recipe.param_groups`).
+        (:func:`nasprior.training.recipe.param_groups`).
     ema_decay : float
         In [0, 1): evaluate (and keep) an exponential moving average of the
         weights and batch-norm buffers, updated after every step
-        (:func:`nasprior.recipe.make_ema`; Polyak & Juditsky 1992); 0: the raw weights.
+        (:func:`nasprior.training.recipe.make_ema`; Polyak & Juditsky 1992); 0: the raw weights.
     tta : {"none", "flip", "flip_translate"}
         Test-time augmentation of validation and test scoring
-        (:func:`nasprior.recipe.tta_probabilities`).
+        (:func:`nasprior.training.recipe.tta_probabilities`).
     width_multiplier : float
         Channels of a convolutional network scaled by this factor, the graph
         unchanged (> 0; applied when the network is built,
@@ -294,67 +291,6 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def lr_scheduler(
-    optimizer: torch.optim.Optimizer, schedule: str, n_steps: int, warmup_fraction: float = 0.2
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """Torch's scheduler of ``schedule`` over ``n_steps`` optimiser steps (``None`` for ``constant``).
-
-    Step it once after each optimiser step; after ``s`` steps each group's
-    learning rate is its base lr (the group's lr when the scheduler is built)
-    times:
-
-    * ``cosine``: ``(1 + cos(pi s / n_steps)) / 2``, torch's
-      :class:`~torch.optim.lr_scheduler.CosineAnnealingLR` with ``T_max = n_steps``
-      (Loshchilov & Hutter 2017, no restarts);
-    * ``onecycle``: linear from 1/25 to 1 until ``s = n_steps / 4``, then linear
-      towards 0 at ``s = n_steps`` (Smith & Topin 2019), torch's
-      :class:`~torch.optim.lr_scheduler.OneCycleLR` (linear annealing, momentum
-      not cycled). OneCycleLR reaches its end at its last step; here the decay
-      ends one step after the last optimiser step (which keeps a small
-      non-zero rate), so it is built for ``n_steps + 1`` steps with its peak
-      placed at step ``n_steps / 4``;
-    * ``warmup_linear``: :func:`nasprior.recipe.warmup_linear_scheduler`.
-
-    Parameters
-    ----------
-    optimizer : torch.optim.Optimizer
-        Its groups' current learning rates are the base rates.
-    schedule : {"constant", "cosine", "onecycle", "warmup_linear"}
-    n_steps : int
-        Optimiser steps of the whole training (>= 1).
-    warmup_fraction : float
-        Warm-up share of ``warmup_linear`` (ignored by the others).
-
-    Returns
-    -------
-    torch.optim.lr_scheduler.LRScheduler or None
-
-    Raises
-    ------
-    ValueError
-        For a schedule not in :data:`SCHEDULES` (configs are checked before training).
-    """
-    n_steps = max(1, n_steps)
-    if schedule == "constant":
-        return None
-    if schedule == "warmup_linear":
-        return warmup_linear_scheduler(optimizer, n_steps, warmup_fraction)
-    if schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=n_steps, eta_min=0.0)
-    if schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer,
-            max_lr=[group["lr"] for group in optimizer.param_groups],
-            total_steps=n_steps + 1,
-            pct_start=(n_steps / 4 + 1) / (n_steps + 1),
-            anneal_strategy="linear",
-            cycle_momentum=False,
-            div_factor=25.0,
-            final_div_factor=math.inf,
-        )
-    raise ValueError(f"unknown schedule {schedule!r}: use one of {', '.join(SCHEDULES)}")
-
-
 def _autocast(device: torch.device, enabled: bool):
     """bfloat16 autocast on a GPU when ``enabled``, else a no-op context."""
     if enabled and device.type == "cuda":
@@ -417,7 +353,7 @@ def accuracy(
         image tensors (4-D ``x``), else :data:`EVAL_BATCH`.
     tta : {"none", "flip", "flip_translate"}
         Test-time augmentation of image inputs (3- or 4-d ``x``;
-        :func:`nasprior.recipe.tta_probabilities`); ignored for other inputs.
+        :func:`nasprior.training.recipe.tta_probabilities`); ignored for other inputs.
     """
     model.eval()
     device = next(model.parameters()).device
@@ -463,7 +399,7 @@ def train(
         :class:`nasprior.sparsity.set_rewiring.SETCallback` (SET rewiring).
     progress : callable, optional
         ``progress(epoch, epochs, val_acc)`` after each epoch's validation,
-        for a live display (:mod:`nasprior.progress`).
+        for a live display (:mod:`nasprior.compute.progress`).
     fit_epochs : callable, optional
         A time budget: ``fit_epochs(seconds)`` is called once, after the
         first epoch, with that epoch's seconds (training and validation),
