@@ -71,10 +71,10 @@ from .parallel import (
 )
 from .priors import PRIORS
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, status_text, write_config
+from .schema import from_mapping
 from .space import SearchSpace
 from .tasks import check_task, get_task, load_task
 from .training import TrainConfig
-from .validation import from_mapping
 
 #: Budgets a sample may be labelled with: its own, or a search's final stage (:func:`nasprior.search.final_train_options`).
 SAMPLE_FIDELITIES = ("sample", "final")
