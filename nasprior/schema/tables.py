@@ -109,7 +109,7 @@ def _config_message(error: dict, data: Mapping, texts: dict[str, str], where: st
         return f"{where}: unknown key '{key}': {hint}known keys are {', '.join(texts)}"
     if error["type"] == "missing":
         return f"{where}: required key '{key}' is missing: add it (it must be {texts[key]})"
-    value = data[key]
+    value = data.get(key)
     if error["type"] == "finite_number":
         return f"{where}: '{key}' = {value!r} is not a finite number: give a finite value"
     return f"{where}: '{key}' = {value!r} has the wrong type: it must be {texts[key]}"
