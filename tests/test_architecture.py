@@ -18,6 +18,7 @@ LAYERS = [
         "nasprior.runs.outputs",
         "nasprior.genes",
         "nasprior.dag",
+        "nasprior.schema",  # pydantic models of config tables, records and model cards (one validation layer)
         "nasprior.validation",
         "nasprior.cost",
         "nasprior.sparsity.nnstd",

@@ -11,8 +11,9 @@
         half-widths and their measured coverage, permutation importances,
         chosen model and hyperparameters, versions, schema version and the
         SHA-256 of ``model.skops`` (verified on load). The card is validated
-        on load (:func:`check_card`): a card of another schema or with a
-        missing or mistyped field is refused, naming the field. Cards of
+        on load by the pydantic model :class:`nasprior.schema.ModelCard`
+        (:func:`~nasprior.schema.check_card`): a card of another schema or
+        with a missing or mistyped field is refused, naming the field. Cards of
         schema 1 (before intervals) are migrated on read: they load and
         predict, without intervals.
 
@@ -44,18 +45,18 @@ from ..errors import ConfigError
 from ..evaluation import candidate_features, checked_graph, graph_candidate_features
 from ..networks.registry import check_task_fits
 from ..runs.records import versions as run_versions
+from ..schema import CARD_SCHEMA_VERSION, MODEL_FILE, READABLE_CARD_SCHEMAS, check_card
 from ..tasks import TaskShape
 from ..validation import read_json
 from .base import PredictorError, gene_columns, gene_value
 from .intervals import level_key
 
 #: Version of the predictor directory layout and model card; bumped on incompatible change.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = CARD_SCHEMA_VERSION
 #: Schema versions :meth:`Predictor.load` reads (older ones are migrated on read).
-READABLE_SCHEMAS = (1, 2)
+READABLE_SCHEMAS = READABLE_CARD_SCHEMAS
 #: The ``task`` of a predictor fitted on graph files without a task (``predictor fit --graphs``).
 GRAPH_TASK = {"name": "graph", "n_inputs": 0, "n_classes": 0, "vocab_size": 0}
-MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
 #: Non-default types a stored pipeline may contain (tree structures of the forests and boosters).
 TRUSTED_TYPES = (
@@ -448,24 +449,6 @@ class Predictor:
         return cls(pipeline, card, path)
 
 
-#: Fields a model card must have, as (path, type) pairs; nested fields are joined by dots.
-CARD_FIELDS = (
-    ("schema", int),
-    ("target", str),
-    ("task", dict),
-    ("task.name", str),
-    ("task.n_classes", int),
-    ("features", dict),
-    ("features.names", list),
-    ("features.min", dict),
-    ("features.max", dict),
-    ("scores", dict),
-    ("scores.structural", dict),
-    ("scores.structural.r2", dict),
-    ("model_sha256", str),
-)
-
-
 def migrate_card(card: dict) -> dict:
     """A card of an older readable schema brought to the fields of :data:`SCHEMA_VERSION`.
 
@@ -492,99 +475,3 @@ def migrate_card(card: dict) -> dict:
         card["migrated_from_schema"] = 1
         card["schema"] = SCHEMA_VERSION
     return card
-
-
-def check_card(card: Any, where: Any) -> None:
-    """Refuse a model card of an unreadable schema or with a missing or mistyped field.
-
-    Raises
-    ------
-    PredictorError
-        Naming the card file and the field, and saying to refit.
-    """
-    schema = card.get("schema") if isinstance(card, dict) else None
-    if schema not in READABLE_SCHEMAS:
-        raise PredictorError(
-            f"{where} has schema version {schema!r}; this nasprior reads versions "
-            f"{', '.join(map(str, READABLE_SCHEMAS))}: refit the predictor with 'nasprior predictor fit'"
-        )
-    for field, kind in CARD_FIELDS:
-        value: Any = card
-        for part in field.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise PredictorError(
-                f"{where}: field '{field}' is missing or not a {kind.__name__}: the card is damaged "
-                "or was not written by nasprior; refit the predictor with 'nasprior predictor fit'"
-            )
-    names = card["features"]["names"]
-    missing = [n for n in names if n not in card["features"]["min"] or n not in card["features"]["max"]]
-    if missing or not all(isinstance(n, str) for n in names):
-        raise PredictorError(
-            f"{where}: field 'features' lacks the training range of {', '.join(map(str, missing))}: "
-            "refit the predictor with 'nasprior predictor fit'"
-        )
-    _check_card_values(card, where)
-
-
-def _is_finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_card_values(card: dict, where: Any) -> None:
-    """Refuse a card whose optional fields or values have the wrong type (every field a predictor reads).
-
-    Raises
-    ------
-    PredictorError
-        Naming the card file and the field.
-    """
-
-    def bad(field: str, why: str) -> PredictorError:
-        return PredictorError(
-            f"{where}: field '{field}' {why}: the card is damaged or was not written by nasprior; "
-            "refit the predictor with 'nasprior predictor fit'"
-        )
-
-    features = card["features"]
-    for table in ("min", "max"):
-        for name in features["names"]:
-            if not _is_finite(features[table][name]):
-                raise bad(f"features.{table}.{name}", f"= {features[table][name]!r:.40} is not a finite number")
-    genes = features.get("genes")
-    if genes is not None and not (
-        isinstance(genes, dict)
-        and all(isinstance(c, list) and all(isinstance(x, str) for x in c) for c in genes.values())
-    ):
-        raise bad("features.genes", "must map each gene to a list of its categories")
-    model_file = card.get("model_file", MODEL_FILE)
-    if not isinstance(model_file, str) or Path(model_file).name != model_file or model_file.startswith("."):
-        raise bad("model_file", f"= {model_file!r:.40} is not a file name in the predictor directory")
-    where_genes = card.get("where")
-    if where_genes is not None and not (
-        isinstance(where_genes, dict) and all(isinstance(v, str) for v in where_genes.values())
-    ):
-        raise bad("where", "must map genes to values (text)")
-    if card.get("source", "runs") not in ("runs", "graphs"):
-        raise bad("source", f"= {card.get('source')!r:.40} is not 'runs' or 'graphs'")
-    if not isinstance(card.get("name", ""), str):
-        raise bad("name", "must be text")
-    for field in ("n_inputs", "vocab_size"):
-        value = card["task"].get(field)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise bad(f"task.{field}", f"= {value!r:.40} is not a count")
-    mean = card["scores"]["structural"]["r2"].get("mean")
-    if mean is not None and not _is_finite(mean):
-        raise bad("scores.structural.r2.mean", f"= {mean!r:.40} is not a number")
-    intervals = card.get("intervals")
-    if intervals is not None:
-        half = intervals.get("half_width") if isinstance(intervals, dict) else None
-        if not isinstance(half, dict) or not all(_is_level(k) and _is_finite(v) and v >= 0 for k, v in half.items()):
-            raise bad("intervals", "must be a table whose 'half_width' maps levels like '0.9' to widths >= 0")
-
-
-def _is_level(text: str) -> bool:
-    try:
-        return 0 < float(text) < 1
-    except ValueError:
-        return False

@@ -1,6 +1,7 @@
 """Run records: one JSON object per evaluated candidate, in an append-only log.
 
 Records are read through :class:`Record`, which checks every field's type
+against the record model of :mod:`nasprior.schema` (:class:`~nasprior.schema.RunRecord`)
 and migrates records of older versions (genomes holding every gene, the
 recurrent mapping called ``graph``); a wrong-schema line is refused with
 the file, line and field named.
@@ -10,9 +11,9 @@ A run directory ``runs/<run-id>/`` holds
 * ``config.json``: everything needed to resume the run;
 * ``records.jsonl``: one line per evaluated candidate (see :func:`make_record`);
 * ``best/``: the best network's weights (``model.pt``), genome and record;
-* ``.lock``, ``.lock.holder``: the lock of the process writing the run (:class:`nasprior.outputs.RunLock`).
+* ``.lock``, ``.lock.holder``: the lock of the process writing the run (:class:`nasprior.runs.outputs.RunLock`).
 
-Run directories are created and locked through :mod:`nasprior.outputs` only.
+Run directories are created and locked through :mod:`nasprior.runs.outputs` only.
 
 Every later step (predictors, reports, resume) reads these files and nothing
 else. Lines are only ever appended, each with one ``write`` followed by
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 import platform
 import time
@@ -44,11 +44,10 @@ from .._version import __version__
 from ..errors import NaspriorError, RecordError
 from ..genome import Genome
 from .outputs import CONFIG_FILE
+from ..schema import STATUSES, check_record, record_error
 from ..validation import read_json
 
 RECORDS_FILE = "records.jsonl"
-#: Record statuses: trained fully, skipped by the predictor, or failed.
-STATUSES = ("trained", "skipped", "failed")
 SCHEMA_VERSION = 1
 #: Fidelity of a search's screening records (records without the field are screening records too).
 SCREEN_FIDELITY = "screen"
@@ -308,19 +307,18 @@ def write_config(run_dir: str | os.PathLike, config: dict[str, Any]) -> None:
 _SEQUENCE_TASKS = ("reber", "reber_generated", "reber_embedded")
 
 
-def _is_number(value: Any) -> bool:
-    """Whether ``value`` is a finite int or float (not a bool, NaN or infinity)."""
-    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and math.isfinite(value)
-
-
 class Record:
     """The schema of a record, checked on read (:meth:`check`).
 
     A record is a JSON object with at least ``key`` (str), ``status`` (one of
     :data:`STATUSES`), ``genome`` (a valid genome), ``task`` (str),
-    ``metrics`` (str to number or null) and ``features`` (str to number or
-    null); ``generation`` is an int or null. Other fields (curve, versions,
-    timings, ...) are kept as they are.
+    ``metrics`` (str to finite number or null) and ``features`` (str to
+    finite number or null); ``generation`` is an int or null; a trained
+    record has a ``metrics.val_acc``, a skipped one a
+    ``metrics.predicted_val_acc``. Other fields (curve, versions, timings,
+    ...) are kept as they are. The fields are checked by the pydantic model
+    :class:`nasprior.schema.RunRecord`; the genome by
+    :meth:`nasprior.genome.Genome.from_dict`.
 
     Records of earlier versions are migrated on read: the genome keeps only
     the genes its prior and mapping read (:meth:`nasprior.genome.Genome.from_dict`),
@@ -349,46 +347,14 @@ class Record:
         RecordError
             Naming ``where`` and the first bad field, and what to do.
         """
-
-        def bad(field: str, why: str) -> RecordError:
-            return RecordError(
-                f"{where}: field '{field}' {why}: this is not a record nasprior wrote; "
-                "remove the line (or restore the file) and resume"
-            )
-
-        if not isinstance(data, dict):
-            raise RecordError(f"{where}: a record must be a JSON object")
-        for field, kind in (
-            ("key", str),
-            ("status", str),
-            ("task", str),
-            ("genome", dict),
-            ("metrics", dict),
-            ("features", dict),
-        ):
-            if field not in data:
-                raise bad(field, "is missing")
-            if not isinstance(data[field], kind):
-                raise bad(field, f"must be a {'string' if kind is str else 'JSON object'}, got {data[field]!r:.60}")
-        if data["status"] not in STATUSES:
-            raise bad("status", f"= {data['status']!r} is not one of {', '.join(STATUSES)}")
-        for table in ("metrics", "features"):
-            for name, value in data[table].items():
-                if value is not None and not _is_number(value):
-                    raise bad(f"{table}.{name}", f"must be a finite number or null, got {value!r:.60}")
-        if data.get("generation") is not None and not isinstance(data["generation"], int):
-            raise bad("generation", f"must be an integer or null, got {data['generation']!r:.60}")
-        if data["status"] == "trained" and not _is_number(data["metrics"].get("val_acc")):
-            raise bad("metrics.val_acc", "must be a finite number for a trained record")
-        if data["status"] == "skipped" and not _is_number(data["metrics"].get("predicted_val_acc")):
-            raise bad("metrics.predicted_val_acc", "must be a finite number for a skipped record")
+        data = check_record(data, where)
         genome_data = dict(data["genome"])
         if data["task"] in _SEQUENCE_TASKS and genome_data.get("mapping", "graph") == "graph":
             genome_data["mapping"] = "recurrent"  # before mappings had a registry, recurrent nets were 'graph'
         try:
             genome = Genome.from_dict(genome_data)
         except NaspriorError as exc:
-            raise bad("genome", f"is invalid ({exc})") from None
+            raise record_error(where, "genome", f"is invalid ({exc})") from None
         if genome.to_dict() != data["genome"] or genome.key != data["key"]:
             data = {**data, "genome": genome.to_dict(), "key": genome.key, "legacy_key": data["key"]}
         return data

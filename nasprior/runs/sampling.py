@@ -13,7 +13,7 @@ task and search space:
   and cell types (the prior and cell genes fixed, the rest drawn);
 * each is evaluated by :class:`nasprior.evaluation.Evaluator` (features, then
   training; status ``trained`` or ``failed``) as a Dask future
-  (:mod:`nasprior.parallel`): on a local cluster of worker processes (one
+  (:mod:`nasprior.compute.parallel`): on a local cluster of worker processes (one
   torch thread each, the task's data loaded once per worker) or on a running
   Dask cluster given by its scheduler's address; with one worker and no
   scheduler, in this process;
@@ -71,10 +71,10 @@ from ..compute.parallel import (
 )
 from ..priors import PRIORS
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config, status_text, write_config
+from ..schema import from_mapping
 from ..space import SearchSpace
 from ..tasks import check_task, get_task, load_task
 from ..training.loop import TrainConfig
-from ..validation import from_mapping
 
 #: Budgets a sample may be labelled with: its own, or a search's final stage (:func:`nasprior.search.final_train_options`).
 SAMPLE_FIDELITIES = ("sample", "final")

@@ -11,10 +11,10 @@ from ..cost import check_population
 from ..errors import ConfigError
 from ..names import OBJECTIVES, STRATEGIES  # defined once there, for the CLI parsers too
 from ..predictors import Predictor, SkipRule, predictor_path
+from ..schema import from_mapping
 from ..space import SearchSpace
 from ..tasks import check_task
 from ..training.loop import TrainConfig, resolve_device
-from ..validation import from_mapping
 
 #: Keys of a search space's ``[search]`` table (GA settings and the skip rule).
 SPACE_SEARCH_KEYS = (
