@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from nasprior import cores
 from nasprior.cli import base
+from nasprior.compute import cores
 
 
 def test_available_cores_is_the_affinity_mask(monkeypatch):

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nasprior import records as records_module
+from nasprior.runs import records as records_module
 from nasprior.runs.records import RECORDS_FILE, RecordLog, quarantine_bad_tail
 from nasprior.runs.sampling import SampleConfig, run_sample
 from nasprior.search import SearchConfig, run_search
