@@ -174,3 +174,11 @@ TOP_LEVEL = {
 def test_top_level_holds_only_the_listed_modules():
     found = {p.stem for p in PACKAGE.glob("*.py")}
     assert found - TOP_LEVEL == set(), f"new top-level modules {found - TOP_LEVEL}: put them in a folder or list them"
+
+
+def test_every_folder_of_modules_is_a_regular_package():
+    # a folder without __init__.py imports as a namespace package but is left out of the wheel
+    # (setuptools' find) and of the API reference (griffe): nasprior/runs/ once was, hidden by .gitignore
+    folders = {p.parent for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts}
+    missing = sorted(str(f.relative_to(PACKAGE)) for f in folders if not (f / "__init__.py").is_file())
+    assert not missing, f"folders without __init__.py: {missing}"
