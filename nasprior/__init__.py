@@ -3,9 +3,10 @@
 The data flows one way: genome -> graph (prior) -> network (torch) ->
 training -> record -> structural features -> predictor -> search.
 
-The objects a user scripts with::
+The objects a user scripts with:
 
-    from nasprior import Genome, PRIORS, build_network, load_task, train, evaluate, run_search
+    from nasprior import Genome, PRIORS, build_network, load_task
+    from nasprior import train, evaluate, run_search
 
 They are imported from their submodules on first access (PEP 562), so
 ``import nasprior`` alone imports neither torch nor scikit-learn.
