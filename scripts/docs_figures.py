@@ -483,7 +483,8 @@ def table_headline(prefix: str = "docs/") -> str:
             "CIFAR-10 table (randomly wired CNNs)",
             f"{cnn['n_trained']} of the default space's 408 genomes trained at the screening budget, "
             f"{cnn['n_second_seed']} second seeds; validation accuracy {cnn['val_acc']['min']:.3f}-"
-            f"{cnn['val_acc']['max']:.3f} (partial: being trained)",
+            f"{cnn['val_acc']['max']:.3f}"
+            + (" (partial: being trained)" if cnn["n_genomes"] < 408 else "; final-fidelity labels still to come"),
             f"[data card]({prefix}datasets.md)",
         ],
         [
