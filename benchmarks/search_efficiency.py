@@ -219,7 +219,7 @@ def local_search(
     return [accuracy[k] for k in seen[:budget]]
 
 
-TRANSFER_STRATEGIES = ("random", "ga-screen", "ga-screen+stored")
+TRANSFER_STRATEGIES = ("random", "ga", "ga-screen", "ga-skip+stored", "ga-screen+stored")
 
 
 def halves(table: Table) -> tuple[list[str], list[str]]:
@@ -289,8 +289,9 @@ def table_main(args: argparse.Namespace) -> None:
     """Run every table strategy over the seeds, print the efficiency and regret tables, write JSON and a plot.
 
     With ``--transfer`` also the transfer setting: the table split in two seeded halves; seed s searches half
-    s % 2 only (other genomes fail), ``ga-screen+stored`` with a predictor fitted on the other half (so it has
-    seen none of the genomes it ranks), beside ``random`` and ``ga-screen`` on the same half.
+    s % 2 only (other genomes fail), ``ga-skip+stored`` (the default search) and ``ga-screen+stored`` with a
+    predictor fitted on the other half (so it has seen none of the genomes it ranks; it ranks generation 0
+    too, ``initial_factor``), beside ``random``, ``ga`` and ``ga-screen`` on the same half.
     """
     start = time.perf_counter()
     table = Table.read(args.table)
@@ -312,11 +313,12 @@ def table_main(args: argparse.Namespace) -> None:
                 f = seed % 2
                 jobs += [
                     (s, str(args.table), seed, args.population, args.generations, root, parts[f], None)
-                    for s in ("random", "ga-screen")
+                    for s in ("random", "ga", "ga-screen")
                 ]
-                jobs.append(
-                    ("ga-screen", str(args.table), seed, args.population, args.generations, root, parts[f], stored[f])
-                )
+                jobs += [
+                    (s, str(args.table), seed, args.population, args.generations, root, parts[f], stored[f])
+                    for s in ("ga-skip", "ga-screen")
+                ]
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(args.workers) as pool:
             runs = pool.map(table_search, jobs, chunksize=4)
@@ -348,7 +350,7 @@ def table_main(args: argparse.Namespace) -> None:
             targets[seed] = (max(part), sorted(part, reverse=True)[max(1, round(args.top * len(part))) - 1])
         print(
             f"\nTransfer setting: each seed searches one half of the table ({len(parts[0])} / {len(parts[1])} genomes); "
-            "ga-screen+stored ranks with a predictor fitted on the other half"
+            "ga-skip+stored and ga-screen+stored rank with a predictor fitted on the other half"
         )
         out["transfer"] = report(runs[len(whole) :], TRANSFER_STRATEGIES, targets, args.top)
     if args.out:

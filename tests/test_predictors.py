@@ -355,6 +355,53 @@ def test_search_uses_stored_predictor_before_its_own_is_warm(fitted, tmp_path):
         SearchConfig(**{**config.to_dict(), "task": "mnist", "run_id": "m"})
 
 
+def test_stored_predictor_ranks_generation_0(fitted, tmp_path, monkeypatch):
+    """With a usable stored predictor, generation 0 trains the population it ranks best of initial_factor x as many."""
+    # the fixture's predictor predicts one value for every digits genome: rank by a feature instead
+    monkeypatch.setattr(Predictor, "predict", lambda self, rows: np.array([float(r["n_edges"]) for r in rows]))
+    from nasprior.search import SearchConfig
+    from nasprior.search.ga import GeneticSearch
+    from nasprior.space import SearchSpace, default_space_path
+    from nasprior.tasks import load_task
+
+    space = SearchSpace.from_toml(default_space_path("digits"))
+    base = dict(
+        task="digits",
+        space=space.to_dict(),
+        population=4,
+        generations=1,
+        train={**space.train, "epochs": 1},
+        skip={"min_r2": -1e9},
+        seed=0,
+        run_id="s",
+        predictor=str(fitted / "predictors" / "digits-test"),
+    )
+    data = load_task("digits")
+
+    def generation_0(**options):
+        lines: list[str] = []
+        search = GeneticSearch(SearchConfig(**{**base, **options}), tmp_path, data, [], lines.append)
+        keys = [search.space.decode(ind).key for ind in search.initial_population()]
+        return keys, search, lines
+
+    ranked, search, lines = generation_0(initial_factor=3)
+    assert len(ranked) == 4 and "12 random candidates drawn" in lines[0] and "drew 12" in lines[1]
+    (screen,) = search.screened  # what the summary of generation 0 keeps
+    assert screen["n_bred"] == 12 and len(screen["predicted_rejected"]) == 8
+    assert min(screen["predicted_kept"]) >= max(screen["predicted_rejected"])
+    again, _, _ = generation_0(initial_factor=3)
+    assert again == ranked  # seeded: a resumed run draws and ranks the same candidates
+    plain, _, lines = generation_0(initial_factor=1)
+    assert "4 random candidates" in lines[0] and plain != ranked
+    for options in ({"strategy": "ga"}, {"strategy": "random"}, {"skip": {"enabled": False}}):
+        keys, _, lines = generation_0(initial_factor=3, **options)  # no predictor strategy: random, as before
+        assert keys == plain and "4 random candidates" in lines[0]
+    keys, _, _ = generation_0(initial_factor=3, skip={"min_r2": 2.0})  # the stored predictor is not good enough
+    assert keys == plain
+    with pytest.raises(ConfigError, match="initial_factor"):
+        SearchConfig(**{**base, "initial_factor": 0})
+
+
 def test_run_predictor_takes_over_only_when_it_beats_the_stored_one_on_the_run(fitted, tmp_path, monkeypatch):
     """Both usable: the stored predictor decides until the run's own CV R2 beats the stored R2 on the run's records."""
     from nasprior.search import SearchConfig

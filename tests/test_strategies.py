@@ -108,3 +108,24 @@ def test_bad_objectives_and_strategies_are_refused():
         small_config(objectives=["weights"])
     with pytest.raises(ConfigError, match="strategy 'hill'"):
         small_config(strategy="hill")
+
+
+def test_repeats_no_mutation_escapes_are_replaced_by_random_immigrants():
+    """A converged population in a small discrete space: repeats become fresh random genomes, not replays."""
+    from deap import base
+
+    from nasprior.search.operators import make_unique
+
+    draws = iter([0.1, 0.2, 0.2, 0.3, 0.4, 0.5])
+    toolbox = base.Toolbox()
+    toolbox.register("mutate", lambda ind: (ind,))  # no mutation changes the genome
+    toolbox.register("individual", lambda: Individual([next(draws)]))
+    key = lambda ind: f"{ind[0]:.1f}"  # noqa: E731
+    offspring = [Individual([0.9]), Individual([0.9]), Individual([0.8])]
+    for ind in offspring:
+        ind.fitness.values = (1.0,)
+    make_unique(offspring, toolbox, key, seen={"0.9", "0.1"}, max_tries=3)
+    # 0.9 was visited: after 3 idle mutations, immigrants 0.1 (visited) and 0.2 are drawn; the second 0.9 gets 0.2
+    # (already in this batch), then 0.3; 0.8 is new and is kept with its fitness
+    assert [key(ind) for ind in offspring] == ["0.2", "0.3", "0.8"]
+    assert not offspring[0].fitness.valid and not offspring[1].fitness.valid and offspring[2].fitness.valid

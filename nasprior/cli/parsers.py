@@ -182,6 +182,12 @@ def add_search_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--screen-factor", type=int, help="ga-screen: offspring bred per trained offspring (default 10)")
     p.add_argument(
+        "--initial-factor",
+        type=int,
+        help="ga-skip, ga-screen with a usable stored predictor: generation 0 draws this many random candidates per "
+        "member and trains the population it ranks best (default 3; 1: generation 0 at random)",
+    )
+    p.add_argument(
         "--objectives",
         help=f"comma-separated, accuracy first: {', '.join(OBJECTIVES)} "
         "(more than one: NSGA-II and a Pareto front; default accuracy)",

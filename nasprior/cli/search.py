@@ -42,6 +42,7 @@ RUN_OPTIONS = (
     "strategy",
     "objectives",
     "screen_factor",
+    "initial_factor",
     "final_top_k",
     "final_minutes",
     "final_epochs",
@@ -102,9 +103,9 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
     search = {
         k: v
         for k, v in space.search.items()
-        if k in ("population", "generations", "cxpb", "mutpb", "objectives", "strategy", "screen_factor")
+        if k in ("population", "generations", "cxpb", "mutpb", "objectives", "strategy", "screen_factor", "initial_factor")
     }
-    for option in ("population", "generations", "strategy", "screen_factor"):
+    for option in ("population", "generations", "strategy", "screen_factor", "initial_factor"):
         if getattr(args, option) is not None:
             search[option] = getattr(args, option)
     if args.objectives is not None:

@@ -26,6 +26,7 @@ SPACE_SEARCH_KEYS = (
     "objectives",
     "strategy",
     "screen_factor",
+    "initial_factor",
     "predictor",
 )
 
@@ -113,6 +114,14 @@ class SearchConfig:
         field's baseline at the same budget).
     screen_factor : int
         Offspring bred per trained offspring with ``ga-screen`` (>= 1).
+    initial_factor : int
+        Generation 0 with a stored predictor (``predictor``) whose CV R² is
+        at least ``min_r2``, for the predictor strategies (``ga-skip`` with
+        skipping on, ``ga-screen``): ``initial_factor`` × μ distinct random
+        candidates are drawn and the μ the stored predictor ranks best are
+        trained, so the predictor pays from the first trainings on (>= 1;
+        1, or no usable stored predictor: μ random candidates, as ``ga`` and
+        ``random`` always draw).
     final : dict
         The second stage (:mod:`nasprior.search.final`): ``top_k`` distinct
         best screened candidates are trained again with the options of
@@ -143,6 +152,7 @@ class SearchConfig:
     objectives: list = field(default_factory=lambda: ["accuracy"])
     strategy: str = "ga-skip"
     screen_factor: int = 10
+    initial_factor: int = 3
     final: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -171,14 +181,18 @@ class SearchConfig:
             raise ConfigError(f"strategy {self.strategy!r} is unknown: use one of {', '.join(STRATEGIES)}")
         if self.screen_factor < 1:
             raise ConfigError(f"screen_factor = {self.screen_factor} is invalid: use 1 or more")
+        if isinstance(self.initial_factor, bool) or not isinstance(self.initial_factor, int) or self.initial_factor < 1:
+            raise ConfigError(
+                f"initial_factor = {self.initial_factor!r} is invalid: use an integer >= 1 (1: generation 0 is "
+                "drawn at random)"
+            )
         bred = self.population * (self.screen_factor if self.strategy == "ga-screen" else 1)
         check_population(
             f"a generation of population {self.population} x screen_factor {self.screen_factor}"
             if self.strategy == "ga-screen"
             else f"a population of {self.population}",
-            bred * (self.generations + 1)
-            if self.strategy != "ga-screen"
-            else bred + self.population * self.generations,
+            (bred * (self.generations + 1) if self.strategy != "ga-screen" else bred + self.population * self.generations)
+            + self.population * (self.initial_factor - 1),
             "choose a smaller population or screen_factor",
         )
         # Validate eagerly so a bad option fails before any data is loaded.

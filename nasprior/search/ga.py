@@ -8,8 +8,9 @@ skipped instead of trained. Every evaluation is appended to the run's record
 log, and a resumed run replays the seeded GA, reading the outcome of every
 candidate already logged instead of training it again.
 
-Algorithm (a (μ + λ) GA): generation 0 is ``population`` random individuals;
-each later generation draws ``population`` parents by tournament (size 3),
+Algorithm (a (μ + λ) GA): generation 0 is ``population`` random individuals
+(with a usable stored predictor and a predictor strategy, the ``population``
+it ranks best of ``initial_factor`` times as many random ones); each later generation draws ``population`` parents by tournament (size 3),
 applies uniform crossover (probability ``cxpb``) and bounded polynomial
 mutation (probability ``mutpb``) with DEAP's operators, evaluates the
 offspring, and keeps the best ``population`` of parents and offspring.
@@ -290,7 +291,7 @@ class GeneticSearch:
         )
         return skips, source, name
 
-    def screen(self, offspring: list[Individual], n_keep: int) -> list[Individual]:
+    def screen(self, offspring: list[Individual], n_keep: int, drawn_by: str = "bred") -> list[Individual]:
         """The ``n_keep`` offspring the predictor ranks best (``ga-screen``); the first ``n_keep`` while it is unusable.
 
         One objective ranks by predicted accuracy; several by non-dominated
@@ -342,7 +343,7 @@ class GeneticSearch:
         chosen = order[:n_keep]
         kept = [float(predicted[i]) for i in chosen if i < len(features)]
         self.log(
-            f"  screen: bred {len(offspring)}, training the {n_keep} ranked best by {name} predictor "
+            f"  screen: {drawn_by} {len(offspring)}, training the {n_keep} ranked best by {name} predictor "
             f"(CV R2 {source.cv_r2_:.3f}; predicted val {min(kept):.4f}..{max(kept):.4f})"
         )
         self.screened.append(
@@ -492,11 +493,41 @@ class GeneticSearch:
         bred = bred[:n_breed]
         make_unique(bred, toolbox, key, self.seen)
         if config.strategy == "ga-screen":
+            new: dict[str, Individual] = {}  # a repeat the predictor ranked high would only replay a known result
+            for ind in bred:
+                new.setdefault(key(ind), ind)
+            fresh = [ind for k, ind in new.items() if k not in self.seen]
+            bred = fresh or bred
             for ind in bred:  # every screened offspring is a new candidate, re-evaluated if trained
                 if ind.fitness.valid:
                     del ind.fitness.values
             return self.screen(bred, config.population)
         return [ind for ind in bred if not ind.fitness.valid]
+
+    def initial_population(self) -> list[Individual]:
+        """Generation 0: μ random individuals, or the μ of ``initial_factor`` × μ the stored predictor ranks best.
+
+        The stored predictor ranks generation 0 when the strategy uses a
+        predictor (``ga-skip`` with skipping on, ``ga-screen``), ``initial_factor``
+        is above 1 and the stored predictor's CV R² reaches ``min_r2``: no
+        record of the run exists yet, so it is the only predictor that can
+        rank the first trainings. The ranked-out candidates are not trained
+        or logged (as the offspring ``ga-screen`` ranks out); the generation's
+        summary keeps their predictions. Drawn from the seeded GA, so a
+        resumed run draws and ranks the same candidates.
+        """
+        config, toolbox = self.config, self.toolbox
+        ranks = (self.skipping or config.strategy == "ga-screen") and config.initial_factor > 1
+        if not (ranks and self.stored is not None and self.stored.cv_r2_ >= self.rule.min_r2):
+            self.log(f"generation 0: evaluating {config.population} random candidates")
+            return toolbox.population(n=config.population)
+        drawn = toolbox.population(n=config.population * config.initial_factor)
+        make_unique(drawn, toolbox, lambda ind: self.space.decode(ind).key, set())
+        self.log(
+            f"generation 0: {len(drawn)} random candidates drawn, the {config.population} the stored predictor "
+            f"{config.predictor} ranks best are evaluated"
+        )
+        return self.screen(drawn, config.population, drawn_by="drew")
 
     def run(self) -> SearchResult:
         """Run the generations and return the result (also writes ``pareto.json``)."""
@@ -508,8 +539,7 @@ class GeneticSearch:
             return [ind for ind in inds if self.cache[space.decode(ind).key]["status"] == "trained"]
 
         self.restore_best()
-        population = toolbox.population(n=config.population)
-        self.log(f"generation 0: evaluating {config.population} random candidates")
+        population = self.initial_population()
         self.evaluate(population, 0, None)
         hall.update(trained(population))
         front.update(trained(population))
