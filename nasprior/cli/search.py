@@ -100,11 +100,17 @@ def new_config(args: argparse.Namespace) -> tuple[SearchConfig, Path]:
     for option, key in (("final_top_k", "top_k"), ("final_epochs", "epochs"), ("final_minutes", "minutes")):
         if getattr(args, option) is not None:
             final[key] = getattr(args, option)
-    search = {
-        k: v
-        for k, v in space.search.items()
-        if k in ("population", "generations", "cxpb", "mutpb", "objectives", "strategy", "screen_factor", "initial_factor")
-    }
+    ga_keys = (
+        "population",
+        "generations",
+        "cxpb",
+        "mutpb",
+        "objectives",
+        "strategy",
+        "screen_factor",
+        "initial_factor",
+    )
+    search = {k: v for k, v in space.search.items() if k in ga_keys}
     for option in ("population", "generations", "strategy", "screen_factor", "initial_factor"):
         if getattr(args, option) is not None:
             search[option] = getattr(args, option)

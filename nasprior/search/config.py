@@ -191,7 +191,11 @@ class SearchConfig:
             f"a generation of population {self.population} x screen_factor {self.screen_factor}"
             if self.strategy == "ga-screen"
             else f"a population of {self.population}",
-            (bred * (self.generations + 1) if self.strategy != "ga-screen" else bred + self.population * self.generations)
+            (
+                bred * (self.generations + 1)
+                if self.strategy != "ga-screen"
+                else bred + self.population * self.generations
+            )
             + self.population * (self.initial_factor - 1),
             "choose a smaller population or screen_factor",
         )
