@@ -62,7 +62,9 @@ def study(final: Table, screen: Table, workers: int) -> dict:
         b = np.array([float(p[1]["metrics"]["val_acc"]) for p in pairs])
         out["seed_sd"] = float(np.std(a - b, ddof=1) / 2**0.5) if len(pairs) > 1 else float("nan")
         out["seed_to_seed"] = correlations(list(a), list(b))
-    walls = [float(r.get("wall_time_s") or 0.0) for r in screen.by_key.values()]
+    out["n_seed_pairs"] = len(pairs)
+    # cost over the genomes compared (a table's mean over its whole space would weigh other genomes)
+    walls = [float(screen.by_key[k].get("wall_time_s") or 0.0) for k in shared]
     out["worker_s"] = statistics.fmean(walls)
     out["s_per_candidate_2_cores"] = out["worker_s"] / workers
     out["spread_sd"] = float(np.std([float(r["metrics"]["val_acc"]) for r in screen.by_key.values()]))
@@ -84,7 +86,7 @@ def main() -> None:
     )
     header = (
         f"{'screening run':<34} {'settings':<34} {'n':>3} {'rho test':>8} {'tau test':>8} {'rho val':>8} "
-        f"{'seed sd':>8} {'rho s-s':>8} {'s/cand':>7}"
+        f"{'seed sd':>8} {'pairs':>5} {'rho s-s':>8} {'s/cand':>7}"
     )
     print(header)
     results = {}
@@ -98,7 +100,8 @@ def main() -> None:
         print(
             f"{Path(run).name:<34} {settings[:34]:<34} {res['vs_final_test']['n']:>3} "
             f"{res['vs_final_test']['spearman']:8.3f} {res['vs_final_test']['kendall']:8.3f} "
-            f"{res['vs_final_val']['spearman']:8.3f} {res.get('seed_sd', float('nan')):8.4f} {s2s:8.3f} "
+            f"{res['vs_final_val']['spearman']:8.3f} {res.get('seed_sd', float('nan')):8.4f} {res['n_seed_pairs']:>5} "
+            f"{s2s:8.3f} "
             f"{res['s_per_candidate_2_cores']:7.1f}"
         )
     if args.out:

@@ -34,9 +34,13 @@ as a fraction of random search's median), and anytime regret (table best
 minus best found, median and IQR over seeds after k lookups), written as JSON
 and plotted::
 
-    python benchmarks/search_efficiency.py --table datasets/cifar10-cnn --seeds 100 \
+    python benchmarks/search_efficiency.py --table datasets/cifar10-cnn --seeds 100 --transfer \
         --out benchmarks/results/search_efficiency_cifar10_table.json \
-        --plot benchmarks/results/search_efficiency_cifar10_table.png
+        --plot benchmarks/results/search_efficiency_cifar10_table.png \
+        --runs-log benchmarks/results/search_efficiency_cifar10_table.runs.jsonl
+
+(``--runs-log``: every finished search is appended there, and a rerun of the same command skips them, so
+the benchmark of some hours can be stopped and resumed.)
 
 References: C. White, W. Neiswanger, Y. Savani, "BANANAS" (AAAI 2021) and C. White,
 S. Nolen, Y. Savani, "Exploring the loss landscape in neural architecture search"
@@ -242,8 +246,14 @@ def stored_predictor(table_dir: str, keys: list[str], root: str, name: str) -> s
     return str(predictor.save(Path(root) / "predictors" / name))
 
 
-def report(runs: list[dict], labels: tuple[str, ...], targets: dict[int, tuple[float, float]], top: float) -> dict:
-    """Print lookups to the top fraction and anytime regret per strategy; ``targets``: seed -> (best, threshold)."""
+def report(
+    runs: list[dict], labels: tuple[str, ...], targets: dict[int, tuple[float, float]], top: float, budget: int
+) -> dict:
+    """Print lookups to the top fraction and anytime regret per strategy; ``targets``: seed -> (best, threshold).
+
+    A search that never reaches the top fraction counts as ``budget`` + 1 lookups (its whole budget and more),
+    whether it stopped early or not.
+    """
     by = {(r["strategy"], r["seed"]): r for r in runs}
     seeds = sorted({r["seed"] for r in runs})
     print(f"Lookups (trainings) until a genome of the top {top:.0%} is found")
@@ -256,7 +266,7 @@ def report(runs: list[dict], labels: tuple[str, ...], targets: dict[int, tuple[f
             n = needed(trained, targets[seed][1])
             if n is None:
                 misses += 1
-                n = len(trained) + 1
+                n = budget + 1
             counts.append(n)
         q1, med, q3 = np.percentile(counts, [25, 50, 75])
         summary[s] = {"median": med, "q1": q1, "q3": q3, "missed": misses, "counts": counts}
@@ -283,6 +293,51 @@ def report(runs: list[dict], labels: tuple[str, ...], targets: dict[int, tuple[f
             rows.append(f"{f'{med:.4f} [{q1:.4f}, {q3:.4f}]':>21}")
         print(f"{s:<17} " + " ".join(rows))
     return {"summary": summary, "regret": regret}
+
+
+def job_id(job: tuple, setting: str) -> str:
+    """Identity of a table search in the runs log: setting, strategy label and seed."""
+    label = f"{job[0]}+stored" if len(job) > 7 and job[7] else job[0]
+    return f"{setting}/{label}/{job[2]}"
+
+
+def run_logged(jobs: list[tuple], n_whole: int, args: argparse.Namespace) -> list[dict]:
+    """Run the table searches not yet in the runs log (``--runs-log``), appending each as it ends; all, in job order.
+
+    Each search is seeded and looks up a committed table, so a search logged by an earlier call is the search
+    this call would run: a stopped benchmark resumes where it stopped (same table, population, generations).
+    """
+    ids = [job_id(job, "whole" if i < n_whole else "transfer") for i, job in enumerate(jobs)]
+    log = Path(args.runs_log) if args.runs_log else None
+    done: dict[str, dict] = {}
+    if log is not None and log.is_file():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                run = json.loads(line)
+            except ValueError:  # a line torn by a kill: that search runs again
+                continue
+            if run.get("settings") == [args.population, args.generations, str(args.table)]:
+                done[run["id"]] = run
+    todo = [(i, job) for i, (job, key) in enumerate(zip(jobs, ids)) if key not in done]
+    print(
+        f"{len(jobs)} searches: {len(jobs) - len(todo)} in the runs log, {len(todo)} to run on {args.workers} workers"
+    )
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(args.workers) as pool:
+        for i, run in pool.imap_unordered(indexed_search, todo):
+            run = {**run, "id": ids[i], "settings": [args.population, args.generations, str(args.table)]}
+            done[ids[i]] = run
+            if log is not None:
+                with log.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps(run) + "\n")
+    return [done[key] for key in ids]
+
+
+def indexed_search(item: tuple[int, tuple]) -> tuple[int, dict]:
+    """:func:`table_search` of ``(index, job)``, with its index (for ``imap_unordered``)."""
+    start = time.perf_counter()
+    run = table_search(item[1])
+    return item[0], {**run, "wall_s": round(time.perf_counter() - start, 2)}
 
 
 def table_main(args: argparse.Namespace) -> None:
@@ -319,9 +374,7 @@ def table_main(args: argparse.Namespace) -> None:
                     (s, str(args.table), seed, args.population, args.generations, root, parts[f], stored[f])
                     for s in ("ga-skip", "ga-screen")
                 ]
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(args.workers) as pool:
-            runs = pool.map(table_search, jobs, chunksize=4)
+        runs = run_logged(jobs, len(TABLE_STRATEGIES) * args.seeds, args)
     whole = runs[: len(TABLE_STRATEGIES) * args.seeds]
     print(
         f"table {args.table}: {len(table)} genomes (fidelity {table.fidelity}), best val_acc {best:.4f}; "
@@ -340,7 +393,7 @@ def table_main(args: argparse.Namespace) -> None:
         "seeds": args.seeds,
         "population": args.population,
         "generations": args.generations,
-        "whole": report(whole, TABLE_STRATEGIES, {s: (best, threshold) for s in range(args.seeds)}, args.top),
+        "whole": report(whole, TABLE_STRATEGIES, {s: (best, threshold) for s in range(args.seeds)}, args.top, budget),
         "runs": runs,
     }
     if args.transfer:
@@ -352,7 +405,7 @@ def table_main(args: argparse.Namespace) -> None:
             f"\nTransfer setting: each seed searches one half of the table ({len(parts[0])} / {len(parts[1])} genomes); "
             "ga-skip+stored and ga-screen+stored rank with a predictor fitted on the other half"
         )
-        out["transfer"] = report(runs[len(whole) :], TRANSFER_STRATEGIES, targets, args.top)
+        out["transfer"] = report(runs[len(whole) :], TRANSFER_STRATEGIES, targets, args.top, budget)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(out, indent=1), encoding="utf-8")
@@ -399,6 +452,11 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=15, help="table mode: generations (default 15)")
     parser.add_argument("--top", type=float, default=0.01, help="table mode: the top fraction to reach (0.01)")
     parser.add_argument("--plot", help="table mode: write the regret curves to this PNG")
+    parser.add_argument(
+        "--runs-log",
+        help="table mode: append each finished search to this JSON-lines file and skip the searches it holds "
+        "(resume a stopped benchmark)",
+    )
     parser.add_argument(
         "--transfer", action="store_true", help="table mode: also the half-table transfer setting (stored predictor)"
     )

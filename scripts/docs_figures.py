@@ -50,6 +50,9 @@ SET_MLP = RESULTS / "set_mlp_cifar10.jsonl"
 PROXY_COST = RESULTS / "bench_proxies.txt"
 PROXY_SANITY = RESULTS / "proxy_sanity_digits.txt"
 COMPILE = RESULTS / "cnn_compile.txt"
+CNN_PREDICTORS = RESULTS / "cifar10_table_predictors.json"
+CNN_SEARCH = RESULTS / "search_efficiency_cifar10_table.json"
+CNN_FIDELITY = RESULTS / "cifar10_fidelity.json"
 PROXIES = ("naswot", "synflow", "snip", "grad_norm", "jacob_cov")
 CELLS = ("gru", "lstm", "rnn_tanh", "rnn_relu")
 CELL_NAMES = {"gru": "GRU", "lstm": "LSTM", "rnn_tanh": "RNN-tanh", "rnn_relu": "RNN-ReLU"}
@@ -441,6 +444,95 @@ def table_compile() -> str:
     return _table(["variant", "median ms", "speed-up vs eager", "compile s"], rows) + _source(COMPILE)
 
 
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def table_cnn_predictors() -> str:
+    """Held-out Kendall tau (mean ± sd over draws), Spearman and R² per feature set and training size, CIFAR-10 table."""
+    d = _json(CNN_PREDICTORS)
+    sizes = list(next(iter(d["results"].values()))["curve"])
+    rows = []
+    for group, res in d["results"].items():
+        row = [group, str(res["n_features"])]
+        for n in sizes:
+            c = res["curve"][n]
+            row.append(
+                f"{c['kendall']['mean']:.3f} ± {c['kendall']['sd']:.3f} / {c['spearman']['mean']:.3f} / "
+                f"{c['r2']['mean']:+.3f}"
+            )
+        rows.append(row)
+    ceiling = d["ceiling"]
+    note = (
+        f"\n\nEach cell: Kendall τ ± sd over {d['repeats']} draws / Spearman ρ / R², scored on every genome not "
+        f"drawn (N = all: {d.get('folds', 5)}-fold CV). Seed-noise ceiling: the two seeds of the {ceiling['n']} genomes "
+        f"trained twice agree with Kendall {ceiling['kendall']:.3f}, Spearman {ceiling['spearman']:.3f}."
+    )
+    header = ["features", "columns"] + [f"N = {n}" for n in sizes]
+    return _table(header, rows) + note + _source(CNN_PREDICTORS)
+
+
+def table_cnn_search(setting: str = "whole") -> str:
+    """Lookups until a genome of the table's top 1% is found, per strategy (median, IQR, fraction of random's)."""
+    d = _json(CNN_SEARCH)
+    rows = [
+        [
+            f"`{name}`",
+            f"{v['median']:.1f}",
+            f"[{v['q1']:.1f}, {v['q3']:.1f}]",
+            f"{v['fraction_of_random']:.3f}",
+            f"{v['missed']} of {len(v['counts'])}",
+        ]
+        for name, v in d[setting]["summary"].items()
+    ]
+    header = ["strategy", "median lookups", "IQR", "/ random", "missed (seeds)"]
+    return _table(header, rows) + _source(CNN_SEARCH)
+
+
+def table_cnn_regret(setting: str = "whole") -> str:
+    """Anytime regret (table best minus best found) after k lookups, median [IQR] over seeds."""
+    d = _json(CNN_SEARCH)
+    regret = d[setting]["regret"]
+    ks = list(next(iter(regret.values())))
+    rows = [
+        [f"`{name}`"] + [f"{r[k]['median']:.4f} [{r[k]['q1']:.4f}, {r[k]['q3']:.4f}]" for k in ks]
+        for name, r in regret.items()
+    ]
+    return _table(["strategy"] + [f"k = {k}" for k in ks], rows) + _source(CNN_SEARCH)
+
+
+def table_cnn_fidelity() -> str:
+    """Screening budgets against the final-fidelity labels: rank agreement, seed noise and cost."""
+    d = _json(CNN_FIDELITY)
+    rows = []
+    for run, r in d.items():
+        settings = ", ".join(
+            f"{k} {v}" for k, v in r["settings"].items() if k in ("epochs", "train_subset", "width_multiplier")
+        )
+        t = r["vs_final_test"]
+        rows.append(
+            [
+                f"`{Path(run).name}`",
+                settings,
+                str(t["n"]),
+                f"{t['spearman']:.3f}",
+                f"{t['kendall']:.3f}",
+                f"{r.get('seed_sd', float('nan')):.4f} ({r.get('n_seed_pairs', 0)} pairs)",
+                f"{r['s_per_candidate_2_cores']:.0f}",
+            ]
+        )
+    header = [
+        "screening run",
+        "budget",
+        "genomes",
+        "Spearman vs final test",
+        "Kendall",
+        "seed sd",
+        "s per candidate, 2 cores",
+    ]
+    return _table(header, rows) + _source(CNN_FIDELITY)
+
+
 def table_headline(prefix: str = "docs/") -> str:
     """The headline results, each linked to its page (``prefix``: the docs folder relative to the page)."""
     reber = reber_set()
@@ -511,6 +603,12 @@ TABLES = {
     "proxy_cost": table_proxy_cost,
     "proxy_sanity": table_proxy_sanity,
     "compile": table_compile,
+    "cnn_predictors": table_cnn_predictors,
+    "cnn_search": table_cnn_search,
+    "cnn_regret": table_cnn_regret,
+    "cnn_search_transfer": lambda: table_cnn_search("transfer"),
+    "cnn_regret_transfer": lambda: table_cnn_regret("transfer"),
+    "cnn_fidelity": table_cnn_fidelity,
     "headline": table_headline,
     "headline_site": lambda: table_headline(""),
 }
