@@ -43,7 +43,7 @@ from .genes import GENES
 from .genome import Genome
 from .networks import MAPPINGS
 from .networks.registry import task_input_kinds
-from .priors import PRIORS
+from .priors import PRIORS, network_key
 from .validation import check_table, read_toml
 
 #: Order of the first genes of an encoded individual. Genes registered later (by
@@ -196,12 +196,18 @@ class SearchSpace:
         ]
 
     def genomes(self) -> list[Genome]:
-        """Every distinct genome of a discrete space, in key order.
+        """One genome per distinct network of a discrete space, in key order.
 
         The product of the genes' values, each repaired as :meth:`decode`
         repairs it and trimmed to the genes its prior and mapping read, then
         deduplicated by :attr:`Genome.key` (a prior that reads no ``p``
-        gives one genome for all values of ``p``).
+        gives one genome for all values of ``p``) and by the network it
+        builds (:func:`nasprior.priors.network_key`: a Watts–Strogatz ring
+        with ``k = n - 1`` is the complete graph for every ``p`` and seed;
+        of the genomes of one network the one with the fewest genes, then
+        the one of the earliest values, stands for it, so that a value list
+        grown at its end keeps the genomes listed before), so that a table
+        trains every network once.
 
         Returns
         -------
@@ -220,11 +226,18 @@ class SearchSpace:
                 "give each as a list of values, e.g. seed = {values = [0, 1]}"
             )
         specs = [self._spec(g) if isinstance(self._spec(g), list) else [self._spec(g)[0]] for g in self.gene_order]
-        found: dict[str, Genome] = {}
-        for combination in itertools.product(*specs):
-            genome = self._genome(dict(zip(self.gene_order, combination)))
-            found.setdefault(genome.key, genome)
-        return [found[k] for k in sorted(found)]
+        found: dict[str, tuple[tuple[int, int, int], Genome]] = {}
+        for position, indices in enumerate(itertools.product(*(range(len(spec)) for spec in specs))):
+            genome = self._genome({g: spec[i] for g, spec, i in zip(self.gene_order, specs, indices)})
+            # the genome that stands for its network: the fewest genes, then the earliest values (a genome of
+            # values listed before a list grew comes first), then the order of the product
+            rank = (len(genome.genes), max(indices, default=0), position)
+            if genome.key not in found or rank < found[genome.key][0]:
+                found[genome.key] = (rank, genome)
+        networks: dict[str, Genome] = {}
+        for _, genome in sorted(found.values(), key=lambda item: item[0]):
+            networks.setdefault(network_key(genome), genome)
+        return sorted(networks.values(), key=lambda g: g.key)
 
     # -- encoding ------------------------------------------------------
     def _spec(self, gene: str) -> Any:

@@ -240,7 +240,108 @@ def test_predictor_fit_keeps_a_genome_and_its_second_seed_in_one_fold(tmp_path):
     run_sample(config, tmp_path / "r", workers=1, log=lambda s: None)
     lines: list[str] = []
     fit_predictor([tmp_path / "r"], "t", n_trials=2, folds=3, repeats=1, log=lines.append)
-    assert any("6 second seeds folded with their genomes" in line for line in lines)
+    assert any("6 records of a network already counted" in line for line in lines)
+
+
+def test_genomes_of_one_network_have_one_network_key_and_are_listed_once():
+    """A Watts-Strogatz ring with k = n - 1 is the complete graph for every p and seed: one network, one genome."""
+    from nasprior.genome import Genome
+    from nasprior.predictors.fitting import record_group
+    from nasprior.priors import make_graph, network_key
+
+    conv = {"mapping": "convolutional", "n_nodes": 5, "channels": 12, "op": "conv"}
+    ring = [Genome("watts_strogatz", k=4, p=p, seed=s, **conv) for p in (0.25, 0.75) for s in (0, 1)]
+    complete = Genome("complete", **conv)
+    assert {network_key(g) for g in ring} == {network_key(complete)}
+    assert all(set(make_graph(g).edges) == set(make_graph(complete).edges) for g in ring)
+    assert network_key(complete.replace(op="sep_conv")) != network_key(complete)  # a mapping gene: another network
+    assert network_key(Genome("watts_strogatz", k=2, p=0.5, seed=0, **conv)) != network_key(complete)
+    space = SearchSpace.from_dict(
+        {
+            "genes": {
+                "prior": ["watts_strogatz", "complete"],
+                "mapping": ["convolutional"],
+                "n_nodes": {"values": [5]},
+                "k": {"values": [4]},
+                "p": {"values": [0.25, 0.75]},
+                "seed": {"values": [0, 1]},
+                "channels": {"values": [12]},
+                "op": ["conv"],
+            }
+        },
+        name="k-n",
+    )
+    assert [g.key for g in space.genomes()] == [complete.key]  # the fewest genes stands for the network
+    records = [{"key": g.key, "genome": g.to_dict()} for g in (*ring, complete)]
+    assert len({record_group(r) for r in records}) == 1  # one cross-validation fold for all of them
+
+
+def test_a_table_answers_for_every_genome_of_a_network_it_holds():
+    """A table made before genomes were listed per network: one record per network, found from any of its genomes."""
+    from nasprior.genome import Genome
+    from nasprior.runs.tabular import Table
+
+    conv = {"mapping": "convolutional", "n_nodes": 5, "channels": 12, "op": "conv"}
+    ring = [Genome("watts_strogatz", k=4, p=0.25, seed=s, **conv) for s in (0, 1, 2)]
+    other = Genome("watts_strogatz", k=2, p=0.5, seed=0, **conv)
+
+    def record(genome, seed, acc):
+        return {
+            "key": genome.key,
+            "genome": genome.to_dict(),
+            "seed": seed,
+            "status": "trained",
+            "task": "cifar10",
+            "fidelity": "sample",
+            "metrics": {"val_acc": acc},
+        }
+
+    table = Table(
+        [
+            record(ring[0], 0, 0.35),
+            record(ring[1], 0, 0.35),
+            record(other, 0, 0.3),
+            record(ring[1], 1, 0.36),
+            record(ring[2], 1, 0.36),
+        ]
+    )
+    assert len(table) == 2 and table.n_duplicates == 1
+    assert table.lookup(ring[2]) is table.by_key[ring[0].key]  # a genome of the network the table holds
+    assert table.lookup(Genome("complete", **conv)) is table.by_key[ring[0].key]
+    assert table.lookup(Genome("watts_strogatz", k=2, p=0.5, seed=3, **conv)) is None
+    assert [r["key"] for r in table.replicates[ring[0].key]] == [ring[1].key]  # one second seed per network
+
+
+def test_a_grown_space_resumes_its_table_and_keeps_logged_second_seeds(tmp_path):
+    from nasprior.runs.sampling import sample_jobs
+
+    small = {**GENES, "seed": {"values": [0]}}
+    space = SearchSpace.from_dict({"genes": small}, name="tiny")
+    train = {**SearchSpace.from_toml(default_space_path("digits")).train, "epochs": 1}
+    config = SampleConfig(task="digits", space=space.to_dict(), n=0, exhaustive=True, replicates=2, train=train)
+    first = run_sample(config, tmp_path / "r", workers=1, log=lambda s: None)
+    seconds = {r["key"] for r in first.records if r["seed"] == 1}
+    grown = SearchSpace.from_dict({"genes": GENES}, name="tiny")  # seed [0] -> [0, 1]
+    lines: list[str] = []
+    config = SampleConfig(task="digits", space=grown.to_dict(), n=0, exhaustive=True, replicates=2, train=train)
+    again = run_sample(config, tmp_path / "r", workers=1, log=lines.append)
+    assert any("grew" in line for line in lines)
+    assert again.n_new == len(grown.genomes()) - len(space.genomes())  # only the new genomes; no second seed again
+    assert {r["key"] for r in again.records if r["seed"] == 1} == seconds
+    shrunk = SampleConfig(
+        task="digits",
+        space={"genes": {**GENES, "p": {"values": [0.3]}}},
+        n=0,
+        exhaustive=True,
+        replicates=2,
+        train=train,
+    )
+    with pytest.raises(RecordError, match="space genes"):
+        run_sample(shrunk, tmp_path / "r", workers=1, log=lambda s: None)
+    drawn = [("all", g) for g in grown.genomes()]
+    logged = {drawn[-1][1].key}
+    jobs = sample_jobs(drawn, 2, logged)
+    assert {drawn[j[0]][1].key for j in jobs if j[3] == 1} >= logged and sum(j[3] == 1 for j in jobs) == 2
 
 
 def test_final_accuracy_from_structure_and_screening_curve_ranks_survivors(tmp_path):

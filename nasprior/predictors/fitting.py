@@ -89,7 +89,9 @@ from ..errors import ConfigError, DataError, RecordError
 from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
 from ..features import FEATURE_GROUPS, curve_features, group_feature_names, parse_feature_groups
 from ..genes import GENES
+from ..genome import Genome
 from ..graph_io import read_graph
+from ..priors import network_key
 from ..runs.records import CONFIG_FILE, RECORDS_FILE, SCREEN_FIDELITY, RecordLog
 from ..tasks import get_task
 from .base import TARGET, feature_matrix, gene_columns, gene_value, select_feature_names, trained_records
@@ -265,6 +267,22 @@ def _check_options(n_trials: int, folds: int, inner_folds: int, repeats: int) ->
             raise ConfigError(f"{option} = {value} is too small: use at least {low}")
 
 
+def record_group(record: dict) -> str:
+    """Cross-validation group of a run record: the network its genome builds (:func:`~nasprior.priors.network_key`).
+
+    A pruned record (``nasprior prune``: its ``pruning`` entry and mask densities) is its own network: its group
+    adds them. A genome that no longer builds falls back to its key.
+    """
+    try:
+        group = network_key(Genome.from_dict(record["genome"]))
+    except (ConfigError, KeyError, TypeError, ValueError):
+        group = str(record.get("key", ""))
+    pruned = record.get("pruning")
+    if pruned:
+        return f"{group}@{json.dumps([pruned, record.get('masks_density')], sort_keys=True)}"
+    return group
+
+
 def fit_predictor(
     run_dirs: Sequence[str | os.PathLike],
     name: str,
@@ -432,16 +450,22 @@ def fit_predictor(
         }
         for r in runs
     ]
-    keys = [str(r.get("key", "")) for r in trained]
-    # Second seeds of a genome (nasprior sample --replicates) share its features: keep them in one fold, or the
-    # held-out folds would hold genomes the model was fitted on. (Other records may share a key too, e.g. one
-    # genome pruned to several densities: those are different networks and are not grouped.)
-    replicated = any((r.get("sample") or {}).get("replicate") for r in trained)
-    key_groups = np.asarray(keys) if replicated and len(set(keys)) < len(keys) else None
+    # Records of one network share its features: second seeds of a genome (nasprior sample --replicates) and
+    # genomes that build the same network (a Watts-Strogatz ring with k = n - 1 is the complete graph for every
+    # p and seed). Keep them in one fold, or the held-out folds would hold networks the model was fitted on.
+    # (Records of one genome at several pruned densities are different networks: grouped only by their genome
+    # and density.)
+    keys = [record_group(r) for r in trained]
+    key_groups = np.asarray(keys) if len(set(keys)) < len(keys) else None
     log(
         f"{len(trained)} trained records from {len(runs)} run(s)"
         + (f" with {', '.join(f'{k}={v}' for k, v in where.items())}" if where else "")
-        + (f"; {len(keys) - len(set(keys))} second seeds folded with their genomes" if key_groups is not None else "")
+        + (
+            f"; {len(keys) - len(set(keys))} records of a network already counted (second seeds, genomes of one "
+            "network) kept in its cross-validation fold"
+            if key_groups is not None
+            else ""
+        )
     )
     return fit_table(
         X,

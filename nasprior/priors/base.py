@@ -12,6 +12,9 @@ a search-space TOML.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -149,3 +152,34 @@ def make_graph(genome: Genome) -> nx.Graph:
     graph = get_prior(genome.prior).build(genome)
     graph.graph["prior"] = genome.prior
     return graph
+
+
+@functools.lru_cache(maxsize=65536)  # a Genome hashes and compares by its JSON
+def network_key(genome: Genome) -> str:
+    """Identity of the network a genome builds: equal for two genomes that build the same network.
+
+    A hash (16 hex digits) of the mapping, the genes the prior does not read
+    (the mapping's own: channels, op, cell, ...) and the prior graph's
+    labelled node and edge lists (:func:`make_graph`; every mapping orients
+    and wires the graph by node label, so one labelled graph is one network).
+    Different genes can build one graph: a Watts–Strogatz ring with
+    ``k = n - 1`` is the complete graph for every ``p`` and seed, and a
+    Barabási–Albert graph on ``m + 1`` nodes is the same star for every seed.
+    :meth:`nasprior.space.SearchSpace.genomes` keeps one genome per network,
+    and predictor cross-validation keeps the records of one network in one
+    fold.
+
+    Raises
+    ------
+    ConfigError
+        If the prior is unknown.
+    """
+    graph = make_graph(genome)
+    prior_genes = {g.name for g in get_prior(genome.prior).genes}
+    identity = {
+        "mapping": genome.mapping,
+        "genes": {k: v for k, v in genome.genes.items() if k not in prior_genes},
+        "nodes": sorted(int(v) for v in graph.nodes),
+        "edges": sorted(tuple(sorted((int(u), int(v)))) for u, v in graph.edges),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]

@@ -186,9 +186,32 @@ class SampleConfig:
         mine = self.to_dict()
         defaults = {"exhaustive": False, "replicates": 0, "fidelity": "sample"}  # fields earlier configs lack
         differ = [f for f in fields if mine[f] != other.get(f, defaults.get(f))]
-        if mine["space"].get("genes") != (other.get("space") or {}).get("genes"):
+        stored_genes = (other.get("space") or {}).get("genes")
+        if mine["space"].get("genes") != stored_genes and not (self.exhaustive and grows(stored_genes, mine["space"])):
             differ.insert(1, "space genes")
         return differ
+
+
+def grows(stored_genes: Any, space: dict) -> bool:
+    """Whether ``space``'s genes extend ``stored_genes``: the same genes, each list of values a superset.
+
+    A table (``--all``) whose space grew this way resumes: its logged records stay genomes of the space, and only
+    the new genomes are trained.
+    """
+    genes = space.get("genes") or {}
+    if not isinstance(stored_genes, dict) or set(stored_genes) != set(genes):
+        return False
+
+    def values(spec: Any) -> list | None:
+        if isinstance(spec, list):
+            return spec
+        return spec.get("values") if isinstance(spec, dict) else None
+
+    for name, spec in stored_genes.items():
+        old, new = values(spec), values(genes[name])
+        if spec != genes[name] and (old is None or new is None or not set(map(str, old)) <= set(map(str, new))):
+            return False
+    return True
 
 
 @dataclass
@@ -319,12 +342,16 @@ def _interleave(jobs: list[tuple[int, str, dict, int]]) -> list[tuple[int, str, 
     return [job for row in rounds for job in row if job is not None]
 
 
-def sample_jobs(drawn: list[tuple[str, Genome]], replicates: int) -> list[tuple[int, str, dict, int]]:
+def sample_jobs(
+    drawn: list[tuple[str, Genome]], replicates: int, logged: set[str] | frozenset = frozenset()
+) -> list[tuple[int, str, dict, int]]:
     """Jobs of a sample: every genome in round-robin order over the strata, and ``replicates`` second seeds.
 
     The replicated genomes are every ``len / replicates``-th of that order
     (the first, then evenly spread), each job right after its genome's own, so
-    a sample cut short holds replicates in proportion.
+    a sample cut short holds replicates in proportion. Genomes whose second
+    seed is already ``logged`` (keys; a table whose space grew) count first:
+    only the rest of ``replicates`` is spread over the other genomes.
 
     Returns
     -------
@@ -333,8 +360,14 @@ def sample_jobs(drawn: list[tuple[str, Genome]], replicates: int) -> list[tuple[
     """
     order = _interleave([(i, stratum, g.to_dict(), 0) for i, (stratum, g) in enumerate(drawn)])
     replicates = min(replicates, len(order))
-    step = len(order) / replicates if replicates else 0.0
-    chosen = {int(j * step) for j in range(replicates)}
+    kept = {position for position, job in enumerate(order) if drawn[job[0]][1].key in logged}
+    if len(kept) >= replicates:
+        chosen = set(sorted(kept)[:replicates]) if kept else set()
+    else:
+        rest = [position for position in range(len(order)) if position not in kept]
+        more = replicates - len(kept)
+        step = len(rest) / more
+        chosen = kept | {rest[int(j * step)] for j in range(more)}
     jobs = []
     for position, job in enumerate(order):
         jobs.append(job)
@@ -433,6 +466,8 @@ def _sample(
             )
         config.n_inputs, config.n_classes = stored.get("n_inputs"), stored.get("n_classes")
         config.vocab_size = stored.get("vocab_size")
+        if (stored.get("space") or {}).get("genes") != config.space.get("genes"):
+            log(f"{run_dir}: the space's lists of values grew; the logged records are kept and the new genomes trained")
     # Keys of migrated records (RecordLog.read): records logged before genomes were trimmed to the genes
     # their prior and mapping read still count as the same candidates.
     previous = {(r["key"], r.get("seed", config.seed)): r for r in record_log.read()}
@@ -440,7 +475,8 @@ def _sample(
     drawn = draw_genomes(
         space, config.n, priors=config.priors, cells=config.cells, seed=config.seed, exhaustive=config.exhaustive
     )
-    jobs = sample_jobs(drawn, config.replicates)
+    logged_second = {k for (k, seed) in previous if seed == config.seed + 1}
+    jobs = sample_jobs(drawn, config.replicates, logged_second)
     todo = [j for j in jobs if (drawn[j[0]][1].key, config.seed + j[3]) not in previous]
     log(
         f"sample of {len(drawn)} genomes{f' and {config.replicates} second seeds' if config.replicates else ''}: "

@@ -37,9 +37,10 @@ from typing import Any
 
 import torch
 
-from ..errors import CandidateError, RecordError
+from ..errors import CandidateError, ConfigError, RecordError
 from ..evaluation import Evaluation, Evaluator
 from ..genome import Genome
+from ..priors import network_key
 from .records import CONFIG_FILE, RECORDS_FILE, RecordLog, read_config
 from ..tasks import TaskData, get_task
 from ..training.loop import TrainConfig
@@ -81,11 +82,18 @@ class Table:
     Attributes
     ----------
     by_key : dict of str to dict
-        The trained record of each genome at ``seed``.
+        The trained record of each network at ``seed``, by its genome's key:
+        one per network (:func:`nasprior.priors.network_key`); a record of
+        another genome that builds the same network (a table made before
+        :meth:`~nasprior.space.SearchSpace.genomes` listed one genome per
+        network) is counted in :attr:`n_duplicates`, and :meth:`lookup`
+        answers for every genome of the network.
     replicates : dict of str to list of dict
-        Trained records of the same genomes at other seeds.
+        Trained records of the same networks at other seeds, by the key in :attr:`by_key`.
     n_failed : int
         Records at ``seed`` that failed (their genomes are not in :attr:`by_key`).
+    n_duplicates : int
+        Trained records at ``seed`` of a network already in :attr:`by_key`.
 
     Raises
     ------
@@ -106,15 +114,27 @@ class Table:
         self.seed = min(seeds, default=0) if seed is None else seed
         self.by_key: dict[str, dict] = {}
         self.replicates: dict[str, list[dict]] = {}
-        self.n_failed = 0
+        self.by_network: dict[str, str] = {}
+        self.n_failed = self.n_duplicates = 0
+        others = []
         for record, s in zip(records, seeds):
             if record["status"] != "trained":
                 self.n_failed += s == self.seed
                 continue
-            if s == self.seed:
-                self.by_key.setdefault(record["key"], record)
-            else:
-                self.replicates.setdefault(record["key"], []).append(record)
+            if s != self.seed:
+                others.append(record)
+                continue
+            network = record_network(record)
+            if network in self.by_network:
+                self.n_duplicates += self.by_network[network] != record["key"]
+                continue
+            self.by_network[network] = record["key"]
+            self.by_key[record["key"]] = record
+        for record in others:  # one record per network and seed
+            key = self.by_network.get(record_network(record), record["key"])
+            seeds_of = {int(r.get("seed", 0)) for r in self.replicates.get(key, [])}
+            if int(record.get("seed", 0)) not in seeds_of:
+                self.replicates.setdefault(key, []).append(record)
         if not self.by_key:
             raise RecordError(f"no trained record at seed {self.seed} among {len(records)}: not a table")
         self.task = str(next(iter(tasks)))
@@ -134,6 +154,14 @@ class Table:
     def __len__(self) -> int:
         return len(self.by_key)
 
+    def lookup(self, genome: Genome) -> dict | None:
+        """The record at the table's seed of the network ``genome`` builds (None if the table lacks it)."""
+        record = self.by_key.get(genome.key)
+        if record is not None:
+            return record
+        key = self.by_network.get(network_key(genome))
+        return None if key is None else self.by_key[key]
+
     def values(self, metric: str = "val_acc") -> dict[str, float]:
         """``metric`` of every genome of the table at its seed, by key."""
         return {k: float(r["metrics"][metric]) for k, r in self.by_key.items() if r["metrics"].get(metric) is not None}
@@ -150,6 +178,14 @@ class Table:
             raise ValueError(f"fraction = {fraction!r}: use a share in (0, 1], e.g. 0.01 for the top 1%")
         ordered = sorted(self.values(metric).values(), reverse=True)
         return ordered[max(1, int(round(fraction * len(ordered)))) - 1]
+
+
+def record_network(record: dict) -> str:
+    """:func:`~nasprior.priors.network_key` of a record's genome (its key if the genome no longer builds)."""
+    try:
+        return network_key(Genome.from_dict(record["genome"]))
+    except (ConfigError, KeyError, TypeError, ValueError):
+        return str(record["key"])
 
 
 def placeholder_data(task: str) -> TaskData:
@@ -213,8 +249,8 @@ class TableEvaluator(Evaluator):
         self.n_lookups = 0
 
     def _entry(self, genome: Genome) -> dict:
-        record = self.table.by_key.get(genome.key)
-        if record is None or (self.allowed is not None and genome.key not in self.allowed):
+        record = self.table.lookup(genome)
+        if record is None or (self.allowed is not None and record["key"] not in self.allowed):
             where = "in the table" if record is None else "among the genomes this benchmark allows"
             raise CandidateError(f"genome {genome.key} is not {where}")
         return record
