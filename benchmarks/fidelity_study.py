@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from nasprior.genome import Genome
 from nasprior.runs.tabular import Table, table_config
 
 SETTINGS = ("epochs", "train_subset", "batch_size", "width_multiplier", "lr", "schedule")
@@ -50,8 +51,15 @@ def correlations(a: list[float], b: list[float]) -> dict[str, float]:
 
 def study(final: Table, screen: Table, workers: int) -> dict:
     """Rank agreement of one screening table with the final labels, its seed noise and its cost."""
-    shared = sorted(set(final.by_key) & set(screen.by_key))
-    s_val = [float(screen.by_key[k]["metrics"]["val_acc"]) for k in shared]
+    # pairs by network (Table.lookup): a final label of a genome that builds a network the screening table
+    # holds under another genome is that network's label
+    pairs_by_key = {}
+    for key, record in sorted(final.by_key.items()):
+        found = screen.lookup(Genome.from_dict(record["genome"]))
+        if found is not None:
+            pairs_by_key[key] = found
+    shared = sorted(pairs_by_key)
+    s_val = [float(pairs_by_key[k]["metrics"]["val_acc"]) for k in shared]
     out = {
         "vs_final_test": correlations(s_val, [float(final.by_key[k]["metrics"]["test_acc"]) for k in shared]),
         "vs_final_val": correlations(s_val, [float(final.by_key[k]["metrics"]["val_acc"]) for k in shared]),
@@ -64,7 +72,7 @@ def study(final: Table, screen: Table, workers: int) -> dict:
         out["seed_to_seed"] = correlations(list(a), list(b))
     out["n_seed_pairs"] = len(pairs)
     # cost over the genomes compared (a table's mean over its whole space would weigh other genomes)
-    walls = [float(screen.by_key[k].get("wall_time_s") or 0.0) for k in shared]
+    walls = [float(pairs_by_key[k].get("wall_time_s") or 0.0) for k in shared]
     out["worker_s"] = statistics.fmean(walls)
     out["s_per_candidate_2_cores"] = out["worker_s"] / workers
     out["spread_sd"] = float(np.std([float(r["metrics"]["val_acc"]) for r in screen.by_key.values()]))

@@ -7,7 +7,7 @@ written, so a hand-written ``README.md`` data card beside them is kept):
   (restore it into a run directory to resume the sample, see the card);
 * ``records.jsonl.gz``: every record of the log, in log order, gzip with
   a zero timestamp (the same records give the same bytes); for a table
-  (``--all``), only records of genomes its space lists;
+  (``--all``), one record per network its space lists and seed;
 * ``summary.json``: the counts, seeds, timings and versions the data card
   quotes (genomes trained and failed, second seeds, worker seconds, first and
   last record times, package versions), computed from the records.
@@ -29,7 +29,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from nasprior.priors import network_key
 from nasprior.runs.records import CONFIG_FILE, RECORDS_FILE, RecordLog
+from nasprior.runs.tabular import record_network
 from nasprior.space import SearchSpace
 
 DATASET_RECORDS = RECORDS_FILE + ".gz"
@@ -71,6 +73,33 @@ def summary(records: list[dict], config: dict) -> dict:
     }
 
 
+def one_per_network(records: list[dict], space: SearchSpace) -> list[dict]:
+    """The records of a table, one per network of ``space`` and seed, in log order.
+
+    A record whose genome builds no network the space lists (a repair since merged it away) is left out; of
+    several records of one network and seed (genomes listed before the space listed one genome per network,
+    :func:`nasprior.priors.network_key`) the one of the genome that stands for the network is kept, else the
+    first. The others are the same network trained with the same seeds: the same accuracies.
+    """
+    listed = {network_key(g): g.key for g in space.genomes()}
+    chosen: dict[tuple[str, int], dict] = {}
+    for record in records:
+        network = record_network(record)
+        if network not in listed:
+            continue
+        slot = (network, int(record.get("seed", 0)))
+        if slot not in chosen or (record["key"] == listed[network] and chosen[slot]["key"] != listed[network]):
+            chosen[slot] = record
+    kept = [r for r in records if any(r is c for c in chosen.values())]
+    if len(kept) < len(records):
+        print(
+            f"left out {len(records) - len(kept)} record(s): genomes the space no longer lists, or a second record "
+            "of one network and seed",
+            file=sys.stderr,
+        )
+    return kept
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="the sample's run directory (runs/<run-id>)")
@@ -84,14 +113,8 @@ def main() -> int:
         print(f"error: {args.run_dir} is a {config.get('kind')!r} run, not a sample", file=sys.stderr)
         return 2
     records = RecordLog(args.run_dir / RECORDS_FILE).read()
-    if config.get("exhaustive"):  # a table: only genomes its space lists (a repair since may have merged some)
-        listed = {g.key for g in SearchSpace.from_dict(config["space"]).genomes()}
-        kept = [r for r in records if r["key"] in listed]
-        if len(kept) < len(records):
-            print(
-                f"left out {len(records) - len(kept)} record(s) of genomes the space no longer lists", file=sys.stderr
-            )
-        records = kept
+    if config.get("exhaustive"):  # a table: one record per network of its space and seed
+        records = one_per_network(records, SearchSpace.from_dict(config["space"]))
     args.dataset_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.run_dir / CONFIG_FILE, args.dataset_dir / CONFIG_FILE)
     buffer = io.BytesIO()

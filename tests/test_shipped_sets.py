@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from nasprior.genome import Genome
 from nasprior.predictors import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,29 +70,32 @@ CNN = ROOT / "datasets" / "cifar10-cnn"
 
 
 def test_the_cifar10_table_belongs_to_the_default_space_and_its_card():
-    """Every record is a genome the shipped cifar10 space lists, once per seed; the card and summary count them."""
+    """Every record is a network the shipped cifar10 space lists, once per seed; the card and summary count them."""
     import re
 
+    from nasprior.priors import network_key
     from nasprior.runs.records import RecordLog
+    from nasprior.runs.tabular import record_network
     from nasprior.space import SearchSpace, default_space_path
 
     records = RecordLog(CNN / "records.jsonl.gz").read()
-    listed = {g.key for g in SearchSpace.from_toml(default_space_path("cifar10")).genomes()}
-    assert {r["key"] for r in records} <= listed
-    pairs = [(r["key"], r["seed"]) for r in records]
-    assert len(pairs) == len(set(pairs)), "a genome was trained twice at one seed"
-    first = [r for r in records if r["seed"] == 0]
-    second = [r for r in records if r["seed"] == 1]
-    assert all(r["sample"].get("replicate") == 1 for r in second) and {r["seed"] for r in records} <= {0, 1}
-    assert {r["key"] for r in second} <= {r["key"] for r in first}
+    listed = {network_key(g) for g in SearchSpace.from_toml(default_space_path("cifar10")).genomes()}
+    networks = [record_network(r) for r in records]
+    assert set(networks) <= listed
+    pairs = [(n, r["seed"]) for n, r in zip(networks, records)]
+    assert len(pairs) == len(set(pairs)), "a network was trained twice at one seed"
+    first = [(n, r) for n, r in zip(networks, records) if r["seed"] == 0]
+    second = [(n, r) for n, r in zip(networks, records) if r["seed"] == 1]
+    assert all(r["sample"].get("replicate") == 1 for _, r in second) and {r["seed"] for r in records} <= {0, 1}
+    assert {n for n, _ in second} <= {n for n, _ in first}
     assert all(
         r["fidelity"] == "sample" and r["train"]["epochs"] == 3 and r["train"]["train_subset"] == 5000 for r in records
     )
     summary = json.loads((CNN / "summary.json").read_text())
-    trained = sum(r["status"] == "trained" for r in first)
+    trained = sum(r["status"] == "trained" for _, r in first)
     assert summary["n_trained"] == trained and summary["n_second_seed"] == len(second)
     card = (CNN / "README.md").read_text()
-    stated = re.search(r"\*\*Status: (?:partial|complete)[^*]*\*\* (\d+) of the space's (\d+) genomes", card)
+    stated = re.search(r"\*\*Status: (?:partial|complete)[^*]*\*\* (\d+) of the space's (\d+) networks", card)
     assert stated and int(stated.group(1)) == trained and int(stated.group(2)) == len(listed)
 
 
@@ -107,3 +111,28 @@ def test_the_shipped_cifar10_predictor_was_fitted_on_the_table_and_the_space_nam
     predicted = predictor.predict([r["features"] for r in records])
     rho = spearmanr(predicted, [r["metrics"]["val_acc"] for r in records]).statistic
     assert rho > 0.5  # in sample: the model reads these columns
+
+
+def test_the_final_fidelity_labels_are_networks_of_the_table_at_the_final_budget():
+    """datasets/cifar10-cnn/final: nasprior sample --final of the default space, every network screened in the table."""
+    import re
+    import tomllib
+
+    from nasprior.priors import network_key
+    from nasprior.runs.records import RecordLog
+    from nasprior.runs.tabular import Table, record_network
+    from nasprior.space import SearchSpace, default_space_path
+
+    final = RecordLog(CNN / "final" / "records.jsonl.gz").read()
+    space = default_space_path("cifar10")
+    listed = {network_key(g) for g in SearchSpace.from_toml(space).genomes()}
+    budget = tomllib.loads(space.read_text())["final"]
+    table = Table.read(CNN)
+    for record in final:
+        assert record["fidelity"] == "final" and record["status"] == "trained"
+        assert record["train"]["epochs"] == budget["epochs"] and not record["train"].get("train_subset")
+        assert record["metrics"]["test_acc"] is not None and record_network(record) in listed
+    screened = [r for r in final if table.lookup(Genome.from_dict(r["genome"])) is not None]
+    card = (CNN / "README.md").read_text()
+    stated = re.search(r"(\d+) final-fidelity labels \((\d+) of them screened in this table", card)
+    assert stated and int(stated.group(1)) == len(final) and int(stated.group(2)) == len(screened)

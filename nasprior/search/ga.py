@@ -10,8 +10,9 @@ candidate already logged instead of training it again.
 
 Algorithm (a (μ + λ) GA): generation 0 is ``population`` random individuals
 (with a usable stored predictor and a predictor strategy, the ``population``
-it ranks best of ``initial_factor`` times as many random ones); each later generation draws ``population`` parents by tournament (size 3),
-applies uniform crossover (probability ``cxpb``) and bounded polynomial
+it ranks best of ``initial_factor`` times as many random ones); each later
+generation draws ``population`` parents by tournament (size 3), applies
+uniform crossover (probability ``cxpb``) and bounded polynomial
 mutation (probability ``mutpb``) with DEAP's operators, evaluates the
 offspring, and keeps the best ``population`` of parents and offspring.
 

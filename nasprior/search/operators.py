@@ -186,7 +186,7 @@ def make_unique(
     times, and if it still repeats one, replaced by a fresh random
     individual (``toolbox.individual``; a random immigrant, Grefenstette
     1992) up to ``max_tries`` times more, before the repeat is accepted. In a
-    small discrete space (the 408 genomes of the CIFAR-10 space) a converged
+    small discrete space (the 436 networks of the CIFAR-10 space) a converged
     population breeds mostly repeats that no mutation of one gene escapes;
     without immigrants the GA would stop training new candidates after a
     few generations. Its fitness is invalidated, so it is evaluated. Uses
