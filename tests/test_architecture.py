@@ -142,8 +142,9 @@ LINE_BUDGETS = {
         "fits from runs, data sets and graph files; curve columns; nested CV and model cards",
     ),
     "nasprior.search.ga": (
-        690,
-        "the DEAP GA: toolbox, strategies, skipping and screening, stored or own predictor, resumable run loop",
+        720,
+        "the DEAP GA: toolbox, strategies, skipping and screening, a stored predictor ranking generation 0, "
+        "stored or own predictor, resumable run loop",
     ),
     "nasprior.tasks.image_files": (800, "readers of the official CIFAR-10 and MNIST distributions and their checks"),
     "nasprior.tasks.reber": (700, "the Reber grammar, its CSV reader with checks, and the hard-negative groups"),

@@ -246,7 +246,7 @@ def test_predictor_fit_keeps_a_genome_and_its_second_seed_in_one_fold(tmp_path):
 def test_genomes_of_one_network_have_one_network_key_and_are_listed_once():
     """A Watts-Strogatz ring with k = n - 1 is the complete graph for every p and seed: one network, one genome."""
     from nasprior.genome import Genome
-    from nasprior.predictors.fitting import record_group
+    from nasprior.predictors.base import record_group
     from nasprior.priors import make_graph, network_key
 
     conv = {"mapping": "convolutional", "n_nodes": 5, "channels": 12, "op": "conv"}

@@ -9,14 +9,17 @@ follow :class:`PredictorLike`, so a search can use either.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import PredictorError, RecordError
+from ..errors import ConfigError, PredictorError, RecordError
 from ..evaluation import CANDIDATE_FEATURES
+from ..genome import Genome
+from ..priors import network_key
 
 #: The metric predictors learn by default.
 TARGET = "val_acc"
@@ -201,3 +204,19 @@ def gene_columns(genome: Any, genes: Mapping[str, Sequence[str]]) -> dict[str, f
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def record_group(record: dict) -> str:
+    """Cross-validation group of a run record: the network its genome builds (:func:`~nasprior.priors.network_key`).
+
+    A pruned record (``nasprior prune``: its ``pruning`` entry and mask densities) is its own network: its group
+    adds them. A genome that no longer builds falls back to its key.
+    """
+    try:
+        group = network_key(Genome.from_dict(record["genome"]))
+    except (ConfigError, KeyError, TypeError, ValueError):
+        group = str(record.get("key", ""))
+    pruned = record.get("pruning")
+    if pruned:
+        return f"{group}@{json.dumps([pruned, record.get('masks_density')], sort_keys=True)}"
+    return group

@@ -89,12 +89,18 @@ from ..errors import ConfigError, DataError, RecordError
 from ..evaluation import GRAPH_CANDIDATE_FEATURES, graph_candidate_features
 from ..features import FEATURE_GROUPS, curve_features, group_feature_names, parse_feature_groups
 from ..genes import GENES
-from ..genome import Genome
 from ..graph_io import read_graph
-from ..priors import network_key
 from ..runs.records import CONFIG_FILE, RECORDS_FILE, SCREEN_FIDELITY, RecordLog
 from ..tasks import get_task
-from .base import TARGET, feature_matrix, gene_columns, gene_value, select_feature_names, trained_records
+from .base import (
+    TARGET,
+    feature_matrix,
+    gene_columns,
+    gene_value,
+    record_group,
+    select_feature_names,
+    trained_records,
+)
 from .intervals import conformal_half_widths
 from .regressors import make_pipeline
 from .scoring import _splitter, nested_cv_scores, tune
@@ -265,22 +271,6 @@ def _check_options(n_trials: int, folds: int, inner_folds: int, repeats: int) ->
     ):
         if value < low:
             raise ConfigError(f"{option} = {value} is too small: use at least {low}")
-
-
-def record_group(record: dict) -> str:
-    """Cross-validation group of a run record: the network its genome builds (:func:`~nasprior.priors.network_key`).
-
-    A pruned record (``nasprior prune``: its ``pruning`` entry and mask densities) is its own network: its group
-    adds them. A genome that no longer builds falls back to its key.
-    """
-    try:
-        group = network_key(Genome.from_dict(record["genome"]))
-    except (ConfigError, KeyError, TypeError, ValueError):
-        group = str(record.get("key", ""))
-    pruned = record.get("pruning")
-    if pruned:
-        return f"{group}@{json.dumps([pruned, record.get('masks_density')], sort_keys=True)}"
-    return group
 
 
 def fit_predictor(
