@@ -362,7 +362,7 @@ def sample_jobs(
     replicates = min(replicates, len(order))
     kept = {position for position, job in enumerate(order) if drawn[job[0]][1].key in logged}
     if len(kept) >= replicates:
-        chosen = set(sorted(kept)[:replicates]) if kept else set()
+        chosen = set(sorted(kept)[:replicates])
     else:
         rest = [position for position in range(len(order)) if position not in kept]
         more = replicates - len(kept)
