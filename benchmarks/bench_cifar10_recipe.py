@@ -160,11 +160,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# {args.threads} threads, seeds {args.seeds}, torch {torch.__version__}")
     print(f"# baseline options: {json.dumps(base, sort_keys=True)}")
     print(f"# recipe: {json.dumps(RECIPE, sort_keys=True)}")
-    rows: dict[str, list[dict]] = {name: [] for name in args.levers}
+    scoring_rows = [n for n in args.levers if n != "recipe" and set(LEVERS[n]) <= set(SCORING_ONLY) and LEVERS[n]]
+    first = ["baseline"] if "baseline" in args.levers or scoring_rows else []  # scoring rows re-score it
+    rows: dict[str, list[dict]] = {name: [] for name in dict.fromkeys([*first, *args.levers])}
     start = time.perf_counter()
     for seed in args.seeds:
         base_net = None
-        for name in ["baseline", *[n for n in args.levers if n != "baseline"]]:
+        for name in [*first, *[n for n in args.levers if n != "baseline"]]:
             options = RECIPE if name == "recipe" else LEVERS[name]
             if set(options) <= set(SCORING_ONLY) and name != "baseline":
                 if base_net is None:

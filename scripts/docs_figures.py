@@ -53,6 +53,8 @@ COMPILE = RESULTS / "cnn_compile.txt"
 CNN_PREDICTORS = RESULTS / "cifar10_table_predictors.json"
 CNN_SEARCH = RESULTS / "search_efficiency_cifar10_table.json"
 CNN_FIDELITY = RESULTS / "cifar10_fidelity.json"
+CNN_LEVERS = RESULTS / "cifar10_recipe_levers.jsonl"
+CNN_RUNS = RESULTS / "cifar10_search"
 PROXIES = ("naswot", "synflow", "snip", "grad_norm", "jacob_cov")
 CELLS = ("gru", "lstm", "rnn_tanh", "rnn_relu")
 CELL_NAMES = {"gru": "GRU", "lstm": "LSTM", "rnn_tanh": "RNN-tanh", "rnn_relu": "RNN-ReLU"}
@@ -444,6 +446,73 @@ def table_compile() -> str:
     return _table(["variant", "median ms", "speed-up vs eager", "compile s"], rows) + _source(COMPILE)
 
 
+def table_cnn_levers() -> str:
+    """Validation accuracy per CIFAR-10 recipe lever (mean over seeds), change against the baseline, s per epoch."""
+    rows_by: dict[str, list[dict]] = defaultdict(list)
+    for line in CNN_LEVERS.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        rows_by[row["lever"]].append(row)
+    base = statistics.mean(r["val_acc"] for r in rows_by["baseline"])
+    rows = []
+    for lever, found in rows_by.items():
+        val = statistics.mean(r["val_acc"] for r in found)
+        tests = [r["test_acc"] for r in found if r.get("test_acc") is not None]
+        rows.append(
+            [
+                lever,
+                f"{val:.4f}",
+                f"{val - base:+.4f}",
+                f"{statistics.mean(r['s_per_epoch'] for r in found):.1f}",
+                f"{statistics.mean(tests):.4f}" if tests else "",
+                str(len(found)),
+            ]
+        )
+    header = ["lever", "val_acc", "change", "s per epoch", "test_acc", "seeds"]
+    return _table(header, rows) + _source(CNN_LEVERS)
+
+
+def table_cnn_runs() -> str:
+    """Every committed seed of every CIFAR-10 search setting: survivor test accuracy, epochs, wall minutes."""
+    rows, sources = [], []
+    for summary in sorted(CNN_RUNS.glob("*/summary.jsonl")):
+        sources.append(summary)
+        found = sorted((json.loads(line) for line in summary.read_text().splitlines()), key=lambda r: r["seed"])
+        for r in found:
+            g = r.get("genome") or {}
+            net = f"{g.get('prior', '?')} n={g.get('n_nodes', '?')} {g.get('channels', '?')}ch {g.get('op', '?')}"
+            rows.append(
+                [
+                    summary.parent.name,
+                    str(r["seed"]),
+                    " ".join(r.get("args") or []) or "(defaults)",
+                    f"{r['test_acc']:.4f}" if r.get("test_acc") is not None else "failed",
+                    f"{r.get('screen_val_acc') or 0:.4f}",
+                    f"{net} x{r.get('width_multiplier', 1):g}",
+                    str(r.get("final_epochs", "")),
+                    f"{r['wall_min']:.1f}",
+                    r["commit"],
+                ]
+            )
+        tests = [r["test_acc"] for r in found if r.get("test_acc") is not None]
+        if len(tests) >= 2:
+            walls = [r["wall_min"] for r in found]
+            rows.append(
+                [
+                    f"**{summary.parent.name} mean**",
+                    str(len(tests)),
+                    "",
+                    f"**{statistics.mean(tests):.4f} ± {statistics.stdev(tests):.4f}**",
+                    "",
+                    "",
+                    "",
+                    f"{statistics.mean(walls):.1f} (max {max(walls):.1f})",
+                    "",
+                ]
+            )
+    header = ["setting", "seed", "extra options", "test_acc", "screen val", "survivor", "epochs", "wall min", "commit"]
+    return _table(header, rows) + _source(*sources)
+
+
 def _json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -617,6 +686,8 @@ TABLES = {
     "cnn_search_transfer": lambda: table_cnn_search("transfer"),
     "cnn_regret_transfer": lambda: table_cnn_regret("transfer"),
     "cnn_fidelity": table_cnn_fidelity,
+    "cnn_levers": table_cnn_levers,
+    "cnn_runs": table_cnn_runs,
     "headline": table_headline,
     "headline_site": lambda: table_headline(""),
 }

@@ -258,3 +258,16 @@ def test_time_budget_rebuilds_warmup_linear_schedule_from_the_base_lr(monkeypatc
         fresh.step()
         reference.step()
     assert after_first[0] == pytest.approx(fresh.param_groups[0]["lr"])  # as if planned for 2 epochs from the start
+
+
+def test_tta_scores_the_kept_weights_and_the_curve_stays_plain():
+    x, y = tiny_data(64, 5)
+    xv, yv = tiny_data(48, 6)
+    xt, yt = tiny_data(40, 7)
+    config = TrainConfig(epochs=2, batch_size=8, optimizer="sgd", lr=0.2, patience=0, tta="flip_translate")
+    net = tiny_net()
+    result = train(net, x, y, xv, yv, config, x_test=xt, y_test=yt)
+    assert result.val_acc == pytest.approx(accuracy(net, xv, yv, tta="flip_translate"))  # the record's scores: TTA
+    assert result.test_acc == pytest.approx(accuracy(net, xt, yt, tta="flip_translate"))
+    best = max(result.curve, key=lambda c: c["val_acc"])  # the curve and the best epoch: plain validation
+    assert best["val_acc"] == pytest.approx(accuracy(net, xv, yv))
