@@ -145,3 +145,15 @@ def test_huge_genome_is_refused_with_its_estimate(capsys):
         '{"prior": "gnp", "n_nodes": 4096, "p": 1.0, "cell": "gru"}',
     )
     assert "too large" in err and "GiB" in err and "NASPRIOR_MAX_MEMORY_GB" in err
+
+
+def test_a_search_that_screens_validation_only_prints_its_summary(tmp_path, capsys):
+    """score_test = false (the CIFAR-10 screening): the best screened candidate has no test accuracy to print."""
+    text = default_space_path("digits").read_text(encoding="utf-8").replace("[train]", "[train]\nscore_test = false", 1)
+    space = tmp_path / "space.toml"
+    space.write_text(text, encoding="utf-8")
+    argv = ["search", "--task", "digits", "--space", str(space), "--runs-dir", str(tmp_path), "--run-id", "v"]
+    argv += ["--population", "2", "--generations", "0", "--epochs", "1", "--final-top-k", "0", "--threads", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "val accuracy:" in out and "test accuracy:" not in out

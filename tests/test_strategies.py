@@ -129,3 +129,26 @@ def test_repeats_no_mutation_escapes_are_replaced_by_random_immigrants():
     # (already in this batch), then 0.3; 0.8 is new and is kept with its fitness
     assert [key(ind) for ind in offspring] == ["0.2", "0.3", "0.8"]
     assert not offspring[0].fitness.valid and not offspring[1].fitness.valid and offspring[2].fitness.valid
+
+
+def test_genomes_that_build_one_network_are_one_candidate():
+    """In the CIFAR-10 space a Watts-Strogatz ring with k = n - 1 is the complete graph: drawn once, not twice."""
+    from nasprior.genome import Genome
+    from nasprior.search.operators import make_unique, network_of
+    from nasprior.space import default_space_path
+
+    ring = Genome.from_dict(
+        {"prior": "watts_strogatz", "mapping": "convolutional", "n_nodes": 5, "k": 4, "p": 0.25, "seed": 3,
+         "n_stages": 3, "channels": 12, "op": "conv"}
+    )  # fmt: skip
+    complete = Genome.from_dict(
+        {"prior": "complete", "mapping": "convolutional", "n_nodes": 5, "n_stages": 3, "channels": 12, "op": "conv"}
+    )
+    assert ring.key != complete.key and network_of(ring) == network_of(complete)
+    space = SearchSpace.from_toml(default_space_path("cifar10"))
+    toolbox = make_toolbox(space, random.Random(0))
+    population = toolbox.population(n=200)  # more draws than the space's complete-graph networks: repeats certain
+    key = lambda ind: network_of(space.decode(ind))  # noqa: E731
+    assert len({key(ind) for ind in population}) < 200
+    make_unique(population, toolbox, key, seen=set())
+    assert len({key(ind) for ind in population}) == 200  # 200 distinct networks of the 436

@@ -177,7 +177,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"  genome:           {json.dumps(best['genome'], sort_keys=True)}")
     print(f"  key:              {best['key']}")
     print(f"  val accuracy:     {m['val_acc']:.4f}")
-    print(f"  test accuracy:    {m['test_acc']:.4f}")
+    if m.get("test_acc") is not None:  # a screening with score_test = false scores validation only
+        print(f"  test accuracy:    {m['test_acc']:.4f}")
     print(f"  non-zero weights: {int(f['n_weights'])} ({int(f['n_params'])} parameters with biases)")
     print(f"  density:          {f['network_density']:.4f}")
     final = [r for r in result.final if r["status"] == "trained"]

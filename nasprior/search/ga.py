@@ -81,7 +81,15 @@ from ..training.loop import TrainConfig
 from .artifacts import pareto_entry, save_best, write_json
 from .config import SearchConfig, SearchResult
 from .final import train_survivors
-from .operators import Individual, dominates, fitness_class, make_toolbox, make_unique, objective_values
+from .operators import (
+    Individual,
+    dominates,
+    fitness_class,
+    make_toolbox,
+    make_unique,
+    network_of,
+    objective_values,
+)
 
 
 def with_gene_columns(source: PredictorLike, genomes: list[Genome], rows: list[dict]) -> list[dict]:
@@ -154,7 +162,7 @@ class GeneticSearch:
         levels = LEVELS + ((self.rule.interval,) if self.rule.interval else ())
         self.predictor = RunPredictor(CANDIDATE_FEATURES, seed=config.seed, levels=levels)
         self.stored: Predictor | None = Predictor.load(config.predictor) if config.predictor else None
-        self.seen: set[str] = set()  # keys visited so far (the same when a resumed run replays the GA)
+        self.seen: set[str] = set()  # networks visited so far, network_of (the same when a resumed run replays the GA)
         self.summaries: list[dict] = []
         self.start = time.perf_counter()
         random.seed(config.seed)  # DEAP's operators draw from the global random module, which Dask's and
@@ -367,7 +375,7 @@ class GeneticSearch:
         the replay is the original's.
         """
         genomes = [self.space.decode(ind) for ind in individuals]
-        self.seen.update(g.key for g in genomes)
+        self.seen.update(network_of(g) for g in genomes)
         batch: dict[str, Genome] = {}
         for genome in genomes:
             if genome.key not in self.known and genome.key not in batch:
@@ -481,7 +489,7 @@ class GeneticSearch:
     def offspring(self, population: list[Individual]) -> list[Individual]:
         """The new individuals of a generation, by strategy (not yet evaluated)."""
         config, toolbox, space = self.config, self.toolbox, self.space
-        key = lambda ind: space.decode(ind).key  # noqa: E731
+        key = lambda ind: network_of(space.decode(ind))  # noqa: E731 - one network, one candidate
         if config.strategy == "random":
             fresh = toolbox.population(n=config.population)
             make_unique(fresh, toolbox, key, self.seen)
@@ -521,9 +529,11 @@ class GeneticSearch:
         ranks = (self.skipping or config.strategy == "ga-screen") and config.initial_factor > 1
         if not (ranks and self.stored is not None and self.stored.cv_r2_ >= self.rule.min_r2):
             self.log(f"generation 0: evaluating {config.population} random candidates")
-            return toolbox.population(n=config.population)
+            population = toolbox.population(n=config.population)
+            make_unique(population, toolbox, lambda ind: network_of(self.space.decode(ind)), set())
+            return population
         drawn = toolbox.population(n=config.population * config.initial_factor)
-        make_unique(drawn, toolbox, lambda ind: self.space.decode(ind).key, set())
+        make_unique(drawn, toolbox, lambda ind: network_of(self.space.decode(ind)), set())
         self.log(
             f"generation 0: {len(drawn)} random candidates drawn, the {config.population} the stored predictor "
             f"{config.predictor} ranks best are evaluated"
