@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+from nasprior.runs.records import RecordLog
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,17 +49,6 @@ def commit() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode != 0
     return head.stdout.strip() + ("+dirty" if dirty else "")
-
-
-def read_records(path: Path) -> list[dict]:
-    """The complete JSON lines of a run's records.jsonl (an unfinished last line is left out)."""
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
 
 
 def summary_row(label: str, seed: int, records: list[dict], wall_s: float, resumed: bool, extra: list[str]) -> dict:
@@ -139,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             print(f"seed {seed}: nasprior search exited with {code}; see {log_path}", file=sys.stderr)
             return code
-        records = read_records(run_dir / "records.jsonl")
+        records = RecordLog(run_dir / "records.jsonl").read()
         with (run_dir / "records.jsonl").open("rb") as src, gzip.open(out / f"s{seed}.records.jsonl.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         row = summary_row(args.label, seed, records, wall_s, resumed, extra)

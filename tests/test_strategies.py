@@ -134,7 +134,8 @@ def test_repeats_no_mutation_escapes_are_replaced_by_random_immigrants():
 def test_genomes_that_build_one_network_are_one_candidate():
     """In the CIFAR-10 space a Watts-Strogatz ring with k = n - 1 is the complete graph: drawn once, not twice."""
     from nasprior.genome import Genome
-    from nasprior.search.operators import make_unique, network_of
+    from nasprior.priors import network_of
+    from nasprior.search.operators import make_unique
     from nasprior.space import default_space_path
 
     ring = Genome.from_dict(

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ConfigError, PredictorError, RecordError
 from ..evaluation import CANDIDATE_FEATURES
 from ..genome import Genome
-from ..priors import network_key
+from ..priors import network_of
 
 #: The metric predictors learn by default.
 TARGET = "val_acc"
@@ -213,8 +213,8 @@ def record_group(record: dict) -> str:
     adds them. A genome that no longer builds falls back to its key.
     """
     try:
-        group = network_key(Genome.from_dict(record["genome"]))
-    except (ConfigError, KeyError, TypeError, ValueError):
+        group = network_of(Genome.from_dict(record["genome"]))
+    except (ConfigError, KeyError, TypeError, ValueError):  # not a readable genome
         group = str(record.get("key", ""))
     pruned = record.get("pruning")
     if pruned:

@@ -17,6 +17,6 @@ it here.
 from . import random_graphs  # noqa: F401  isort: skip
 from . import layerwise  # noqa: F401  isort: skip
 from . import block_model  # noqa: F401  isort: skip
-from .base import PRIORS, Prior, get_prior, make_graph, network_key, register_prior
+from .base import PRIORS, Prior, get_prior, make_graph, network_key, network_of, register_prior
 
-__all__ = ["PRIORS", "Prior", "get_prior", "make_graph", "network_key", "register_prior"]
+__all__ = ["PRIORS", "Prior", "get_prior", "make_graph", "network_key", "network_of", "register_prior"]

@@ -183,3 +183,17 @@ def network_key(genome: Genome) -> str:
         "edges": sorted(tuple(sorted((int(u), int(v)))) for u, v in graph.edges),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def network_of(genome: Genome) -> str:
+    """:func:`network_key` of ``genome``, or its genome key when its graph cannot be built.
+
+    What a search counts as one candidate and predictor cross-validation as
+    one group: two genomes that build one network are one. A genome whose
+    graph fails (unknown prior, parameters networkx refuses) keeps its own
+    key; its training logs the failure.
+    """
+    try:
+        return network_key(genome)
+    except (ConfigError, nx.NetworkXError, KeyError, TypeError, ValueError):
+        return genome.key

@@ -64,6 +64,7 @@ from ..compute.progress import SearchProgress
 from ..evaluation import CANDIDATE_FAILURES, CANDIDATE_FEATURES, Evaluator, check_limits
 from ..genome import Genome, describe
 from ..predictors import LEVELS, Predictor, PredictorError, PredictorLike, RunPredictor, SkipRule
+from ..priors import network_of
 from ..runs.outputs import RunDirError, RunLock, check_run_dir, create_run_dir
 from ..runs.records import (
     CONFIG_FILE,
@@ -81,15 +82,7 @@ from ..training.loop import TrainConfig
 from .artifacts import pareto_entry, save_best, write_json
 from .config import SearchConfig, SearchResult
 from .final import train_survivors
-from .operators import (
-    Individual,
-    dominates,
-    fitness_class,
-    make_toolbox,
-    make_unique,
-    network_of,
-    objective_values,
-)
+from .operators import Individual, dominates, fitness_class, make_toolbox, make_unique, objective_values
 
 
 def with_gene_columns(source: PredictorLike, genomes: list[Genome], rows: list[dict]) -> list[dict]:
@@ -486,10 +479,14 @@ class GeneticSearch:
         )
 
     # -- the GA ------------------------------------------------------------------
+    def network_id(self, ind: Individual) -> str:
+        """The network an individual's genome builds (:func:`nasprior.priors.network_of`): what :attr:`seen` holds."""
+        return network_of(self.space.decode(ind))
+
     def offspring(self, population: list[Individual]) -> list[Individual]:
         """The new individuals of a generation, by strategy (not yet evaluated)."""
-        config, toolbox, space = self.config, self.toolbox, self.space
-        key = lambda ind: network_of(space.decode(ind))  # noqa: E731 - one network, one candidate
+        config, toolbox = self.config, self.toolbox
+        key = self.network_id  # one network, one candidate
         if config.strategy == "random":
             fresh = toolbox.population(n=config.population)
             make_unique(fresh, toolbox, key, self.seen)
@@ -530,10 +527,10 @@ class GeneticSearch:
         if not (ranks and self.stored is not None and self.stored.cv_r2_ >= self.rule.min_r2):
             self.log(f"generation 0: evaluating {config.population} random candidates")
             population = toolbox.population(n=config.population)
-            make_unique(population, toolbox, lambda ind: network_of(self.space.decode(ind)), set())
+            make_unique(population, toolbox, self.network_id, set())
             return population
         drawn = toolbox.population(n=config.population * config.initial_factor)
-        make_unique(drawn, toolbox, lambda ind: network_of(self.space.decode(ind)), set())
+        make_unique(drawn, toolbox, self.network_id, set())
         self.log(
             f"generation 0: {len(drawn)} random candidates drawn, the {config.population} the stored predictor "
             f"{config.predictor} ranks best are evaluated"

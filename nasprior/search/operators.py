@@ -27,7 +27,6 @@ from deap.tools import selection
 from ..errors import ConfigError
 from ..evaluation import Evaluation
 from ..genome import Genome
-from ..priors import network_key
 from ..space import SearchSpace
 from .config import SearchConfig
 
@@ -220,18 +219,3 @@ def make_unique(
                 del ind.fitness.values
             tries += 1
         batch.add(key(ind))
-
-
-def network_of(genome: Genome) -> str:
-    """The identity of the network ``genome`` builds (:func:`nasprior.priors.network_key`), else its genome key.
-
-    The search's "visited" set holds these, so that two genomes that build
-    one network (a Watts–Strogatz ring with ``k = n - 1`` and the complete
-    graph on ``n`` nodes; a Barabási–Albert star for every seed) are one
-    candidate, not two trainings of the same network. A genome whose graph
-    cannot be built (its training will log the failure) keeps its genome key.
-    """
-    try:
-        return network_key(genome)
-    except Exception:  # noqa: BLE001 - the candidate's own failure is logged when it is evaluated
-        return genome.key
