@@ -27,12 +27,20 @@ training images, the epochs that fit ``--minutes`` are trained (the
 schedule spans them), and the real wall time is printed. With ``--genome``
 the genome trains for the same time and both test accuracies are printed
 side by side with the ratio of their test errors (genome / reference; < 1:
-the searched network is better).
+the searched network is better). With ``--search-summary`` (the
+``summary.jsonl`` that ``benchmarks/cifar10_default_search.py`` writes) the
+reference trains for the mean wall time of those whole searches (screening
+included) unless ``--minutes`` is given, and each search's survivor is
+printed beside it with the ratio of the searches' mean test error to the
+reference's: the comparison a user of the search cares about, the search's
+whole run against a hand-designed network given the same time. ``--json``
+writes every row and the ratios to a file (the docs render it).
 
 Usage::
 
-    python benchmarks/cifar10_reference.py --data-dir ../shared/data --minutes 30 --threads 2 \\
-        --genome runs/<run>/best/genome.json | tee benchmarks/results/cifar10_reference_30min.txt
+    python benchmarks/cifar10_reference.py --data-dir ../shared/data --threads 2 \\
+        --search-summary benchmarks/results/cifar10_search/default/summary.jsonl \\
+        --json benchmarks/results/cifar10_reference.json | tee benchmarks/results/cifar10_reference.txt
 
 Smoke run (checks that it runs; the figures mean nothing)::
 
@@ -187,11 +195,53 @@ def run_genome(data, genome: Genome, options: dict, minutes: float, probe_images
     }
 
 
+def search_rows(path: str) -> list[dict]:
+    """The rows of a ``cifar10_default_search.py`` summary with a test accuracy, as comparison rows.
+
+    Raises
+    ------
+    SystemExit
+        When the file is missing, holds a malformed line, or no row with a test accuracy.
+    """
+    rows = []
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError as exc:
+        raise SystemExit(
+            f"cannot read the search summary {path}: {exc}; run benchmarks/cifar10_default_search.py"
+        ) from None
+    for number, line in enumerate(lines, 1):
+        try:
+            r = json.loads(line)
+            if r.get("test_acc") is None:
+                continue
+            rows.append(
+                {
+                    "network": f"search {r['label']} seed {r['seed']}: {describe(Genome.from_dict(r['genome']))}",
+                    "seed": r["seed"],
+                    "epochs": r["final_epochs"],
+                    "wall_s": round(60.0 * r["wall_min"], 1),
+                    "val_acc": r["val_acc"],
+                    "test_acc": r["test_acc"],
+                    "commit": r.get("commit"),
+                }
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SystemExit(f"{path}:{number}: not a summary row ({exc}); rerun the default-search script") from None
+    if not rows:
+        raise SystemExit(f"{path} holds no finished search with a test accuracy")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line, train the reference (and the genome), print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--minutes", type=float, required=True, help="wall time of each network's training")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="wall time of each network's training (default: the searches' mean)"
+    )
+    parser.add_argument("--search-summary", default=None, help="summary.jsonl of cifar10_default_search.py runs")
+    parser.add_argument("--json", default=None, help="write the rows and ratios to this JSON file")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--genome", default=None, help="JSON text or a genome.json file to train beside it")
     parser.add_argument(
@@ -203,6 +253,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--probe-images", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    searches = search_rows(args.search_summary) if args.search_summary else []
+    if args.minutes is None:
+        if not searches:
+            parser.error("give --minutes, or --search-summary to train for the searches' mean wall time")
+        args.minutes = round(sum(r["wall_s"] for r in searches) / len(searches) / 60.0, 2)
+    if args.json:
+        with open(args.json, "a", encoding="utf-8"):
+            pass  # writable before the work
     torch.set_num_threads(args.threads)
     options = {**baseline_options(args.space), "patience": 0, "device": "cpu", "seed": args.seed}
     options = {**options, "train_subset": args.train_subset, **({} if args.no_recipe else RECIPE)}
@@ -216,15 +274,30 @@ def main(argv: list[str] | None = None) -> None:
     if args.genome:
         rows.append(run_genome(data, load_genome(args.genome), options, args.minutes, args.probe_images))
         print(json.dumps(rows[1]), flush=True)
-    print(f"\n{'network':34s} {'params':>9s} {'epochs':>6s} {'wall_s':>7s} {'val_acc':>8s} {'test_acc':>8s}")
-    for row in rows:
+    print(f"\n{'network':60s} {'params':>9s} {'epochs':>6s} {'wall_s':>7s} {'val_acc':>8s} {'test_acc':>8s}")
+    for row in rows + searches:
+        params = f"{row['n_params']:9d}" if "n_params" in row else f"{'':9s}"
         print(
-            f"{row['network']:34s} {row['n_params']:9d} {row['epochs']:6d} {row['wall_s']:7.0f} "
+            f"{row['network'][:60]:60s} {params} {row['epochs']:6d} {row['wall_s']:7.0f} "
             f"{row['val_acc']:8.4f} {row['test_acc']:8.4f}"
         )
+    error = max(1e-9, 1 - rows[0]["test_acc"])
+    ratios = {}
     if len(rows) == 2:
-        ratio = (1 - rows[1]["test_acc"]) / max(1e-9, 1 - rows[0]["test_acc"])
-        print(f"test error ratio genome / reference: {ratio:.3f} (< 1: the searched network is better)")
+        ratios["genome"] = round((1 - rows[1]["test_acc"]) / error, 4)
+        print(f"test error ratio genome / reference: {ratios['genome']:.3f} (< 1: the searched network is better)")
+    if searches:
+        mean_test = sum(r["test_acc"] for r in searches) / len(searches)
+        ratios["search"] = round((1 - mean_test) / error, 4)
+        print(
+            f"test error ratio search ({len(searches)} runs, mean test {mean_test:.4f}) / reference: "
+            f"{ratios['search']:.3f} (< 1: the search pays)"
+        )
+    if args.json:
+        result = {"minutes": args.minutes, "threads": args.threads, "torch": torch.__version__, "options": options}
+        result.update({"rows": rows, "searches": searches, "error_ratios": ratios})
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ CNN_SEARCH = RESULTS / "search_efficiency_cifar10_table.json"
 CNN_FIDELITY = RESULTS / "cifar10_fidelity.json"
 CNN_LEVERS = RESULTS / "cifar10_recipe_levers.jsonl"
 CNN_RUNS = RESULTS / "cifar10_search"
+CNN_REFERENCE = RESULTS / "cifar10_reference.json"
 PROXIES = ("naswot", "synflow", "snip", "grad_norm", "jacob_cov")
 CELLS = ("gru", "lstm", "rnn_tanh", "rnn_relu")
 CELL_NAMES = {"gru": "GRU", "lstm": "LSTM", "rnn_tanh": "RNN-tanh", "rnn_relu": "RNN-ReLU"}
@@ -524,6 +525,33 @@ def table_cnn_runs() -> str:
     return _table(header, rows) + _source(*sources)
 
 
+def table_cnn_reference() -> str:
+    """The hand-designed reference trained for the searches' mean wall time, beside each search's survivor."""
+    if not CNN_REFERENCE.exists():
+        return "No committed reference run yet (`benchmarks/results/cifar10_reference.json`)."
+    result = _json(CNN_REFERENCE)
+    rows = []
+    for r in result["rows"] + result["searches"]:
+        rows.append(
+            [
+                r["network"],
+                f"{r['n_params']:,}" if "n_params" in r else "",
+                str(r["epochs"]),
+                f"{r['wall_s'] / 60:.1f}",
+                f"{r['val_acc']:.4f}",
+                f"{r['test_acc']:.4f}",
+            ]
+        )
+    ratios = result["error_ratios"]
+    lines = [f"{k} / reference {v:.3f}" for k, v in sorted(ratios.items())]
+    table = _table(["network", "weights", "epochs", "wall min", "val_acc", "test_acc"], rows)
+    note = (
+        f"\n\nReference budget: {result['minutes']:g} minutes on {result['threads']} threads (torch {result['torch']}); "
+        f"test error ratios: {'; '.join(lines)} (below 1: the search pays)."
+    )
+    return table + note + _source(CNN_REFERENCE)
+
+
 def _json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -707,6 +735,7 @@ TABLES = {
     "cnn_fidelity": table_cnn_fidelity,
     "cnn_levers": table_cnn_levers,
     "cnn_runs": table_cnn_runs,
+    "cnn_reference": table_cnn_reference,
     "headline": table_headline,
     "headline_site": lambda: table_headline(""),
 }

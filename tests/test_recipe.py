@@ -1,5 +1,7 @@
 """The fast-training recipe's components (nasprior.training.recipe, nasprior.training.augment) and their TrainConfig options."""
 
+import json
+
 import networkx as nx
 import pytest
 import torch
@@ -271,3 +273,37 @@ def test_tta_scores_the_kept_weights_and_the_curve_stays_plain():
     assert result.test_acc == pytest.approx(accuracy(net, xt, yt, tta="flip_translate"))
     best = max(result.curve, key=lambda c: c["val_acc"])  # the curve and the best epoch: plain validation
     assert best["val_acc"] == pytest.approx(accuracy(net, xv, yv))
+
+
+def _reference_module():
+    """benchmarks/cifar10_reference.py, imported as its own directory's scripts import one another."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    return importlib.import_module("cifar10_reference")
+
+
+def test_reference_network_shapes_and_the_search_summary_it_compares_with(tmp_path):
+    ref = _reference_module()
+    torch.manual_seed(0)
+    net = ref.ReferenceNet((8, 16, 16), n_classes=10)
+    images = torch.rand(16, 32, 32, 3)
+    net.use_whitening_stem(images)
+    assert net(images[:3]).shape == (3, 10)
+    assert not any(m.weight.requires_grad for m in net.modules() if isinstance(m, nn.BatchNorm2d))
+    genome = {"prior": "gnp", "mapping": "convolutional", "n_nodes": 4, "p": 0.5, "n_stages": 3, "channels": 8}
+    row = {"label": "default", "seed": 1, "genome": genome, "final_epochs": 8, "wall_min": 30.5}
+    summary = tmp_path / "summary.jsonl"
+    failed = {**row, "seed": 2, "test_acc": None}
+    summary.write_text("\n".join(json.dumps(r) for r in [{**row, "val_acc": 0.8, "test_acc": 0.79}, failed]) + "\n")
+    (searched,) = ref.search_rows(str(summary))
+    assert searched["wall_s"] == 1830.0 and searched["test_acc"] == 0.79 and "gnp" in searched["network"]
+    summary.write_text(json.dumps(row)[:40] + "\n")  # a truncated line
+    with pytest.raises(SystemExit, match="summary.jsonl:1: not a summary row"):
+        ref.search_rows(str(summary))
+    with pytest.raises(SystemExit, match="cannot read the search summary"):
+        ref.search_rows(str(tmp_path / "missing.jsonl"))
