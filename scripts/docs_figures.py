@@ -478,7 +478,12 @@ def _default_run_figure() -> str:
     if not summary.exists():
         return "no committed run yet"
     rows = sorted((json.loads(line) for line in summary.read_text().splitlines()), key=lambda r: r["seed"])
-    return "; ".join(f"seed {r['seed']}: test {r['test_acc']:.4f} in {r['wall_min']:.1f} min" for r in rows)
+    text = "; ".join(f"seed {r['seed']}: test {r['test_acc']:.4f} in {r['wall_min']:.1f} min" for r in rows)
+    tests = [r["test_acc"] for r in rows if r.get("test_acc") is not None]
+    if len(tests) >= 2:
+        walls = statistics.mean(r["wall_min"] for r in rows)
+        text += f" (mean {statistics.mean(tests):.4f} ± {statistics.stdev(tests):.4f} in {walls:.1f} min)"
+    return text
 
 
 def table_cnn_runs() -> str:
@@ -701,6 +706,21 @@ def table_headline(prefix: str = "docs/") -> str:
             f"[runs]({prefix}benchmarks.md#the-default-search-seed-by-seed)",
         ],
     ]
+    if CNN_REFERENCE.exists():
+        ref = _json(CNN_REFERENCE)
+        searches = ref["searches"]
+        rows.append(
+            [
+                "Hand-designed CNN at the search's wall time",
+                f"airbench93-shaped reference, same recipe, {ref['rows'][0]['wall_s'] / 60:.1f} min: test "
+                f"{ref['rows'][0]['test_acc']:.4f} against the {len(searches)} searches' mean "
+                f"{statistics.mean(r['test_acc'] for r in searches):.4f}; test error ratio search / reference "
+                f"{ref['error_ratios']['search']:.2f} (the search does not pay yet)"
+                if ref["error_ratios"].get("search", 0) > 1
+                else f"{ref['error_ratios'].get('search', float('nan')):.2f} test error ratio search / reference",
+                f"[reference]({prefix}benchmarks.md#a-hand-designed-reference-at-equal-time)",
+            ]
+        )
     sources = [
         REBER_SET,
         ROOT / "predictors" / "reber-gru" / "model_card.json",
@@ -709,6 +729,7 @@ def table_headline(prefix: str = "docs/") -> str:
         LEVERS,
         CNN_SUMMARY,
         CNN_RUNS / "default" / "summary.jsonl",
+        *([CNN_REFERENCE] if CNN_REFERENCE.exists() else []),
     ]
     return _table(["result", "figure", "details"], rows) + _source(*sources)
 
