@@ -54,8 +54,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -205,7 +207,7 @@ def search_rows(path: str) -> list[dict]:
     """
     rows = []
     try:
-        lines = open(path, encoding="utf-8").read().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise SystemExit(
             f"cannot read the search summary {path}: {exc}; run benchmarks/cifar10_default_search.py"
@@ -258,9 +260,8 @@ def main(argv: list[str] | None = None) -> None:
         if not searches:
             parser.error("give --minutes, or --search-summary to train for the searches' mean wall time")
         args.minutes = round(sum(r["wall_s"] for r in searches) / len(searches) / 60.0, 2)
-    if args.json:
-        with open(args.json, "a", encoding="utf-8"):
-            pass  # writable before the work
+    if args.json and not os.access(Path(args.json).resolve().parent, os.W_OK):
+        parser.error(f"cannot write {args.json}: its folder is missing or not writable")  # before the work
     torch.set_num_threads(args.threads)
     options = {**baseline_options(args.space), "patience": 0, "device": "cpu", "seed": args.seed}
     options = {**options, "train_subset": args.train_subset, **({} if args.no_recipe else RECIPE)}
