@@ -78,6 +78,11 @@ LEVERS = {
     "tta_flip_translate": {"tta": "flip_translate"},
     "width_x1.5": {"width_multiplier": 1.5},
     "compile": {"compile": True},
+    # Shape fidelities (issue 23): the stages at half the resolution, the channels doubled (the same
+    # multiply-accumulates per node, four times the weights), and 2.5x the channels at half the resolution.
+    "pooled_stem": {"stem_pool": 2},
+    "pooled_stem_x2": {"stem_pool": 2, "width_multiplier": 2.0},
+    "pooled_stem_x2.5": {"stem_pool": 2, "width_multiplier": 2.5},
 }
 #: Options that only change scoring: their rows re-score the baseline's trained network.
 SCORING_ONLY = ("tta",)

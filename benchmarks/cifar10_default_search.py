@@ -80,6 +80,7 @@ def summary_row(label: str, seed: int, records: list[dict], wall_s: float, resum
                 "final_epochs": best.get("epochs_run"),
                 "final_wall_min": round(best.get("wall_time_s", 0.0) / 60, 2),
                 "width_multiplier": best.get("train", {}).get("width_multiplier", 1.0),
+                "stem_pool": best.get("train", {}).get("stem_pool", 1),
             }
         )
     return row

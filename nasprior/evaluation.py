@@ -50,7 +50,7 @@ from .features import (
 )
 from .genome import Genome
 from .networks import GraphNetwork, build_network
-from .networks.convolutional import image_shape, widen
+from .networks.convolutional import image_shape, shape_for_training, widen
 from .networks.registry import check_task_fits
 from .priors import get_prior, make_graph
 from .runs.records import make_record
@@ -311,8 +311,21 @@ class Evaluator:
             torch.set_num_threads(threads)
 
     def build(self, genome: Genome) -> nn.Module:
-        """The genome's untrained network for this task, its channels scaled by the budget's ``width_multiplier``."""
-        return build_network(widen(genome, self.train_config.width_multiplier), self.shape)
+        """The genome's untrained network for this task, shaped by the budget's fidelity options.
+
+        Its channels are scaled by ``width_multiplier`` and, with
+        ``stem_pool`` above 1, its stem output max-pooled
+        (:func:`nasprior.networks.convolutional.shape_for_training`).
+
+        Raises
+        ------
+        ConfigError
+            If those options do not fit the network (a feedforward network
+            with ``stem_pool``, channels out of range).
+        """
+        return shape_for_training(
+            build_network(widen(genome, self.train_config.width_multiplier), self.shape), self.train_config.stem_pool
+        )
 
     def _width(self, net: nn.Module) -> dict:
         """``trained_channels`` and ``trained_n_params`` of a network built wider than its genome (else nothing)."""

@@ -507,7 +507,7 @@ def table_cnn_runs() -> str:
                     " ".join(r.get("args") or []) or "(defaults)",
                     f"{r['test_acc']:.4f}" if r.get("test_acc") is not None else "failed",
                     f"{r.get('screen_val_acc') or 0:.4f}",
-                    f"{net} x{r.get('width_multiplier', 1):g}",
+                    f"{net} x{r.get('width_multiplier', 1):g}" + (" pooled" if r.get("stem_pool", 1) > 1 else ""),
                     str(r.get("final_epochs", "")),
                     f"{r['wall_min']:.1f}",
                     r["commit"],

@@ -12,7 +12,7 @@ from nasprior.errors import ConfigError
 from nasprior.evaluation import Evaluator
 from nasprior.genome import Genome
 from nasprior.networks import RandWireNetwork, build_network
-from nasprior.networks.convolutional import PatchWhitening, widen
+from nasprior.networks.convolutional import PatchWhitening, shape_for_training, widen
 from nasprior.tasks import TaskShape, load_task
 from nasprior.training import TrainConfig, accuracy, schedules, train
 from nasprior.training import loop as training
@@ -195,9 +195,54 @@ def test_record_says_the_width_it_was_trained_at():
     assert record["genome"]["channels"] == 4  # the genome (and its key) stay the screened one
 
 
+def test_pooled_stem_halves_every_stage_resolution_and_keeps_the_graph_and_weights():
+    genome = Genome("gnp", "convolutional", n_nodes=5, p=0.6, n_stages=3, channels=8, op="conv")
+    shape = TaskShape("cifar-sized", 32 * 32 * 3, 10, image_shape=(32, 32, 3))
+    torch.manual_seed(0)
+    plain = build_network(genome, shape)
+    torch.manual_seed(0)
+    pooled = shape_for_training(build_network(genome, shape), 2)
+    assert pooled.stem_pool == 2 and nx.utils.graphs_equal(pooled.dag, plain.dag)
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), pooled.state_dict().values()))
+    sides = {}
+    for name, net in (("plain", plain), ("pooled", pooled)):
+        net.stages[0].register_forward_hook(lambda m, i, o, name=name: sides.setdefault(name, []).append(o.shape[-1]))
+        net.stages[-1].register_forward_hook(lambda m, i, o, name=name: sides[name].append(o.shape[-1]))
+        assert net(torch.rand(2, 32, 32, 3)).shape == (2, 10)
+    assert sides == {"plain": [32, 8], "pooled": [16, 4]}
+    # Twice the channels at half the resolution: each node's convolution costs what it cost before.
+    wide = shape_for_training(build_network(widen(genome, 2.0), shape), 2)
+    stem_and_head = 32 * 32 * 3 * 9 + 32 * 10  # the stem's and the classifier's multiply-accumulates per channel
+    convolutions = plain.n_flops - 8 * stem_and_head
+    assert wide.n_flops - 16 * stem_and_head == pytest.approx(convolutions, rel=0.05)  # aggregation sums halve
+    assert wide.n_weights > 3.5 * plain.n_weights
+    assert shape_for_training(plain, 1) is plain
+    with pytest.raises(ConfigError, match="use a stem_pool of at most 8"):
+        build_network(genome, shape).pool_stem(16)
+    with pytest.raises(ConfigError, match="needs a convolutional network"):
+        shape_for_training(build_network(Genome("gnp", n_nodes=4, p=0.5), SHAPE), 2)
+
+
+def test_record_says_the_resolution_it_was_trained_at():
+    digits = load_task("digits", seed=0)
+    genome = Genome("gnp", "convolutional", n_nodes=3, p=0.6, n_stages=2, channels=4, op="conv")
+    config = TrainConfig(epochs=1, batch_size=256, patience=0, stem_pool=2)
+    evaluation = Evaluator(digits, config, "t", 0).evaluate(genome)
+    assert evaluation.record["status"] == "trained" and evaluation.record["train"]["stem_pool"] == 2
+    assert evaluation.network.stem_pool == 2
+
+
 @pytest.mark.parametrize(
     "option, value",
-    [("tta", "rotate"), ("flip", "sometimes"), ("ema_decay", 1.0), ("width_multiplier", 0), ("pad_mode", "wrap")],
+    [
+        ("tta", "rotate"),
+        ("flip", "sometimes"),
+        ("ema_decay", 1.0),
+        ("width_multiplier", 0),
+        ("pad_mode", "wrap"),
+        ("stem_pool", 0),
+        ("stem_pool", 1.5),
+    ],
 )
 def test_recipe_options_are_checked(option, value):
     with pytest.raises(ConfigError, match=option):

@@ -60,3 +60,18 @@ def test_progress_is_live_on_a_terminal_and_plain_elsewhere(tmp_path):
         progress.done()
     text = live.getvalue()
     assert "a line" in text and "search" in text and "1/2" in text
+
+
+def test_onnx_export_of_a_widened_pooled_convolutional_survivor(tmp_path):
+    from nasprior.space import SearchSpace, default_space_path
+
+    space = SearchSpace.from_toml(default_space_path("cifar10")).to_dict()
+    space["genes"].update({"n_nodes": {"values": [3]}, "channels": {"values": [4]}, "op": ["conv"]})
+    final = {"top_k": 1, "epochs": 1, "whiten_stem": True, "stem_pool": 2, "width_multiplier": 2.0}
+    config = small_config(space=space, population=2, generations=0, final=final)
+    run_search(config, tmp_path / "run", data=load_task("digits", seed=0), log=lambda _: None)
+    path, diff = export_onnx(tmp_path / "run")
+    assert path.exists() and diff <= TOLERANCE
+    import onnx
+
+    assert any(node.op_type == "MaxPool" for node in onnx.load(str(path)).graph.node)  # the network trained, pooled

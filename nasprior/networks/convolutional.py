@@ -22,7 +22,10 @@ convolution with batch norm at full resolution (CIFAR-sized images are small
 already); the head is ReLU, global average pooling and a linear classifier.
 Training may replace the stem by a frozen patch-whitening layer fitted on
 the training images (:meth:`RandWireNetwork.use_whitening_stem`), and a
-final training may widen every stage (:func:`widen`).
+final training may widen every stage (:func:`widen`) and max-pool the stem's
+output so every stage runs at half the resolution
+(:meth:`RandWireNetwork.pool_stem`): with twice the channels, the same
+multiply-accumulates per node buy four times the weights.
 
 Xie et al. draw an independent graph per stage; here every stage uses the
 same graph, so a candidate's record describes its network exactly. Nothing is
@@ -96,6 +99,32 @@ def widen(genome: Genome, multiplier: float) -> Genome:
             f"choose a multiplier that keeps them in [{CHANNELS.low}, {CHANNELS.high}]"
         )
     return genome.replace(channels=wide)
+
+
+def shape_for_training(net: nn.Module, stem_pool: int = 1) -> nn.Module:
+    """``net`` with its stem output max-pooled by ``stem_pool`` (:meth:`RandWireNetwork.pool_stem`); returns it.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        A freshly built network.
+    stem_pool : int
+        1 returns ``net`` as it is, whatever its kind.
+
+    Raises
+    ------
+    ConfigError
+        If ``stem_pool`` is above 1 and ``net`` is not a convolutional
+        network, or does not fit its images (see :meth:`RandWireNetwork.pool_stem`).
+    """
+    if stem_pool == 1:
+        return net
+    if not isinstance(net, RandWireNetwork):
+        raise ConfigError(
+            f"stem_pool = {stem_pool} needs a convolutional network (mapping 'convolutional'); "
+            f"{type(net).__name__} has no stem: set stem_pool = 1"
+        )
+    return net.pool_stem(stem_pool)
 
 
 def image_shape(shape: Any) -> tuple[int, int, int]:
@@ -373,12 +402,16 @@ class RandWireNetwork(nn.Module):
         )
         self.classifier = nn.Linear(widths[-1], n_classes)
         self.n_stages, self.channels, self.op = n_stages, channels, op
-        self.n_flops = self._count_flops(height, width, c_img, widths, n_classes)
+        self.stem_pool = 1
+        self.n_flops = self._count_flops()
 
-    def _count_flops(self, height: int, width: int, c_img: int, widths: list[int], n_classes: int) -> int:
+    def _count_flops(self) -> int:
         """Multiply-accumulates of one forward pass of one image (convolutions, aggregation, classifier)."""
+        height, width, c_img = self.image_shape
+        widths = [self.channels * 2**s for s in range(self.n_stages)]
+        n_classes = self.classifier.out_features
         flops = height * width * c_img * self.channels * 9  # stem
-        h, w = height, width
+        h, w = height // self.stem_pool, width // self.stem_pool
         for s, stage in enumerate(self.stages):
             c_out = widths[s]
             c_in = widths[s - 1] if s else self.channels
@@ -398,6 +431,8 @@ class RandWireNetwork(nn.Module):
         height, width, c_img = self.image_shape
         x = x.reshape(x.shape[0], height, width, c_img).permute(0, 3, 1, 2)  # (batch, C, H, W), channels_last
         h = self.stem(x)
+        if self.stem_pool > 1:
+            h = F.max_pool2d(h, self.stem_pool)
         for stage in self.stages:
             h = stage(h)
         h = torch.relu(h).mean(dim=(2, 3))  # global average pooling: (batch, channels)
@@ -425,6 +460,42 @@ class RandWireNetwork(nn.Module):
         whitening = PatchWhitening(c_img, patch, eps).fit(x.to(device)).to(device)
         conv = nn.Conv2d(whitening.out_channels, self.channels, 3, padding=1, bias=False).to(device)
         self.stem = nn.Sequential(whitening, conv, nn.BatchNorm2d(self.channels).to(device))
+
+    def pool_stem(self, size: int) -> RandWireNetwork:
+        """Max-pool the stem's output by ``size x size`` before the first stage; returns self.
+
+        Every stage then runs at ``1 / size`` of the resolution (32x32 CIFAR-10
+        images: stages at 16x16, 8x8 and 4x4 for ``size = 2``), the graph and
+        the weights unchanged. As in airbench (Jordan 2024), whose first block
+        convolves at full resolution and pools at once, most of the compute
+        then goes to wide channels at low resolution: with the channels doubled
+        (:func:`widen`) a node costs the multiply-accumulates it cost before
+        and holds four times the weights. A fidelity, like width: screening
+        at full resolution, the final training pooled (``[final] stem_pool``).
+        :attr:`n_flops` is recounted.
+
+        Parameters
+        ----------
+        size : int
+            Pooling window and stride (1: no pooling).
+
+        Raises
+        ------
+        ConfigError
+            If ``size`` is below 1, or leaves the last stage with no pixels
+            (``size * 2**(n_stages - 1)`` above the image side).
+        """
+        height, width, _ = self.image_shape
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigError(f"stem_pool = {size!r} is invalid: use an integer >= 1 (1: no pooling)")
+        if size * 2 ** (self.n_stages - 1) > min(height, width):
+            raise ConfigError(
+                f"stem_pool {size} leaves {self.n_stages} stages of {height}x{width} images without pixels: "
+                f"use a stem_pool of at most {max(1, min(height, width) // 2 ** (self.n_stages - 1))}"
+            )
+        self.stem_pool = size
+        self.n_flops = self._count_flops()
+        return self
 
     # -- size, as every network of nasprior reports it ------------------------------
     @property

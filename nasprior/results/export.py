@@ -23,6 +23,7 @@ from ..errors import ConfigError, RecordError
 from ..evaluation import Evaluator, check_cost
 from ..genome import Genome
 from ..networks import MaskedLinear, build_network
+from ..networks.convolutional import shape_for_training
 from ..runs.outputs import check_output_file, write_output
 from ..runs.records import RECORDS_FILE, RecordLog, read_config
 from ..search import SearchConfig
@@ -147,15 +148,12 @@ def export_onnx(
     shape = get_task(config.task).shape
     if genome == best_genome:
         check_cost(genome, shape)
-        net = build_network(genome, shape)
         saved = (
             read_json(best / "record.json", "best record", fix, RecordError) if (best / "record.json").is_file() else {}
         )
-        if (
-            isinstance(saved, dict)
-            and (saved.get("train") or {}).get("whiten_stem")
-            and hasattr(net, "use_whitening_stem")
-        ):
+        trained = (saved.get("train") or {}) if isinstance(saved, dict) else {}
+        net = shape_for_training(build_network(genome, shape), int(trained.get("stem_pool", 1)))
+        if trained.get("whiten_stem") and hasattr(net, "use_whitening_stem"):
             net.use_whitening_stem(torch.randn(8, shape.n_inputs))  # the stem's layout; model.pt holds its filters
         _load_weights(net, best / "model.pt", fix)
     else:

@@ -149,6 +149,12 @@ class TrainConfig:
         unchanged (> 0; applied when the network is built,
         :func:`nasprior.networks.convolutional.widen`): a cheap screening at
         1 and a wider final training.
+    stem_pool : int
+        Max-pool a convolutional network's stem output by this window before
+        the first stage (>= 1; 1: none; applied when the network is built,
+        :meth:`nasprior.networks.convolutional.RandWireNetwork.pool_stem`):
+        every stage at half the resolution for 2, so a doubled width costs
+        the multiply-accumulates of the screened network.
     score_test : bool
         Score the test split after training (``test_acc``; the training
         loop never sees it). A screening may leave it out: it chooses on
@@ -195,6 +201,7 @@ class TrainConfig:
     ema_decay: float = 0.0
     tta: str = "none"
     width_multiplier: float = 1.0
+    stem_pool: int = 1
     compile: bool = False
     score_test: bool = True
 
@@ -208,7 +215,7 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"training option {name!r} = {value!r} is invalid: use a finite number")
-        for name in ("epochs", "batch_size", "patience", "seed", "train_subset", "crop_padding"):
+        for name in ("epochs", "batch_size", "patience", "seed", "train_subset", "crop_padding", "stem_pool"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"training option {name!r} = {value!r} is invalid: use an integer")
@@ -234,6 +241,7 @@ class TrainConfig:
             "ema_decay": (0 <= self.ema_decay < 1, "a value in [0, 1) (0: no averaging; e.g. 0.99)"),
             "tta": (self.tta in TTA_MODES, f"one of {', '.join(TTA_MODES)}"),
             "width_multiplier": (self.width_multiplier > 0, "a value > 0 (1: the genome's channels)"),
+            "stem_pool": (self.stem_pool >= 1, "an integer >= 1 (1: no pooling; 2 halves every stage's resolution)"),
             "nesterov": (
                 not self.nesterov or self.optimizer == "sgd",
                 "false with optimizer 'adam' (Nesterov is SGD's)",
