@@ -35,7 +35,7 @@ from scipy import stats
 from nasprior.genome import Genome
 from nasprior.runs.tabular import Table, table_config
 
-SETTINGS = ("epochs", "train_subset", "batch_size", "width_multiplier", "lr", "schedule")
+SETTINGS = ("epochs", "train_subset", "batch_size", "width_multiplier", "stem_pool", "lr", "schedule")
 
 
 def correlations(a: list[float], b: list[float]) -> dict[str, float]:
