@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 
+import onnx
 import pytest
 from test_search import small_config
 
@@ -12,6 +13,7 @@ from nasprior.cli import main
 from nasprior.results.export import TOLERANCE, export_onnx
 from nasprior.results.report import FIGURES, write_report
 from nasprior.search import run_search
+from nasprior.space import SearchSpace, default_space_path
 from nasprior.tasks import load_task
 
 
@@ -63,8 +65,6 @@ def test_progress_is_live_on_a_terminal_and_plain_elsewhere(tmp_path):
 
 
 def test_onnx_export_of_a_widened_pooled_convolutional_survivor(tmp_path):
-    from nasprior.space import SearchSpace, default_space_path
-
     space = SearchSpace.from_toml(default_space_path("cifar10")).to_dict()
     space["genes"].update({"n_nodes": {"values": [3]}, "channels": {"values": [4]}, "op": ["conv"]})
     final = {"top_k": 1, "epochs": 1, "whiten_stem": True, "stem_pool": 2, "width_multiplier": 2.0}
@@ -72,6 +72,4 @@ def test_onnx_export_of_a_widened_pooled_convolutional_survivor(tmp_path):
     run_search(config, tmp_path / "run", data=load_task("digits", seed=0), log=lambda _: None)
     path, diff = export_onnx(tmp_path / "run")
     assert path.exists() and diff <= TOLERANCE
-    import onnx
-
     assert any(node.op_type == "MaxPool" for node in onnx.load(str(path)).graph.node)  # the network trained, pooled
